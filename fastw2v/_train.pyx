@@ -1,0 +1,164 @@
+# The training entry point: one nogil call per thread per epoch into src_c/w2v_train.c.
+# Validation and allocation happen in Python (fastw2v.word2vec) before anything gets here.
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memset
+
+from fastw2v._c cimport *
+
+RUN_OK = W2V_RUN_OK
+RUN_STOPPED = W2V_RUN_STOPPED
+RUN_NONFINITE = W2V_RUN_NONFINITE
+EXP_TABLE_SIZE = W2V_EXP_TABLE_SIZE
+MAX_EXP = W2V_MAX_EXP
+
+_EMPTY_F32 = np.zeros(1, dtype=np.float32)
+_EMPTY_I32 = np.zeros(1, dtype=np.int32)
+_EMPTY_I64 = np.zeros(1, dtype=np.int64)
+_EMPTY_U8 = np.zeros(1, dtype=np.uint8)
+
+
+cdef class ThreadState:
+    """Everything one training thread owns: RNG, scratch vectors, counters."""
+    cdef w2v_thread t
+    cdef object buffers
+
+    def __init__(self, int64_t dim, int64_t max_span, int window, int negative, uint64_t seed):
+        h = np.zeros(dim, dtype=np.float32)
+        e = np.zeros(dim, dtype=np.float32)
+        span = np.zeros(max(max_span, 1), dtype=np.int32)
+        ctx = np.zeros(max(2 * window, 1), dtype=np.int32)
+        negs = np.zeros(max(negative, 1), dtype=np.int32)
+        self.buffers = (h, e, span, ctx, negs)
+        cdef float[::1] h_v = h, e_v = e
+        cdef int32_t[::1] span_v = span, ctx_v = ctx, negs_v = negs
+        memset(&self.t, 0, sizeof(w2v_thread))
+        self.t.h = &h_v[0]
+        self.t.e = &e_v[0]
+        self.t.span = &span_v[0]
+        self.t.ctx = &ctx_v[0]
+        self.t.negs = &negs_v[0]
+        w2v_thread_seed(&self.t, seed)
+
+    def take_counters(self):
+        """Returns (loss, words, trained, examples) since the last call, and resets them."""
+        out = (self.t.loss, self.t.words, self.t.trained, self.t.examples)
+        self.t.loss = 0.0
+        self.t.words = self.t.trained = self.t.examples = 0
+        return out
+
+    @property
+    def alpha(self):
+        return self.t.alpha
+
+
+cdef class Trainer:
+    """The shared training state: pointers to the weights, the encoded corpus and the
+    vocabulary tables, the shared progress count and the stop flag."""
+    cdef w2v_model m
+    cdef int64_t words_done
+    cdef int stop
+    cdef object arrays
+
+    def __init__(self, float[:, ::1] w_in, float[:, ::1] w_out_ns, float[:, ::1] w_out_hs,
+                 const int32_t[::1] ids, const int64_t[::1] offsets,
+                 const float[::1] keep_prob, const float[::1] noise_prob,
+                 const int32_t[::1] noise_alias, const int64_t[::1] path_off,
+                 const int32_t[::1] path_points, const uint8_t[::1] path_codes,
+                 *, int sg, int hs, int negative, int window, bint shrink_windows,
+                 int cbow_mean, bint compute_loss, int64_t max_span,
+                 double alpha_start, double alpha_end, int64_t schedule_words):
+        # keep every array alive as long as the raw pointers below are used
+        self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
+                       noise_alias, path_off, path_points, path_codes)
+        cdef int64_t n = w_in.shape[0]
+        memset(&self.m, 0, sizeof(w2v_model))
+        self.m.n_words = n
+        self.m.dim = w_in.shape[1]
+        self.m.w_in = &w_in[0, 0]
+        if negative:
+            assert w_out_ns.shape[0] == n and w_out_ns.shape[1] == self.m.dim
+            assert noise_prob.shape[0] == n and noise_alias.shape[0] == n
+            self.m.w_out_ns = &w_out_ns[0, 0]
+            self.m.noise_prob = &noise_prob[0]
+            self.m.noise_alias = &noise_alias[0]
+        if hs:
+            assert path_off.shape[0] == n + 1
+            self.m.w_out_hs = &w_out_hs[0, 0] if w_out_hs.shape[0] else NULL
+            self.m.path_off = &path_off[0]
+            self.m.path_points = &path_points[0] if path_points.shape[0] else NULL
+            self.m.path_codes = &path_codes[0] if path_codes.shape[0] else NULL
+        if keep_prob is not None:
+            assert keep_prob.shape[0] == n
+            self.m.keep_prob = &keep_prob[0]
+        self.m.ids = &ids[0] if ids.shape[0] else NULL
+        self.m.offsets = &offsets[0]
+        self.m.sg = sg
+        self.m.hs = hs
+        self.m.negative = negative
+        self.m.window = window
+        self.m.shrink_windows = shrink_windows
+        self.m.cbow_mean = cbow_mean
+        self.m.compute_loss = compute_loss
+        self.m.max_span = max_span
+        self.m.alpha_start = alpha_start
+        self.m.alpha_end = alpha_end
+        self.m.schedule_words = schedule_words
+        self.words_done = 0
+        self.stop = 0
+        self.m.words_done = &self.words_done
+        self.m.stop = &self.stop
+        w2v_model_init_tables(&self.m)
+
+    def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
+        """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or
+        RUN_NONFINITE. Releases the GIL for the whole call."""
+        cdef int rc
+        with nogil:
+            rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)
+        return rc
+
+    def request_stop(self):
+        """Make every running thread return within about W2V_PROGRESS_WORDS words."""
+        self.stop = 1
+
+    @property
+    def words_done(self):
+        return self.words_done
+
+    @words_done.setter
+    def words_done(self, int64_t value):
+        self.words_done = value
+
+    # ---- Python-callable twins of the kernels, for tests only ----
+
+    def sg_example(self, ThreadState state, int32_t context, int32_t word,
+                   const int32_t[::1] negs, float alpha):
+        """One skip-gram example with explicit noise words (see w2v_train.h)."""
+        self._check_ids(np.asarray([context, word]))
+        self._check_ids(np.asarray(negs))
+        return w2v_train_sg_example(&self.m, &state.t, context, word,
+                                    &negs[0] if negs.shape[0] else NULL,
+                                    negs.shape[0], alpha)
+
+    def cbow_example(self, ThreadState state, const int32_t[::1] ctx, int32_t word,
+                     const int32_t[::1] negs, float alpha):
+        """One CBOW example with explicit context and noise words (see w2v_train.h)."""
+        self._check_ids(np.asarray(ctx))
+        self._check_ids(np.asarray([word]))
+        self._check_ids(np.asarray(negs))
+        if ctx.shape[0] > 2 * self.m.window:
+            raise ValueError("more context words than 2 * window")
+        return w2v_train_cbow_example(&self.m, &state.t, &ctx[0] if ctx.shape[0] else NULL,
+                                      ctx.shape[0], word, &negs[0] if negs.shape[0] else NULL,
+                                      negs.shape[0], alpha)
+
+    def _check_ids(self, ids):
+        if ids.size and (ids.min() < 0 or ids.max() >= self.m.n_words):
+            raise IndexError(f"word ids must be in [0, {self.m.n_words})")
+
+    def sigmoid_tables(self):
+        """The (sigmoid, log_sigmoid) tables the kernels use, for the numpy reference."""
+        return (np.array(<float[:W2V_EXP_TABLE_SIZE]> self.m.sigmoid),
+                np.array(<float[:W2V_EXP_TABLE_SIZE]> self.m.log_sigmoid))

@@ -1,0 +1,205 @@
+# Compiled text and vocabulary primitives: counting and encoding bytes without the GIL, the
+# Huffman tree and the alias table. Thin wrappers around src_c/w2v_text.c and w2v_tables.c.
+import numpy as np
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+
+from fastw2v._c cimport *
+
+
+cdef int check(int rc) except -1:
+    if rc == W2V_OK or rc >= 0:
+        return 0
+    if rc == W2V_ENOMEM:
+        raise MemoryError("out of memory while counting or encoding the corpus; "
+                          "set max_vocab_size to bound the vocabulary")
+    if rc == W2V_ETOOLONG:
+        raise ValueError("a token is longer than 2**31 - 1 bytes; "
+                         "is this a binary file rather than text?")
+    if rc == W2V_EFULL:
+        raise ValueError("more than 2**31 - 1 distinct tokens; "
+                         "set max_vocab_size to prune rare words while counting")
+    raise RuntimeError(f"internal error {rc} in the text kernels")
+
+
+cdef char EMPTY_BYTE = 0
+
+
+cdef const char *data_ptr(const unsigned char[::1] data):
+    # an empty buffer has no element 0; any non-NULL pointer will do for zero bytes
+    if data.shape[0] == 0:
+        return &EMPTY_BYTE
+    return <const char *>&data[0]
+
+
+cdef class TokenCounter:
+    """Counts whitespace-separated tokens in a stream of byte chunks (C, no GIL).
+
+    With max_size > 0 the rarest words are pruned whenever more than max_size distinct
+    words are held, as word2vec.c does.
+    """
+    cdef w2v_counter *c
+
+    def __cinit__(self, int64_t max_size=0):
+        self.c = w2v_counter_new(max_size)
+        if self.c is NULL:
+            raise MemoryError("cannot allocate the token counter")
+
+    def __dealloc__(self):
+        w2v_counter_free(self.c)
+
+    def feed(self, const unsigned char[::1] data, bint final=False):
+        cdef const char *p = data_ptr(data)
+        cdef int64_t n = data.shape[0]
+        cdef int rc
+        with nogil:
+            rc = w2v_counter_feed(self.c, p, n, final)
+        check(rc)
+
+    @property
+    def n_tokens(self):
+        return self.c.n_tokens
+
+    @property
+    def n_sentences(self):
+        return self.c.n_sentences
+
+    @property
+    def min_reduce(self):
+        """Words rarer than this may have been pruned (1 when no pruning happened)."""
+        return self.c.min_reduce
+
+    @property
+    def n_prunes(self):
+        return self.c.n_prunes
+
+    def export(self):
+        """Returns (list of bytes, counts int64, first-seen serial int64)."""
+        cdef w2v_table *t = self.c.table
+        cdef int64_t i, n = t.n_words
+        keys = [t.pool[t.word_off[i]:t.word_off[i] + t.word_len[i]] for i in range(n)]
+        counts = np.array(<int64_t[:n]> t.count, dtype=np.int64) if n else np.zeros(0, np.int64)
+        first = np.array(<int64_t[:n]> t.first, dtype=np.int64) if n else np.zeros(0, np.int64)
+        return keys, counts, first
+
+
+cdef class Lookup:
+    """A hash table from token bytes to ids, for the encoder."""
+    cdef w2v_table *t
+
+    def __cinit__(self, keys, const int32_t[::1] ids):
+        if len(keys) != ids.shape[0]:
+            raise ValueError(f"{len(keys)} keys but {ids.shape[0]} ids")
+        self.t = w2v_table_new()
+        if self.t is NULL:
+            raise MemoryError("cannot allocate the lookup table")
+        cdef bytes key
+        cdef int64_t i, idx
+        for i in range(ids.shape[0]):
+            key = keys[i]
+            idx = w2v_table_add(self.t, key, len(key), w2v_hash_bytes(key, len(key)), i)
+            check(<int>idx)
+            self.t.id[idx] = ids[i]
+
+    def __dealloc__(self):
+        w2v_table_free(self.t)
+
+    def get(self, bytes key):
+        cdef int64_t idx = w2v_table_find(self.t, key, len(key), w2v_hash_bytes(key, len(key)))
+        return -1 if idx < 0 else self.t.id[idx]
+
+
+cdef class Encoder:
+    """Turns a stream of byte chunks into word ids and sentence ends (C, no GIL).
+
+    Tokens missing from the lookup are dropped; a sentence (line) longer than max_len ids
+    is cut into consecutive sentences of max_len; empty sentences vanish.
+    """
+    cdef w2v_encoder e
+    cdef Lookup lookup
+
+    def __cinit__(self, Lookup lookup, int64_t max_len):
+        if max_len < 1:
+            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        self.lookup = lookup
+        w2v_encoder_init(&self.e, lookup.t, max_len)
+
+    def __dealloc__(self):
+        w2v_encoder_release(&self.e)
+
+    def feed(self, const unsigned char[::1] data, bint final=False):
+        """Returns (ids int32, ends int64): the ids of this chunk, and the global positions
+        (counted in ids since the start) where sentences ended in it."""
+        cdef const char *p = data_ptr(data)
+        cdef int64_t n = data.shape[0]
+        cdef int64_t cap = w2v_encoder_bound(n)
+        ids = np.empty(cap, dtype=np.int32)
+        ends = np.empty(cap, dtype=np.int64)
+        cdef int32_t[::1] ids_v = ids
+        cdef int64_t[::1] ends_v = ends
+        cdef int rc
+        with nogil:
+            rc = w2v_encoder_feed(&self.e, p, n, final, &ids_v[0], cap, &ends_v[0], cap)
+        check(rc)
+        return ids[:self.e.out_len].copy(), ends[:self.e.ends_len].copy()
+
+    @property
+    def n_tokens(self):
+        return self.e.n_tokens
+
+    @property
+    def n_lines(self):
+        return self.e.n_lines
+
+
+def huffman_paths(const int64_t[::1] counts):
+    """Huffman codes of n >= 2 words from their counts (word2vec.c's tree).
+
+    Returns (off int64 (n+1,), points int32, codes uint8): word i's path from the root is
+    points[off[i]:off[i+1]] (inner node = row of the output weights) with code bits
+    codes[off[i]:off[i+1]].
+    """
+    cdef int64_t n = counts.shape[0]
+    if n < 2:
+        raise ValueError(f"a Huffman tree needs at least 2 words, got {n}")
+    order = np.argsort(-np.asarray(counts), kind="stable").astype(np.int64)
+    parent = np.empty(2 * n - 1, dtype=np.int64)
+    bit = np.empty(2 * n - 1, dtype=np.uint8)
+    depth = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] order_v = order, parent_v = parent, depth_v = depth
+    cdef uint8_t[::1] bit_v = bit
+    cdef int rc
+    with nogil:
+        rc = w2v_huffman_tree(n, &counts[0], &order_v[0], &parent_v[0], &bit_v[0])
+        if rc == 0:
+            w2v_huffman_depths(n, &parent_v[0], &depth_v[0])
+    if rc != 0:
+        raise ValueError("word counts must be non-negative")
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(depth, out=off[1:])
+    points = np.empty(off[n], dtype=np.int32)
+    codes = np.empty(off[n], dtype=np.uint8)
+    cdef int64_t[::1] off_v = off
+    cdef int32_t[::1] points_v = points
+    cdef uint8_t[::1] codes_v = codes
+    with nogil:
+        w2v_huffman_paths(n, &parent_v[0], &bit_v[0], &off_v[0], &points_v[0], &codes_v[0])
+    return off, points, codes
+
+
+def alias_table(const double[::1] weights):
+    """Vose alias table for P(i) ∝ weights[i]. Returns (prob float32, alias int32)."""
+    cdef int64_t n = weights.shape[0]
+    w = np.asarray(weights)
+    if n < 1 or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+        raise ValueError("noise weights must be finite, non-negative and not all zero")
+    prob = np.empty(n, dtype=np.float32)
+    alias = np.empty(n, dtype=np.int32)
+    cdef float[::1] prob_v = prob
+    cdef int32_t[::1] alias_v = alias
+    cdef int rc
+    with nogil:
+        rc = w2v_alias_build(n, &weights[0], &prob_v[0], &alias_v[0])
+    if rc != 0:
+        raise MemoryError("cannot allocate the alias table")
+    return prob, alias

@@ -1,0 +1,197 @@
+"""Every training parameter, its default and its validation, in one place.
+
+`Word2VecConfig` is used by the Python API (``Word2Vec(**params)``), and is meant to be
+used as is by the command line and the saved model's metadata, so that defaults are never
+written twice.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import numbers
+import os
+from dataclasses import dataclass, fields
+from typing import Optional
+
+UNICODE_ERRORS = ("strict", "replace", "ignore")
+
+
+def default_workers() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Word2VecConfig:
+    """Training parameters, with gensim 4's names and defaults wherever the concept is
+    the same.
+
+    Parameters
+    ----------
+    vector_size : int
+        Dimension of the word vectors.
+    window : int
+        Maximum distance between the centre word and a context word.
+    min_count : int
+        Words seen fewer times than this are dropped from the vocabulary.
+    max_vocab_size : int or None
+        Bound on distinct words held while counting: when exceeded, the rarest words are
+        pruned (as word2vec.c does), so their counts may be approximate. None: no bound.
+    max_final_vocab : int or None
+        Keep at most this many words, by raising ``min_count`` as far as needed (gensim's
+        rule: every word with the cut-off count goes, so the vocabulary may be smaller).
+    sample : float
+        Subsampling threshold in [0, 1): a word with count ``c`` out of ``T`` is kept with
+        probability ``(sqrt(c / (sample*T)) + 1) * sample*T / c``. 0 disables it.
+    seed : int
+        Seed of every random choice; with ``workers=1`` training is bit-for-bit
+        reproducible.
+    workers : int or None
+        Training threads. None: one per core available to this process.
+    alpha, min_alpha : float
+        The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all epochs.
+    sg : {0, 1}
+        1: skip-gram; 0: CBOW.
+    hs : {0, 1}
+        1: hierarchical softmax.
+    negative : int
+        Noise words per example for negative sampling; 0 disables it.
+    ns_exponent : float
+        Noise distribution: P(w) proportional to count(w) ** ns_exponent.
+    cbow_mean : {0, 1}
+        CBOW input: 1 the mean of the context vectors, 0 their sum.
+    epochs : int
+        Passes over the corpus.
+    shrink_windows : bool
+        Draw the window of each centre word uniformly from 1..window (word2vec.c) rather
+        than always using ``window``.
+    compute_loss : bool
+        Accumulate the training loss (cheap: one table lookup per update).
+    max_sentence_length : int
+        Sentences longer than this many in-vocabulary tokens are trained as consecutive
+        chunks of this length (context windows do not reach across a cut); no token is
+        dropped.
+    unicode_errors : {'strict', 'replace', 'ignore'}
+        How to decode words from a ``corpus_file`` that are not valid UTF-8.
+    """
+
+    vector_size: int = 100
+    window: int = 5
+    min_count: int = 5
+    max_vocab_size: Optional[int] = None
+    max_final_vocab: Optional[int] = None
+    sample: float = 1e-3
+    seed: int = 1
+    workers: Optional[int] = None
+    alpha: float = 0.025
+    min_alpha: float = 0.0001
+    sg: int = 0
+    hs: int = 0
+    negative: int = 5
+    ns_exponent: float = 0.75
+    cbow_mean: int = 1
+    epochs: int = 5
+    shrink_windows: bool = True
+    compute_loss: bool = True
+    max_sentence_length: int = 10000
+    unicode_errors: str = "strict"
+
+    def __post_init__(self):
+        _int(self, "vector_size", lo=1, hi=1 << 20)
+        _int(self, "window", lo=1, hi=1 << 20)
+        _int(self, "min_count", lo=0)
+        _int(self, "max_vocab_size", lo=1, optional=True, hint="or None for no bound")
+        _int(self, "max_final_vocab", lo=1, optional=True, hint="or None for no bound")
+        _real(self, "sample", lo=0.0, hi=1.0, hi_open=True, hint="(0 disables subsampling)")
+        _int(self, "seed")
+        _int(self, "workers", lo=1, hi=4096, optional=True, hint="or None for all cores")
+        _real(self, "alpha", lo=0.0, lo_open=True, hi=10.0)
+        _real(self, "min_alpha", lo=0.0, hi=self.alpha, hint=f"(alpha is {self.alpha})")
+        _flag(self, "sg")
+        _flag(self, "hs")
+        _int(self, "negative", lo=0, hi=1000)
+        _real(self, "ns_exponent", lo=-10.0, hi=10.0)
+        _flag(self, "cbow_mean")
+        _int(self, "epochs", lo=1, hi=1 << 20)
+        _bool(self, "shrink_windows")
+        _bool(self, "compute_loss")
+        _int(self, "max_sentence_length", lo=1, hi=1 << 30)
+        if self.unicode_errors not in UNICODE_ERRORS:
+            raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
+                             f"got {self.unicode_errors!r}")
+        if not self.hs and not self.negative:
+            raise ValueError("nothing to train with hs=0 and negative=0: set negative > 0 "
+                             "(e.g. negative=5) or hs=1")
+
+    @classmethod
+    def from_params(cls, **params) -> "Word2VecConfig":
+        """Like the constructor, but an unknown name raises a TypeError that suggests the
+        parameter meant (``size`` -> ``vector_size``, as in gensim 3)."""
+        names = [f.name for f in fields(cls)]
+        renamed = {"size": "vector_size", "iter": "epochs"}
+        for key in params:
+            if key not in names:
+                guess = renamed.get(key) or next(iter(difflib.get_close_matches(key, names, 1)), None)
+                hint = f"; did you mean {guess!r}?" if guess else ""
+                raise TypeError(f"unknown parameter {key!r}{hint} "
+                                f"(parameters: {', '.join(names)})")
+        return cls(**params)
+
+    def replace(self, **changes) -> "Word2VecConfig":
+        return dataclasses.replace(self, **changes)
+
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers is not None else default_workers()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _fail(name, value, need, hint=""):
+    raise ValueError(f"{name} must be {need}{(' ' + hint) if hint else ''}, got {value!r}")
+
+
+def _int(cfg, name, lo=None, hi=None, optional=False, hint=""):
+    value = getattr(cfg, name)
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int{' ' + hint if hint else ''}, "
+                        f"got {type(value).__name__} {value!r}")
+    if lo is not None and value < lo:
+        _fail(name, value, f">= {lo}", hint)
+    if hi is not None and value > hi:
+        _fail(name, value, f"<= {hi}", hint)
+    object.__setattr__(cfg, name, int(value))
+
+
+def _real(cfg, name, lo=None, hi=None, lo_open=False, hi_open=False, hint=""):
+    value = getattr(cfg, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        _fail(name, value, "finite", hint)
+    if lo is not None and (value < lo or (lo_open and value == lo)):
+        _fail(name, value, f"{'>' if lo_open else '>='} {lo}", hint)
+    if hi is not None and (value > hi or (hi_open and value == hi)):
+        _fail(name, value, f"{'<' if hi_open else '<='} {hi}", hint)
+    object.__setattr__(cfg, name, value)
+
+
+def _flag(cfg, name):
+    value = getattr(cfg, name)
+    if value not in (0, 1) or not isinstance(value, (numbers.Integral, bool)):
+        raise ValueError(f"{name} must be 0 or 1, got {value!r}")
+    object.__setattr__(cfg, name, int(value))
+
+
+def _bool(cfg, name):
+    value = getattr(cfg, name)
+    if value not in (0, 1) or not isinstance(value, (numbers.Integral, bool)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    object.__setattr__(cfg, name, bool(value))

@@ -1,0 +1,181 @@
+"""The encoded corpus: every sentence as int32 word ids in one contiguous array, so that
+training never touches Python objects. It can live in memory or in memory-mapped .npy
+files, for corpora larger than RAM."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from fastw2v import _vocab
+from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
+
+_BATCH_TOKENS = 1 << 20
+_NPY_HEADER_BYTES = 128   # fixed .npy header size, so arrays can be streamed to disk
+
+
+class EncodedCorpus:
+    """Sentence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``; no sentence is empty.
+
+    Attributes
+    ----------
+    ids : ndarray of int32, shape (n_ids,)
+    offsets : ndarray of int64, shape (n_sentences + 1,)
+    n_tokens : int
+        Tokens in the source corpus, dropped out-of-vocabulary ones included.
+    n_source_sentences : int
+        Non-empty sentences (lines) in the source corpus, before long ones were cut.
+    """
+
+    def __init__(self, ids, offsets, n_tokens=None, n_source_sentences=None):
+        self.ids = ids
+        self.offsets = offsets
+        self.n_tokens = int(n_tokens if n_tokens is not None else len(ids))
+        self.n_source_sentences = int(n_source_sentences if n_source_sentences is not None
+                                      else len(offsets) - 1)
+
+    @property
+    def n_ids(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def n_sentences(self) -> int:
+        return len(self.offsets) - 1
+
+    def sentence(self, s: int) -> np.ndarray:
+        return self.ids[self.offsets[s]:self.offsets[s + 1]]
+
+    def shards(self, n: int):
+        """Split the sentences into at most n contiguous runs [begin, end) of about equal
+        numbers of ids; empty runs are left out."""
+        targets = np.linspace(0, self.n_ids, n + 1)[1:-1]
+        cuts = np.searchsorted(self.offsets, targets, side="left")
+        bounds = np.concatenate(([0], cuts, [self.n_sentences])).astype(np.int64)
+        return [(int(b), int(e)) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+
+
+class _Writer:
+    """Collects (ids, sentence ends) batches in memory, or streams them to .npy files in
+    `directory` (ids.npy, offsets.npy) that are memory-mapped when done."""
+
+    def __init__(self, directory=None):
+        self.directory = directory
+        self.n_ids = 0
+        if directory is None:
+            self.ids, self.ends = [], []
+            return
+        os.makedirs(directory, exist_ok=True)
+        self.paths = [os.path.join(directory, name) for name in ("ids.npy", "offsets.npy")]
+        self.files = [open(p, "wb") for p in self.paths]
+        self.counts = [0, 1]
+        for f in self.files:
+            f.write(b"\0" * _NPY_HEADER_BYTES)
+        self.files[1].write(np.zeros(1, np.int64).tobytes())
+
+    def append(self, ids: np.ndarray, ends: np.ndarray):
+        """ids: int32; ends: int64 positions, relative to this batch, where sentences end."""
+        ends = ends + self.n_ids
+        self.n_ids += len(ids)
+        if self.directory is None:
+            self.ids.append(ids)
+            self.ends.append(ends)
+        else:
+            for k, arr in enumerate((ids, ends)):
+                self.files[k].write(np.ascontiguousarray(arr).tobytes())
+                self.counts[k] += len(arr)
+
+    def finish(self, n_tokens, n_source_sentences) -> EncodedCorpus:
+        if self.directory is None:
+            ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
+            offsets = np.concatenate([np.zeros(1, np.int64)] + self.ends)
+        else:
+            for f, count, dtype in zip(self.files, self.counts, (np.int32, np.int64)):
+                header = _npy_header(np.dtype(dtype), count)
+                f.seek(0)
+                f.write(header)
+                f.close()
+            ids, offsets = (np.load(p, mmap_mode="r") for p in self.paths)
+        return EncodedCorpus(ids, offsets, n_tokens, n_source_sentences)
+
+    def abort(self):
+        if self.directory is not None:
+            for f in self.files:
+                f.close()
+
+
+def _npy_header(dtype, length) -> bytes:
+    """A .npy version 1.0 header for a 1-D array, padded to exactly _NPY_HEADER_BYTES."""
+    body = repr({"descr": dtype.str, "fortran_order": False, "shape": (length,)}).encode()
+    pad = _NPY_HEADER_BYTES - 10 - len(body) - 1
+    assert pad >= 0
+    body += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
+def chunk_ends(lengths: np.ndarray, max_len: int) -> np.ndarray:
+    """End positions of sentences of the given lengths laid end to end, each cut into
+    pieces of at most max_len; empty sentences give nothing."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    n_chunks = (lengths + max_len - 1) // max_len
+    first_chunk = np.cumsum(n_chunks) - n_chunks
+    k = np.arange(int(n_chunks.sum()), dtype=np.int64) - np.repeat(first_chunk, n_chunks)
+    return np.repeat(starts, n_chunks) + np.minimum((k + 1) * max_len,
+                                                    np.repeat(lengths, n_chunks))
+
+
+def encode_file(path, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
+    """Encode a corpus file in compiled code, without the GIL."""
+    encoder = _vocab.Encoder(vocab.byte_lookup(), max_sentence_length)
+    writer = _Writer(directory)
+    try:
+        for chunk in iter_chunks(path):
+            writer.append(*_relative(encoder.feed(chunk), writer.n_ids))
+        writer.append(*_relative(encoder.feed(b"", final=True), writer.n_ids))
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish(encoder.n_tokens, encoder.n_lines)
+
+
+def _relative(batch, base):
+    ids, ends = batch
+    return ids, ends - base
+
+
+def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
+    """Encode a restartable iterable of token lists (Python dict lookups, once)."""
+    check_restartable(corpus)
+    get = vocab.key_to_index.get
+    writer = _Writer(directory)
+    ids, lengths = [], []
+    n_tokens = n_sentences = 0
+
+    def flush():
+        arr = np.array(ids, dtype=np.int64).astype(np.int32)
+        lens = np.array(lengths, dtype=np.int64)
+        known = arr >= 0
+        sentence_of = np.repeat(np.arange(len(lens)), lens)
+        kept = np.bincount(sentence_of[known], minlength=len(lens))
+        writer.append(arr[known], chunk_ends(kept, max_sentence_length))
+        ids.clear()
+        lengths.clear()
+
+    try:
+        for i, sentence in enumerate(corpus):
+            check_sentence(sentence, i)
+            try:
+                row = [get(token, -1) for token in sentence]
+            except TypeError as exc:
+                raise TypeError(f"sentence {i} holds an unhashable token: {exc}") from None
+            ids.extend(row)
+            lengths.append(len(row))
+            n_tokens += len(row)
+            n_sentences += len(row) > 0
+            if len(ids) >= _BATCH_TOKENS:
+                flush()
+        flush()
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish(n_tokens, n_sentences)

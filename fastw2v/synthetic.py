@@ -1,0 +1,50 @@
+"""Small corpora with planted structure, generated deterministically: for the demo, for
+tests, and for trying settings without downloading anything."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def planted_groups(n_groups=8, words_per_group=12, n_sentences=4000, sentence_length=12,
+                   n_shared=10, shared_rate=0.2, seed=0):
+    """Sentences in which each word co-occurs only with words of its own group, plus a
+    few shared filler words that appear everywhere.
+
+    Word ``g{G}w{W}`` belongs to group G; filler words are ``the0``, ``the1``, ...  Word
+    frequencies within a group follow a Zipf-like curve, so that subsampling and the
+    noise distribution have something to do. A good embedding puts each word's nearest
+    neighbours in its own group.
+
+    Returns
+    -------
+    sentences : list of list of str
+    groups : dict
+        word -> group number (fillers are not included).
+    """
+    rng = np.random.default_rng(seed)
+    groups = {f"g{g}w{w}": g for g in range(n_groups) for w in range(words_per_group)}
+    weights = 1.0 / np.arange(1, words_per_group + 1) ** 0.7
+    weights /= weights.sum()
+    fillers = [f"the{i}" for i in range(n_shared)]
+    sentences = []
+    for _ in range(n_sentences):
+        g = int(rng.integers(n_groups))
+        picks = rng.choice(words_per_group, size=sentence_length, p=weights)
+        sentence = [f"g{g}w{w}" for w in picks]
+        for pos in np.flatnonzero(rng.random(sentence_length) < shared_rate):
+            sentence[pos] = fillers[int(rng.integers(n_shared))]
+        sentences.append(sentence)
+    return sentences, groups
+
+
+def group_purity(wv, groups, topn=5):
+    """Fraction of the topn nearest neighbours of each grouped word that share its group
+    (1.0 = the planted structure is fully recovered; chance is about 1 / n_groups)."""
+    hits = total = 0
+    for word, g in groups.items():
+        if word not in wv:
+            continue
+        for other, _ in wv.most_similar(word, topn=topn):
+            hits += groups.get(other) == g
+            total += 1
+    return hits / total if total else 0.0

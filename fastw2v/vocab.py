@@ -1,0 +1,187 @@
+"""The vocabulary: counting tokens, choosing the words to keep, and the tables derived
+from their counts (subsampling, noise distribution, Huffman tree)."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastw2v import _vocab
+from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
+
+
+@dataclass
+class RawCounts:
+    """Every distinct token with its count, before ``min_count``."""
+
+    keys: list                  # tokens (str for files; any hashable for iterables)
+    counts: np.ndarray          # int64, aligned with keys
+    first: np.ndarray           # int64: order of first appearance, breaks count ties
+    n_tokens: int               # tokens seen
+    n_sentences: int            # sentences (lines) holding at least one token
+    min_reduce: int = 1         # words rarer than this may have been pruned while counting
+    raw_forms: dict = field(default_factory=dict)  # key -> [bytes] when decoding changed it
+
+
+def count_file(path, max_vocab_size=None, unicode_errors="strict") -> RawCounts:
+    """Count the tokens of a corpus file in compiled code, without the GIL."""
+    counter = _vocab.TokenCounter(max_vocab_size or 0)
+    for chunk in iter_chunks(path):
+        counter.feed(chunk)
+    counter.feed(b"", final=True)
+    raw_keys, counts, first = counter.export()
+    keys, raw_forms = [], {}
+    for raw in raw_keys:
+        try:
+            keys.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            if unicode_errors == "strict":
+                raise ValueError(
+                    f"corpus_file {path!r} holds a token that is not valid UTF-8: {raw[:60]!r}; "
+                    f"pass unicode_errors='replace' (or 'ignore') to decode such tokens "
+                    f"anyway") from None
+            key = raw.decode("utf-8", unicode_errors)
+            keys.append(key)
+            raw_forms.setdefault(key, []).append(raw)
+    if raw_forms:
+        keys, counts, first = _merge_duplicates(keys, counts, first)
+    return RawCounts(keys, counts, first, counter.n_tokens, counter.n_sentences,
+                     counter.min_reduce, raw_forms)
+
+
+def _merge_duplicates(keys, counts, first):
+    """Tokens that decode to the same text (or to nothing, with 'ignore') become one word;
+    a token that decodes to the empty string is not a word."""
+    merged = {}
+    for key, c, f in zip(keys, counts.tolist(), first.tolist()):
+        if not key:
+            continue
+        if key in merged:
+            c0, f0 = merged[key]
+            merged[key] = (c0 + c, min(f0, f))
+        else:
+            merged[key] = (c, f)
+    keys = list(merged)
+    counts = np.array([merged[k][0] for k in keys], dtype=np.int64)
+    first = np.array([merged[k][1] for k in keys], dtype=np.int64)
+    return keys, counts, first
+
+
+def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
+    """Count the tokens of a restartable iterable of token lists."""
+    check_restartable(corpus)
+    counter = Counter()
+    n_tokens = n_sentences = 0
+    min_reduce = 1
+    for i, sentence in enumerate(corpus):
+        check_sentence(sentence, i)
+        n = 0
+        for token in sentence:
+            counter[token] += 1
+            n += 1
+        n_tokens += n
+        n_sentences += n > 0
+        if max_vocab_size and len(counter) > max_vocab_size:
+            # word2vec.c's ReduceVocab, as in the compiled counter
+            while len(counter) > max_vocab_size:
+                counter = Counter({k: c for k, c in counter.items() if c > min_reduce})
+                min_reduce += 1
+    keys = list(counter)
+    counts = np.fromiter(counter.values(), dtype=np.int64, count=len(keys))
+    first = np.arange(len(keys), dtype=np.int64)   # dict order is first appearance
+    return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)
+
+
+class Vocab:
+    """The kept words, sorted by count (descending; ties by first appearance).
+
+    Attributes
+    ----------
+    index_to_key : list
+        Word of each id.
+    key_to_index : dict
+        Id of each word.
+    counts : ndarray of int64, shape (n_words,)
+    """
+
+    def __init__(self, index_to_key, counts, raw_forms=None):
+        self.index_to_key = list(index_to_key)
+        self.counts = np.ascontiguousarray(counts, dtype=np.int64)
+        if len(self.index_to_key) != len(self.counts):
+            raise ValueError(f"{len(self.index_to_key)} words but {len(self.counts)} counts")
+        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise ValueError("duplicate words in the vocabulary")
+        # undecodable spellings of words (unicode_errors != 'strict'), for the encoder
+        self.raw_forms = raw_forms or {}
+
+    def __len__(self):
+        return len(self.index_to_key)
+
+    @property
+    def total(self) -> int:
+        """Occurrences of kept words: T in the subsampling formula."""
+        return int(self.counts.sum())
+
+    def keep_probs(self, sample: float):
+        """Probability of keeping each occurrence under subsampling (word2vec.c):
+        ``(sqrt(c / (sample*T)) + 1) * sample*T / c``, capped at 1. None if sample == 0."""
+        if sample == 0:
+            return None
+        threshold = sample * self.total
+        c = self.counts.astype(np.float64)
+        p = (np.sqrt(c / threshold) + 1.0) * threshold / c
+        return np.minimum(p, 1.0).astype(np.float32)
+
+    def noise_probs(self, ns_exponent: float) -> np.ndarray:
+        """The noise distribution P(w) ∝ count(w) ** ns_exponent, float64."""
+        w = self.counts.astype(np.float64) ** ns_exponent
+        return w / w.sum()
+
+    def noise_table(self, ns_exponent: float):
+        """Alias table of the noise distribution: (prob float32, alias int32)."""
+        return _vocab.alias_table(self.noise_probs(ns_exponent))
+
+    def huffman(self):
+        """Huffman paths (off int64, points int32, codes uint8); see _vocab.huffman_paths.
+        A one-word vocabulary has empty paths."""
+        if len(self) < 2:
+            return (np.zeros(len(self) + 1, np.int64), np.zeros(0, np.int32),
+                    np.zeros(0, np.uint8))
+        return _vocab.huffman_paths(self.counts)
+
+    def byte_lookup(self):
+        """The compiled token -> id table used to encode files."""
+        keys, ids = [], []
+        for i, key in enumerate(self.index_to_key):
+            if isinstance(key, str):
+                keys.append(key.encode("utf-8"))
+                ids.append(i)
+                for raw in self.raw_forms.get(key, ()):
+                    keys.append(raw)
+                    ids.append(i)
+        if not keys and len(self):
+            raise TypeError("this vocabulary holds no str words, so it cannot encode a "
+                            "text file; pass the corpus as an iterable instead")
+        return _vocab.Lookup(keys, np.array(ids, dtype=np.int32))
+
+
+def select_words(raw: RawCounts, min_count: int, max_final_vocab=None) -> Vocab:
+    """Keep the words seen at least min_count times (raised, if needed, so that at most
+    max_final_vocab words remain), sorted by count descending, ties by first appearance."""
+    effective = max(min_count, 1)
+    if max_final_vocab is not None and len(raw.keys) > max_final_vocab:
+        # gensim's rule: drop every word with the count of the (max_final_vocab+1)-th
+        ranked = np.sort(raw.counts)[::-1]
+        effective = max(effective, int(ranked[max_final_vocab]) + 1)
+    keep = np.flatnonzero(raw.counts >= effective)
+    order = keep[np.lexsort((raw.first[keep], -raw.counts[keep]))]
+    if len(order) == 0:
+        detail = (f"the corpus has {raw.n_tokens} tokens, {len(raw.keys)} distinct"
+                  if raw.n_tokens else "the corpus holds no tokens")
+        raise ValueError(f"Empty vocabulary: no word occurs at least min_count="
+                         f"{effective} times ({detail}). Lower min_count or give more text.")
+    keys = [raw.keys[i] for i in order]
+    raw_forms = {k: raw.raw_forms[k] for k in keys if k in raw.raw_forms}
+    return Vocab(keys, raw.counts[order], raw_forms)

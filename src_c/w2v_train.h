@@ -1,0 +1,83 @@
+/* The word2vec training kernels: skip-gram and CBOW, negative sampling and hierarchical
+ * softmax, Hogwild over shared matrices. Plain C, no Python headers.
+ *
+ * A w2v_model holds pointers to everything all threads share (weights, corpus, tables);
+ * a w2v_thread holds what one thread owns (RNG, scratch, counters), in the style of
+ * fastText's per-thread state. The caller allocates every array. */
+#ifndef W2V_TRAIN_H
+#define W2V_TRAIN_H
+
+#include <stdint.h>
+
+#define W2V_EXP_TABLE_SIZE 1000
+#define W2V_MAX_EXP 6
+#define W2V_PROGRESS_WORDS 10000   /* words between updates of the shared progress count */
+
+enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
+
+typedef struct {
+    /* weights, shared and written by all threads */
+    float *w_in;                /* (n_words, dim) */
+    float *w_out_ns;            /* (n_words, dim), or NULL without negative sampling */
+    float *w_out_hs;            /* (n_words - 1, dim), or NULL without hierarchical softmax */
+    int64_t n_words;
+    int64_t dim;
+    /* the encoded corpus: sentence s is ids[offsets[s]:offsets[s+1]] */
+    const int32_t *ids;
+    const int64_t *offsets;
+    /* vocabulary tables */
+    const float *keep_prob;     /* (n_words,) subsampling; NULL keeps every word */
+    const float *noise_prob;    /* (n_words,) alias table of the noise distribution */
+    const int32_t *noise_alias;
+    const int64_t *path_off;    /* (n_words + 1,) Huffman paths, CSR */
+    const int32_t *path_points;
+    const uint8_t *path_codes;
+    /* settings */
+    int sg, hs, negative, window, shrink_windows, cbow_mean, compute_loss;
+    int64_t max_span;           /* ids trained as one span at most (sentence chunk) */
+    /* learning rate: alpha_start -> alpha_end linearly over schedule_words words */
+    double alpha_start, alpha_end;
+    int64_t schedule_words;
+    int64_t *words_done;        /* shared progress count, updated atomically */
+    int *stop;                  /* set to 1 to make every thread return soon */
+    /* sigmoid and log-sigmoid on word2vec.c's grid over (-MAX_EXP, MAX_EXP) */
+    float sigmoid[W2V_EXP_TABLE_SIZE];
+    float log_sigmoid[W2V_EXP_TABLE_SIZE];
+} w2v_model;
+
+typedef struct {
+    uint64_t rng;
+    float *h;                   /* (dim,) input vector of the current example */
+    float *e;                   /* (dim,) accumulated gradient for the input rows */
+    int32_t *span;              /* (max_span,) the subsampled ids being trained */
+    int32_t *ctx;               /* (2 * window,) context ids of one CBOW example */
+    int32_t *negs;              /* (negative,) noise words of one example */
+    double loss;                /* summed binary-logistic losses */
+    int64_t words;              /* corpus words processed (before subsampling) */
+    int64_t trained;            /* words kept after subsampling */
+    int64_t examples;           /* (centre, context) pairs for sg, windows for CBOW */
+    int64_t unpublished;        /* words not yet added to the shared count */
+    double alpha;               /* current learning rate */
+} w2v_thread;
+
+/* Fill the sigmoid tables of m. */
+void w2v_model_init_tables(w2v_model *m);
+
+/* Seed a thread's RNG: the same seed always gives the same stream. */
+void w2v_thread_seed(w2v_thread *t, uint64_t seed);
+
+/* Train on sentences [s_begin, s_end) once. Returns W2V_RUN_*. */
+int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end);
+
+/* One skip-gram example: input row w_in[context] predicts `word`, with the Huffman path of
+ * `word` (if m->hs) and with the given noise words (if m->negative; a noise word equal to
+ * `word` is skipped); then w_in[context] += e. Returns W2V_RUN_OK or W2V_RUN_NONFINITE. */
+int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,
+                         const int32_t *negs, int n_negs, float alpha);
+
+/* One CBOW example: h = sum (cbow_mean: mean) of w_in[ctx[0:n_ctx]] predicts `word`; then
+ * every context row += e (cbow_mean == 0: e / n_ctx). Returns W2V_RUN_*. */
+int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
+                           int32_t word, const int32_t *negs, int n_negs, float alpha);
+
+#endif
