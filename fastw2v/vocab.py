@@ -2,7 +2,6 @@
 from their counts (subsampling, noise distribution, Huffman tree)."""
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,25 +70,31 @@ def _merge_duplicates(keys, counts, first):
 def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
     """Count the tokens of a restartable iterable of token lists."""
     check_restartable(corpus)
-    counter = Counter()
+    counts = {}
     n_tokens = n_sentences = 0
     min_reduce = 1
     for i, sentence in enumerate(corpus):
         check_sentence(sentence, i)
         n = 0
         for token in sentence:
-            counter[token] += 1
+            try:
+                c = counts.get(token)
+            except TypeError as exc:
+                raise TypeError(f"sentence {i} holds an unhashable token: {exc}") from None
             n += 1
+            if c is not None:
+                counts[token] = c + 1
+                continue
+            counts[token] = 1
+            # word2vec.c's ReduceVocab, as in the compiled counter
+            while max_vocab_size and len(counts) > max_vocab_size:
+                counts = {k: c for k, c in counts.items() if c > min_reduce}
+                min_reduce += 1
         n_tokens += n
         n_sentences += n > 0
-        if max_vocab_size and len(counter) > max_vocab_size:
-            # word2vec.c's ReduceVocab, as in the compiled counter
-            while len(counter) > max_vocab_size:
-                counter = Counter({k: c for k, c in counter.items() if c > min_reduce})
-                min_reduce += 1
-    keys = list(counter)
-    counts = np.fromiter(counter.values(), dtype=np.int64, count=len(keys))
+    keys = list(counts)
     first = np.arange(len(keys), dtype=np.int64)   # dict order is first appearance
+    counts = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
     return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)
 
 

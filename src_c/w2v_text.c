@@ -116,10 +116,14 @@ int64_t w2v_table_add(w2v_table *t, const char *s, int64_t len, uint64_t h, int6
     t->id[w] = -1;
     t->pool_len += len;
     t->n_words++;
-    /* keep the load factor at or below 1/2 */
+    /* keep the load factor at or below 1/2; a rehash places every word, w included */
     if (2 * t->n_words > t->mask + 1) {
         int rc = table_rehash(t, 2 * (t->mask + 1));
         if (rc) return rc;
+    } else {
+        int64_t slot = (int64_t)(h & (uint64_t)t->mask);
+        while (t->slots[slot] >= 0) slot = (slot + 1) & t->mask;
+        t->slots[slot] = (int32_t)w;
     }
     return w;
 }

@@ -102,7 +102,9 @@ static inline int logistic_step(const w2v_model *m, w2v_thread *t, const float *
     float f = dot(dim, h, v);
     float g;
     if (f > -W2V_MAX_EXP && f < W2V_MAX_EXP) {
-        int idx = (int)((f + W2V_MAX_EXP) * (W2V_EXP_TABLE_SIZE / W2V_MAX_EXP / 2));
+        /* word2vec.c computes this scale in integers (83, not 83.33), which skews the
+         * table; we use the exact grid */
+        int idx = (int)((f + W2V_MAX_EXP) * ((float)W2V_EXP_TABLE_SIZE / (2 * W2V_MAX_EXP)));
         g = ((float)y - m->sigmoid[idx]) * alpha;
         if (m->compute_loss)   /* -log sigmoid(f), or -log sigmoid(-f) = f - log sigmoid(f) */
             t->loss -= y ? m->log_sigmoid[idx] : m->log_sigmoid[idx] - f;

@@ -1,0 +1,81 @@
+import math
+
+import pytest
+
+from fastw2v import Word2VecConfig
+from fastw2v.config import default_workers
+
+
+def test_config_defaults_match_gensim4():
+    cfg = Word2VecConfig()
+    assert (cfg.vector_size, cfg.window, cfg.min_count, cfg.sample, cfg.seed) == (
+        100, 5, 5, 1e-3, 1)
+    assert (cfg.alpha, cfg.min_alpha, cfg.sg, cfg.hs, cfg.negative) == (
+        0.025, 0.0001, 0, 0, 5)
+    assert (cfg.ns_exponent, cfg.cbow_mean, cfg.epochs, cfg.shrink_windows) == (
+        0.75, 1, 5, True)
+    assert cfg.max_vocab_size is None and cfg.max_final_vocab is None
+
+
+def test_config_workers_default_is_all_cores():
+    assert Word2VecConfig().resolved_workers() == default_workers() >= 1
+    assert Word2VecConfig(workers=3).resolved_workers() == 3
+
+
+@pytest.mark.parametrize("name, value, exc, fragment", [
+    ("vector_size", 0, ValueError, ">= 1"),
+    ("vector_size", -5, ValueError, "-5"),
+    ("vector_size", 10.5, TypeError, "int"),
+    ("vector_size", True, TypeError, "int"),
+    ("window", 0, ValueError, "window"),
+    ("min_count", -1, ValueError, "min_count"),
+    ("epochs", 0, ValueError, "epochs"),
+    ("workers", 0, ValueError, "workers"),
+    ("workers", "4", TypeError, "workers"),
+    ("alpha", float("nan"), ValueError, "finite"),
+    ("alpha", -0.1, ValueError, "alpha"),
+    ("alpha", 0.0, ValueError, "> 0"),
+    ("min_alpha", 0.5, ValueError, "alpha is 0.025"),
+    ("sample", 1.0, ValueError, "< 1"),
+    ("sample", -1e-3, ValueError, "sample"),
+    ("sample", math.inf, ValueError, "finite"),
+    ("sg", 2, ValueError, "0 or 1"),
+    ("hs", -1, ValueError, "0 or 1"),
+    ("negative", -1, ValueError, "negative"),
+    ("cbow_mean", 0.5, ValueError, "0 or 1"),
+    ("max_vocab_size", 0, ValueError, "max_vocab_size"),
+    ("max_final_vocab", 0, ValueError, "max_final_vocab"),
+    ("max_sentence_length", 0, ValueError, "max_sentence_length"),
+    ("unicode_errors", "bogus", ValueError, "unicode_errors"),
+    ("shrink_windows", "yes", TypeError, "shrink_windows"),
+])
+def test_config_bad_value_names_parameter_and_value(name, value, exc, fragment):
+    with pytest.raises(exc) as info:
+        Word2VecConfig(**{name: value})
+    assert name in str(info.value)
+    assert fragment in str(info.value)
+
+
+def test_config_nothing_to_train():
+    with pytest.raises(ValueError, match="negative > 0"):
+        Word2VecConfig(hs=0, negative=0)
+    Word2VecConfig(hs=1, negative=0)   # hierarchical softmax alone is fine
+
+
+def test_config_unknown_parameter_suggests_name():
+    with pytest.raises(TypeError, match="did you mean 'vector_size'"):
+        Word2VecConfig.from_params(size=50)
+    with pytest.raises(TypeError, match="did you mean 'epochs'"):
+        Word2VecConfig.from_params(iter=3)
+    with pytest.raises(TypeError, match="did you mean 'window'"):
+        Word2VecConfig.from_params(windw=3)
+
+
+def test_config_is_frozen_and_normalised():
+    cfg = Word2VecConfig(sg=True, alpha=1, sample=0)
+    assert cfg.sg == 1 and type(cfg.sg) is int
+    assert type(cfg.alpha) is float
+    with pytest.raises(Exception):
+        cfg.sg = 0
+    assert cfg.replace(window=9).window == 9
+    assert Word2VecConfig(**cfg.to_dict()) == cfg

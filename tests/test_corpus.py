@@ -1,0 +1,74 @@
+import bz2
+import gzip
+
+import pytest
+
+from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
+
+
+def test_iter_chunks_reads_plain_gzip_and_bz2_alike(tmp_path):
+    data = b"alpha beta\ngamma delta epsilon\n" * 1000
+    (tmp_path / "a.txt").write_bytes(data)
+    (tmp_path / "a.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "a.bz2").write_bytes(bz2.compress(data))
+    # the format is told by the magic bytes, not the extension
+    (tmp_path / "gz_named.txt").write_bytes(gzip.compress(data))
+    for name in ("a.txt", "a.gz", "a.bz2", "gz_named.txt"):
+        assert b"".join(iter_chunks(tmp_path / name, chunk_bytes=777)) == data
+
+
+def test_iter_chunks_truncated_gzip_raises_valueerror(tmp_path):
+    blob = gzip.compress(b"some words here\n" * 5000)
+    path = tmp_path / "cut.gz"
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        list(iter_chunks(path))
+
+
+def test_iter_chunks_corrupt_bz2_raises_valueerror(tmp_path):
+    path = tmp_path / "bad.bz2"
+    path.write_bytes(b"BZh9" + b"\x00garbage" * 50)
+    with pytest.raises(ValueError, match="bad.bz2"):
+        list(iter_chunks(path))
+
+
+def test_iter_chunks_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        list(iter_chunks(tmp_path / "nope.txt"))
+    with pytest.raises(IsADirectoryError):
+        list(iter_chunks(tmp_path))
+    with pytest.raises(TypeError, match="path"):
+        list(iter_chunks(123))
+
+
+def test_check_restartable_rejects_generator_with_how_to():
+    gen = (s for s in [["a"]])
+    with pytest.raises(TypeError, match="one-shot") as info:
+        check_restartable(gen)
+    assert "__iter__" in str(info.value)
+    with pytest.raises(TypeError, match="one-shot"):
+        check_restartable(iter([["a"]]))
+
+
+def test_check_restartable_accepts_lists_and_restartable_objects():
+    class Corpus:
+        def __iter__(self):
+            return iter([["a", "b"]])
+
+    for ok in ([["a"]], (["a"],), Corpus()):
+        assert check_restartable(ok) is ok
+
+
+def test_check_restartable_rejects_paths_and_non_iterables():
+    with pytest.raises(TypeError, match="corpus_file="):
+        check_restartable("corpus.txt")
+    with pytest.raises(TypeError, match="iterable"):
+        check_restartable(42)
+
+
+def test_check_sentence_rejects_strings():
+    with pytest.raises(TypeError, match="split"):
+        check_sentence("a b c", 3)
+    with pytest.raises(TypeError, match="sentence 7"):
+        check_sentence(5, 7)
+    check_sentence(["a", "b"], 0)

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+
+from fastw2v.encoded import chunk_ends, encode_file, encode_iterable
+from fastw2v.vocab import count_iterable, select_words
+
+from conftest import write_lines
+
+
+def reference_encode(sentences, vocab, max_len):
+    """Plain Python: drop unknown tokens, cut sentences into max_len pieces."""
+    ids, offsets = [], [0]
+    for s in sentences:
+        known = [vocab.key_to_index[t] for t in s if t in vocab.key_to_index]
+        for k in range(0, len(known), max_len):
+            ids.extend(known[k:k + max_len])
+            offsets.append(len(ids))
+    return np.array(ids, np.int32), np.array(offsets, np.int64)
+
+
+@pytest.fixture
+def corpus(rng):
+    words = [f"w{i}" for i in range(40)]
+    sents = [list(rng.choice(words, size=int(rng.integers(0, 30)))) for _ in range(400)]
+    sents[5] = list(rng.choice(words, size=250))        # a long sentence
+    sents[6] = []                                         # an empty one
+    return sents
+
+
+@pytest.mark.parametrize("max_len", [1, 7, 100, 10000])
+def test_encode_file_and_iterable_match_reference(tmp_path, corpus, max_len):
+    vocab = select_words(count_iterable(corpus), min_count=8)   # some words are unknown
+    ids, offsets = reference_encode(corpus, vocab, max_len)
+    path = write_lines(tmp_path / "c.txt", corpus)
+    for enc in (encode_file(path, vocab, max_len), encode_iterable(corpus, vocab, max_len)):
+        assert enc.ids.dtype == np.int32 and enc.offsets.dtype == np.int64
+        np.testing.assert_array_equal(enc.ids, ids)
+        np.testing.assert_array_equal(enc.offsets, offsets)
+        assert enc.n_tokens == sum(map(len, corpus))
+        assert enc.n_source_sentences == sum(1 for s in corpus if s)
+
+
+def test_encode_long_line_is_chunked_never_truncated(tmp_path):
+    # a text8-style file: one huge line, no trailing newline
+    tokens = [f"w{i % 50}" for i in range(100_003)]
+    path = tmp_path / "text8"
+    path.write_text(" ".join(tokens))
+    vocab = select_words(count_iterable([tokens]), 1)
+    enc = encode_file(str(path), vocab, 10000)
+    assert enc.n_ids == len(tokens)                        # every token kept
+    assert np.all(np.diff(enc.offsets) == np.r_[[10000] * 10, [3]])
+    np.testing.assert_array_equal(enc.ids, [vocab.key_to_index[t] for t in tokens])
+
+
+def test_encode_to_memory_mapped_files(tmp_path, corpus):
+    vocab = select_words(count_iterable(corpus), 1)
+    path = write_lines(tmp_path / "c.txt", corpus)
+    mem = encode_file(path, vocab, 13)
+    for enc in (encode_file(path, vocab, 13, directory=tmp_path / "enc"),
+                encode_iterable(corpus, vocab, 13, directory=tmp_path / "enc2")):
+        assert isinstance(enc.ids, np.memmap)
+        np.testing.assert_array_equal(enc.ids, mem.ids)
+        np.testing.assert_array_equal(enc.offsets, mem.offsets)
+    # the files are ordinary .npy files
+    np.testing.assert_array_equal(np.load(tmp_path / "enc" / "ids.npy"), mem.ids)
+
+
+def test_chunk_ends():
+    assert chunk_ends([3, 0, 5], 2).tolist() == [2, 3, 5, 7, 8]
+    assert chunk_ends([], 4).tolist() == []
+
+
+def test_shards_cover_everything_contiguously(corpus):
+    vocab = select_words(count_iterable(corpus), 1)
+    enc = encode_iterable(corpus, vocab, 10)
+    for n in (1, 2, 3, 8, 10_000):
+        shards = enc.shards(n)
+        assert shards[0][0] == 0 and shards[-1][1] == enc.n_sentences
+        assert all(a[1] == b[0] for a, b in zip(shards, shards[1:]))
+        assert len(shards) <= n
+    sizes = [enc.offsets[e] - enc.offsets[b] for b, e in enc.shards(4)]
+    assert max(sizes) - min(sizes) <= 2 * 10    # balanced to within a sentence or so
+
+
+def test_encode_unhashable_token_names_sentence():
+    vocab = select_words(count_iterable([["a"]]), 1)
+    with pytest.raises(TypeError, match="sentence 1"):
+        encode_iterable([["a"], ["a", ["x"]]], vocab, 10)

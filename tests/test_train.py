@@ -1,0 +1,197 @@
+"""The compiled kernels against a numpy reference of the same update (WORD2VEC.md), and
+training behaviour that does not depend on the Python API."""
+import numpy as np
+import pytest
+
+from fastw2v import _train
+from fastw2v.encoded import encode_iterable
+from fastw2v.vocab import Vocab, count_iterable, select_words
+
+N_WORDS, DIM = 30, 16
+MAX_EXP, TABLE = _train.MAX_EXP, _train.EXP_TABLE_SIZE
+
+
+def make_trainer(rng, *, sg, hs, negative, cbow_mean=1, window=3, counts=None,
+                 ids=None, offsets=None, keep_prob=None, **kw):
+    counts = counts if counts is not None else np.sort(rng.integers(1, 500, N_WORDS))[::-1]
+    vocab = Vocab([f"w{i}" for i in range(N_WORDS)], counts)
+    # non-zero output weights, so every term of the update is exercised
+    w_in = rng.uniform(-0.5, 0.5, (N_WORDS, DIM)).astype(np.float32)
+    w_ns = rng.uniform(-0.5, 0.5, (N_WORDS, DIM)).astype(np.float32)
+    w_hs = rng.uniform(-0.5, 0.5, (N_WORDS - 1, DIM)).astype(np.float32)
+    prob, alias = vocab.noise_table(0.75)
+    off, points, codes = vocab.huffman()
+    ids = np.zeros(0, np.int32) if ids is None else ids
+    offsets = np.zeros(1, np.int64) if offsets is None else offsets
+    params = dict(sg=sg, hs=hs, negative=negative, window=window, shrink_windows=True,
+                  cbow_mean=cbow_mean, compute_loss=True, max_span=1000,
+                  alpha_start=0.025, alpha_end=0.0001, schedule_words=1)
+    params.update(kw)
+    trainer = _train.Trainer(w_in, w_ns, w_hs, ids, offsets, keep_prob, prob, alias, off,
+                             points, codes, **params)
+    state = _train.ThreadState(DIM, 1000, window, max(negative, 1), 7)
+    return trainer, state, (w_in, w_ns, w_hs), (off, points, codes)
+
+
+def ref_step(h, v, e, y, alpha, sig, logsig, skip_saturated):
+    """One binary-logistic step, exactly as WORD2VEC.md states it (table sigmoid).
+    Returns the loss term."""
+    f = np.float32(np.dot(h.astype(np.float64), v.astype(np.float64)))
+    if -MAX_EXP < f < MAX_EXP:
+        idx = int((f + MAX_EXP) * (TABLE / MAX_EXP / 2))
+        g = np.float32((y - sig[idx]) * alpha)
+        loss = -logsig[idx] if y else f - logsig[idx]
+    elif skip_saturated:
+        return 0.0
+    else:
+        g = np.float32((y - (1.0 if f > 0 else 0.0)) * alpha)
+        loss = abs(f) if (f > 0) != (y == 1) else 0.0
+    e += g * v
+    v += g * h
+    return float(loss)
+
+
+def ref_predict(h, word, negs, alpha, w_ns, w_hs, paths, sig, logsig, hs, negative):
+    e = np.zeros_like(h)
+    loss = 0.0
+    if hs:
+        off, points, codes = paths
+        for k in range(off[word], off[word + 1]):
+            loss += ref_step(h, w_hs[points[k]], e, 1 - int(codes[k]), alpha, sig, logsig,
+                             True)
+    if negative:
+        loss += ref_step(h, w_ns[word], e, 1, alpha, sig, logsig, False)
+        for n in negs:
+            if n != word:
+                loss += ref_step(h, w_ns[n], e, 0, alpha, sig, logsig, False)
+    return e, loss
+
+
+COMBINATIONS = [(sg, hs, neg) for sg in (1, 0) for hs, neg in ((0, 5), (1, 0), (1, 3))]
+
+
+@pytest.mark.parametrize("sg, hs, negative", COMBINATIONS)
+@pytest.mark.parametrize("cbow_mean", [1, 0])
+def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean):
+    if sg and cbow_mean == 0:
+        pytest.skip("cbow_mean only matters for CBOW")
+    trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
+        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean)
+    sig, logsig = trainer.sigmoid_tables()
+    r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
+    alpha = np.float32(0.05)
+    total_loss = 0.0
+    for step in range(40):
+        word = int(rng.integers(N_WORDS))
+        negs = rng.integers(0, N_WORDS, size=negative).astype(np.int32)
+        if negative and step % 5 == 0:
+            negs[0] = word                  # a noise word equal to the target is skipped
+        if sg:
+            ctx = int(rng.integers(N_WORDS))
+            rc = trainer.sg_example(state, ctx, word, negs, alpha)
+            e, loss = ref_predict(r_in[ctx].copy(), word, negs, alpha, r_ns, r_hs, paths,
+                                  sig, logsig, hs, negative)
+            r_in[ctx] += e
+        else:
+            ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 7))).astype(np.int32)
+            rc = trainer.cbow_example(state, ctx, word, negs, alpha)
+            h = np.zeros(DIM, np.float32)
+            for c in ctx:
+                h += r_in[c]
+            if cbow_mean:
+                h /= np.float32(len(ctx))
+            e, loss = ref_predict(h, word, negs, alpha, r_ns, r_hs, paths, sig, logsig, hs,
+                                  negative)
+            if not cbow_mean:
+                e /= np.float32(len(ctx))
+            for c in ctx:            # a repeated context word is updated once per use
+                r_in[c] += e
+        total_loss += loss
+        assert rc == _train.RUN_OK
+        np.testing.assert_allclose(w_in, r_in, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_ns, r_ns, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_hs, r_hs, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(w_in, make_trainer(np.random.default_rng(12345), sg=sg, hs=hs,
+                                              negative=negative)[2][0])
+    assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
+
+
+def test_kernel_saturated_steps(rng):
+    """Outside (-6, 6): negative sampling applies the saturated gradient, hierarchical
+    softmax skips the node."""
+    trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(rng, sg=1, hs=1, negative=1)
+    w_in[0] = 1.0
+    w_ns[:] = 1.0          # f = 16 for every output row: saturated
+    w_hs[:] = 1.0
+    before_hs = w_hs.copy()
+    trainer.sg_example(state, 0, 1, np.array([2], np.int32), np.float32(0.1))
+    np.testing.assert_array_equal(w_hs, before_hs)          # skipped
+    np.testing.assert_array_equal(w_ns[1], 1.0)             # y=1, sigmoid=1: no change
+    np.testing.assert_allclose(w_ns[2], 1.0 - 0.1 * 1.0)    # y=0: g = -alpha
+    np.testing.assert_allclose(w_in[0], 1.0 - 0.1 * 1.0)    # e = g * v_old
+
+
+def test_kernel_nonfinite_is_reported(rng):
+    trainer, state, (w_in, _, _), _ = make_trainer(rng, sg=1, hs=0, negative=2)
+    w_in[3, 0] = np.nan
+    rc = trainer.sg_example(state, 3, 1, np.array([2, 4], np.int32), np.float32(0.1))
+    assert rc == _train.RUN_NONFINITE
+
+
+def test_kernel_twins_reject_bad_ids(rng):
+    trainer, state, _, _ = make_trainer(rng, sg=1, hs=0, negative=2)
+    with pytest.raises(IndexError):
+        trainer.sg_example(state, N_WORDS, 0, np.zeros(2, np.int32), 0.1)
+    with pytest.raises(IndexError):
+        trainer.cbow_example(state, np.array([-1], np.int32), 0, np.zeros(2, np.int32), 0.1)
+
+
+def small_corpus(rng, n_sent=200):
+    sents = [[f"w{int(x) % N_WORDS}" for x in rng.zipf(1.5, size=20)] for _ in range(n_sent)]
+    vocab = select_words(count_iterable(sents), 1)
+    return encode_iterable(sents, vocab, 1000), vocab
+
+
+def test_learning_rate_decays_linearly_to_end(rng):
+    enc, vocab = small_corpus(rng)
+    counts = np.zeros(N_WORDS, np.int64)
+    counts[:len(vocab)] = vocab.counts
+    trainer, state, _, _ = make_trainer(
+        rng, sg=1, hs=0, negative=2, counts=np.maximum(counts, 1), ids=enc.ids,
+        offsets=enc.offsets, alpha_start=0.5, alpha_end=0.01, schedule_words=2 * enc.n_ids)
+    assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_OK
+    assert trainer.words_done == enc.n_ids
+    assert state.alpha == pytest.approx(0.5 - 0.49 * 0.5)    # half the schedule done
+    trainer.run(state, 0, enc.n_sentences)
+    assert state.alpha == pytest.approx(0.01)
+    loss, words, trained, examples = state.take_counters()
+    assert words == trained == 2 * enc.n_ids                 # no subsampling
+    assert examples > 0 and loss > 0
+
+
+def test_subsampling_keeps_expected_fraction(rng):
+    enc, vocab = small_corpus(rng, n_sent=2000)
+    keep = vocab.keep_probs(1e-2)
+    trainer, state, _, _ = make_trainer(
+        rng, sg=0, hs=0, negative=2, counts=np.maximum(np.r_[vocab.counts, np.ones(
+            N_WORDS - len(vocab), np.int64)], 1), ids=enc.ids, offsets=enc.offsets,
+        keep_prob=np.r_[keep, np.ones(N_WORDS - len(vocab), np.float32)],
+        schedule_words=10 * enc.n_ids)
+    for _ in range(10):
+        trainer.run(state, 0, enc.n_sentences)
+    _, words, trained, _ = state.take_counters()
+    expected = 10 * float(np.dot(vocab.counts, keep))
+    sd = np.sqrt(10 * float(np.dot(vocab.counts, keep * (1 - keep))))
+    assert words == 10 * enc.n_ids
+    assert abs(trained - expected) < 5 * sd
+
+
+def test_stop_flag_stops_run(rng):
+    enc, vocab = small_corpus(rng, n_sent=3000)
+    trainer, state, _, _ = make_trainer(
+        rng, sg=1, hs=0, negative=2, counts=np.ones(N_WORDS, np.int64), ids=enc.ids,
+        offsets=enc.offsets, schedule_words=enc.n_ids)
+    trainer.request_stop()
+    assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_STOPPED
+    _, words, _, _ = state.take_counters()
+    assert words < enc.n_ids

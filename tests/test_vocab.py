@@ -1,0 +1,204 @@
+import heapq
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fastw2v import _vocab
+from fastw2v.vocab import Vocab, count_file, count_iterable, select_words
+
+from conftest import write_lines
+
+
+def random_text(rng, n_lines=300):
+    words = [f"w{i}" for i in range(60)] + ["é", "日本", "x" * 300]
+    lines = []
+    for _ in range(n_lines):
+        k = int(rng.integers(0, 15))
+        lines.append(list(rng.choice(words, size=k, p=None)))
+    return lines
+
+
+def test_counter_matches_collections_counter_across_chunk_cuts(rng):
+    lines = random_text(rng)
+    seps = [" ", "\t", "  ", " \r", "\v", "\f"]
+    text = "\n".join(rng.choice(seps) .join(line) for line in lines).encode()
+    expected = Counter(t for line in lines for t in line)
+    for trial in range(20):
+        counter = _vocab.TokenCounter()
+        cuts = np.sort(rng.integers(0, len(text), size=int(rng.integers(0, 40))))
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(text)]):
+            counter.feed(text[a:b])
+        counter.feed(b"", final=True)
+        keys, counts, _ = counter.export()
+        got = {k.decode(): int(c) for k, c in zip(keys, counts)}
+        assert got == expected
+        assert counter.n_tokens == sum(expected.values())
+        assert counter.n_sentences == sum(1 for line in lines if line)
+
+
+def test_count_file_equals_count_iterable(tmp_path, rng):
+    lines = random_text(rng)
+    path = write_lines(tmp_path / "c.txt", lines)
+    a, b = count_file(path), count_iterable(lines)
+    va, vb = select_words(a, 1), select_words(b, 1)
+    assert va.index_to_key == vb.index_to_key
+    assert np.array_equal(va.counts, vb.counts)
+    assert (a.n_tokens, a.n_sentences) == (b.n_tokens, b.n_sentences)
+
+
+def test_select_words_sorts_by_count_then_first_appearance():
+    raw = count_iterable([["b", "a", "c", "a", "d", "c", "e"]])
+    vocab = select_words(raw, 1)
+    assert vocab.index_to_key == ["a", "c", "b", "d", "e"]
+    assert vocab.counts.tolist() == [2, 2, 1, 1, 1]
+    assert vocab.counts.dtype == np.int64
+    assert vocab.key_to_index == {"a": 0, "c": 1, "b": 2, "d": 3, "e": 4}
+
+
+def test_select_words_min_count_and_max_final_vocab():
+    sents = [["a"] * 5 + ["b"] * 4 + ["c"] * 4 + ["d"] * 2 + ["e"]]
+    raw = count_iterable(sents)
+    assert select_words(raw, 2).index_to_key == ["a", "b", "c", "d"]
+    # gensim's rule: at most 2 words -> the cut-off count (4, shared by b and c) goes too
+    assert select_words(raw, 1, max_final_vocab=2).index_to_key == ["a"]
+    assert select_words(raw, 1, max_final_vocab=3).index_to_key == ["a", "b", "c"]
+    assert select_words(raw, 1, max_final_vocab=10).index_to_key == ["a", "b", "c", "d", "e"]
+
+
+def test_select_words_empty_vocabulary_says_what_to_do():
+    raw = count_iterable([["a", "b"]])
+    with pytest.raises(ValueError, match="Empty vocabulary.*min_count=5.*Lower min_count"):
+        select_words(raw, 5)
+    with pytest.raises(ValueError, match="no tokens"):
+        select_words(count_iterable([[], []]), 1)
+
+
+def reduce_reference(tokens, max_size):
+    """word2vec.c's ReduceVocab, in plain Python."""
+    counts, min_reduce = {}, 1
+    for t in tokens:
+        counts[t] = counts.get(t, 0) + 1
+        while len(counts) > max_size:
+            counts = {k: c for k, c in counts.items() if c > min_reduce}
+            min_reduce += 1
+    return counts, min_reduce
+
+
+def test_max_vocab_size_prunes_like_word2vec_c(tmp_path, rng):
+    # Zipf-ish stream: pruning must keep the frequent words with exact-ish counts
+    tokens = [f"t{int(x)}" for x in rng.zipf(1.3, size=20000) if x < 5000]
+    expected, min_reduce = reduce_reference(tokens, 200)
+    raw = count_iterable([tokens], max_vocab_size=200)
+    assert dict(zip(raw.keys, raw.counts.tolist())) == expected
+    assert raw.min_reduce == min_reduce > 1
+    path = write_lines(tmp_path / "z.txt", [tokens])
+    raw_c = count_file(path, max_vocab_size=200)
+    assert dict(zip(raw_c.keys, raw_c.counts.tolist())) == expected
+    assert raw_c.min_reduce == min_reduce
+    assert len(raw_c.keys) <= 200
+
+
+def test_count_file_invalid_utf8(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"good caf\xc3\xa9 bad\xff bad\xfe good\n")
+    with pytest.raises(ValueError, match="not valid UTF-8.*unicode_errors='replace'"):
+        count_file(str(path))
+    raw = count_file(str(path), unicode_errors="replace")
+    got = dict(zip(raw.keys, raw.counts.tolist()))
+    # two different invalid spellings decode to the same word and are merged
+    assert got == {"good": 2, "café": 1, "bad\ufffd": 2}
+    raw = count_file(str(path), unicode_errors="ignore")
+    assert dict(zip(raw.keys, raw.counts.tolist())) == {"good": 2, "café": 1, "bad": 2}
+
+
+def test_keep_probs_follow_word2vec_formula():
+    vocab = Vocab(["a", "b", "c"], [1000, 100, 1])
+    sample, total = 1e-2, 1101
+    p = vocab.keep_probs(sample)
+    c = np.array([1000, 100, 1.0])
+    expected = np.minimum((np.sqrt(c / (sample * total)) + 1) * sample * total / c, 1)
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p, expected, rtol=1e-6)
+    assert p[0] < p[1] <= p[2] == 1.0
+    assert vocab.keep_probs(0) is None
+
+
+def alias_probabilities(prob, alias):
+    n = len(prob)
+    p = prob.astype(np.float64) / n
+    np.add.at(p, alias, (1.0 - prob.astype(np.float64)) / n)
+    return p
+
+
+def test_noise_table_encodes_unigram_power_distribution(rng):
+    counts = rng.integers(1, 10000, size=500)
+    vocab = Vocab([f"w{i}" for i in range(500)], counts)
+    prob, alias = vocab.noise_table(0.75)
+    target = counts ** 0.75 / np.sum(counts ** 0.75)
+    np.testing.assert_allclose(alias_probabilities(prob, alias), target, rtol=1e-5,
+                               atol=1e-9)
+    np.testing.assert_allclose(vocab.noise_probs(0.75), target)
+
+
+def test_alias_table_rejects_bad_weights():
+    for bad in ([0.0, 0.0], [1.0, -1.0], [np.nan, 1.0], []):
+        with pytest.raises(ValueError, match="noise weights"):
+            _vocab.alias_table(np.array(bad, dtype=np.float64))
+
+
+def huffman_cost_reference(counts):
+    """Minimal total weighted code length, by the textbook heap algorithm."""
+    heap = [int(c) for c in counts]
+    heapq.heapify(heap)
+    cost = 0
+    while len(heap) > 1:
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        cost += a + b
+        heapq.heappush(heap, a + b)
+    return cost
+
+
+@pytest.mark.parametrize("n", [2, 3, 7, 100, 1000])
+def test_huffman_codes_prefix_free_optimal_and_consistent(n, rng):
+    counts = np.sort(rng.integers(1, 100000, size=n))[::-1].astype(np.int64)
+    vocab = Vocab([f"w{i}" for i in range(n)], counts)
+    off, points, codes = vocab.huffman()
+    lengths = np.diff(off)
+    words = ["".join(map(str, codes[off[i]:off[i + 1]])) for i in range(n)]
+    # prefix-free and complete (Kraft sum exactly 1)
+    for i, a in enumerate(words):
+        for j, b in enumerate(words):
+            assert i == j or not b.startswith(a)
+    assert sum(2.0 ** -lengths) == pytest.approx(1.0)
+    # optimal: same total cost as any Huffman tree
+    assert int(np.dot(lengths, counts)) == huffman_cost_reference(counts)
+    # more frequent words never get longer codes
+    assert np.all(np.diff(lengths) >= 0)
+    # paths start at the root (last inner node), inner node ids in range
+    assert np.all(points[off[:-1]] == n - 2)
+    assert points.min() >= 0 and points.max() == n - 2
+    # words sharing a code prefix share the inner nodes along it
+    node_of_prefix = {}
+    for i in range(n):
+        for k in range(lengths[i]):
+            prefix = words[i][:k]
+            assert node_of_prefix.setdefault(prefix, points[off[i] + k]) == points[off[i] + k]
+
+
+def test_huffman_unsorted_counts_still_optimal(rng):
+    counts = rng.integers(1, 1000, size=50).astype(np.int64)
+    off, _, _ = _vocab.huffman_paths(counts)
+    assert int(np.dot(np.diff(off), counts)) == huffman_cost_reference(counts)
+
+
+def test_huffman_single_word_has_empty_path():
+    off, points, codes = Vocab(["a"], [3]).huffman()
+    assert off.tolist() == [0, 0] and len(points) == len(codes) == 0
+
+
+def test_vocab_rejects_duplicates_and_mismatch():
+    with pytest.raises(ValueError, match="duplicate"):
+        Vocab(["a", "a"], [1, 1])
+    with pytest.raises(ValueError, match="2 words but 1 counts"):
+        Vocab(["a", "b"], [1])
