@@ -1,0 +1,260 @@
+"""The Python API end to end: training recovers planted structure, is reproducible, and
+fails clearly on misuse."""
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+from fastw2v import Word2Vec
+from fastw2v.synthetic import group_purity, planted_groups
+
+from conftest import write_lines
+
+SMALL = dict(vector_size=24, min_count=1, epochs=5, seed=3)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return planted_groups(n_groups=6, words_per_group=10, n_sentences=3000, seed=1)
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+@pytest.mark.parametrize("hs, negative", [(0, 5), (1, 0), (1, 5)])
+def test_training_recovers_planted_groups(planted, sg, hs, negative):
+    sentences, groups = planted
+    model = Word2Vec(sentences, sg=sg, hs=hs, negative=negative, workers=2, **SMALL)
+    assert model.wv.vectors.dtype == np.float32
+    assert model.wv.vectors.flags.c_contiguous
+    assert model.wv.vectors.shape == (len(groups) + 10, 24)
+    assert group_purity(model.wv, groups, topn=5) > 0.95    # chance is 1/6
+    assert len(model.epoch_losses) == 5
+    assert model.epoch_losses[-1] < model.epoch_losses[0]
+
+
+def test_training_cbow_sum_recovers_groups(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, sg=0, cbow_mean=0, alpha=0.01, workers=2, **SMALL)
+    assert group_purity(model.wv, groups) > 0.95
+
+
+def test_training_untrained_vectors_do_not_recover_groups(planted):
+    """The purity check itself can fail: vectors straight after build_vocab score near
+    chance."""
+    sentences, groups = planted
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sentences)
+    assert group_purity(model.wv, groups) < 0.5
+
+
+def test_training_reproducible_with_one_worker(planted):
+    sentences, _ = planted
+    a = Word2Vec(sentences, workers=1, sg=1, **SMALL)
+    b = Word2Vec(sentences, workers=1, sg=1, **SMALL)
+    c = Word2Vec(sentences, workers=1, sg=1, **{**SMALL, "seed": 4})
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    np.testing.assert_array_equal(a.syn1neg, b.syn1neg)
+    assert a.epoch_losses == b.epoch_losses
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+def test_training_file_and_iterable_give_identical_vectors(planted, tmp_path):
+    sentences, _ = planted
+    path = write_lines(tmp_path / "c.txt", sentences)
+    a = Word2Vec(sentences, workers=1, hs=1, **SMALL)
+    b = Word2Vec(corpus_file=path, workers=1, hs=1, **SMALL)
+    assert a.wv.index_to_key == b.wv.index_to_key
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+
+
+def test_training_initialisation_follows_word2vec_c(planted):
+    sentences, _ = planted
+    model = Word2Vec(hs=1, **SMALL)
+    model.build_vocab(sentences)
+    v = model.wv.vectors
+    assert v.min() >= -0.5 / 24 and v.max() < 0.5 / 24
+    assert v.std() == pytest.approx(1 / 24 / np.sqrt(12), rel=0.05)   # uniform
+    assert not model.syn1neg.any() and not model.syn1.any()
+    assert model.syn1.shape == (len(v) - 1, 24)
+
+
+def test_training_build_vocab_then_train_equals_constructor(planted):
+    sentences, _ = planted
+    a = Word2Vec(sentences, workers=1, **SMALL)
+    b = Word2Vec(workers=1, **SMALL)
+    b.build_vocab(sentences)
+    assert b.train() == a.words_trained
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    assert b.corpus_count == len(sentences)
+    assert b.corpus_total_words == sum(map(len, sentences))
+
+
+def test_training_several_workers_all_shards_trained(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, workers=3, sample=0, **SMALL)
+    # without subsampling every token of every epoch is trained, whatever the threads
+    assert model.words_trained == 5 * sum(map(len, sentences))
+    assert np.isfinite(model.wv.vectors).all()
+    assert group_purity(model.wv, groups) > 0.95
+
+
+def test_training_more_workers_than_sentences():
+    model = Word2Vec([["a", "b", "c"], ["b", "c", "a"]], workers=8, **SMALL)
+    assert np.isfinite(model.wv.vectors).all()
+
+
+def test_training_text8_style_single_line(tmp_path):
+    # one line of 25,000 tokens: cut into chunks of max_sentence_length, none dropped
+    rng = np.random.default_rng(0)
+    tokens = [f"w{x}" for x in rng.integers(0, 100, 25_000)]
+    (tmp_path / "text8").write_text(" ".join(tokens))
+    model = Word2Vec(corpus_file=tmp_path / "text8", sample=0, max_sentence_length=1000,
+                     workers=2, **SMALL)
+    assert model.corpus.n_sentences == 25
+    assert model.words_trained == 5 * 25_000
+
+
+def test_training_encoded_dir_memory_maps_corpus(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(sentences, encoded_dir=tmp_path / "enc", workers=1, **SMALL)
+    ref = Word2Vec(sentences, workers=1, **SMALL)
+    assert isinstance(model.corpus.ids, np.memmap)
+    np.testing.assert_array_equal(model.wv.vectors, ref.wv.vectors)
+
+
+def test_training_any_hashable_tokens():
+    sessions = [[101, 102, 103, 101], [(1, "x"), 102, 101]]
+    model = Word2Vec(sessions, **SMALL)
+    assert set(model.wv.index_to_key) == {101, 102, 103, (1, "x")}
+    assert model.wv[101].shape == (24,)
+
+
+def test_training_callbacks_on_calling_thread(planted):
+    sentences, _ = planted
+    seen = []
+
+    class Recorder:
+        def on_train_begin(self, model):
+            seen.append(("train_begin", threading.current_thread() is threading.main_thread()))
+
+        def on_epoch_end(self, model):
+            seen.append(("epoch_end", len(model.epoch_losses)))
+
+        def on_train_end(self, model):
+            seen.append(("train_end", None))
+
+    Word2Vec(sentences, callbacks=[Recorder()], epochs=3, min_count=1, vector_size=8)
+    assert seen == [("train_begin", True), ("epoch_end", 1), ("epoch_end", 2),
+                    ("epoch_end", 3), ("train_end", None)]
+
+
+def test_training_progress_bar_and_log(planted, capsys, caplog):
+    sentences, _ = planted
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sentences)
+    with caplog.at_level(logging.INFO, logger="fastw2v"):
+        model.train(progress=True, report_delay=0.0)
+    assert "[" in capsys.readouterr().err
+    assert any("epoch 5/5: loss" in r.getMessage() for r in caplog.records)
+
+
+def test_training_nonfinite_weights_raise_with_advice(planted):
+    sentences, _ = planted
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sentences)
+    model.wv.vectors[0, 0] = np.inf
+    with pytest.raises(FloatingPointError, match="Lower the learning rate"):
+        model.train()
+
+
+def test_training_explicit_schedule_and_totals(planted):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    model.train(epochs=2, start_alpha=0.01, end_alpha=0.001,
+                total_examples=model.corpus_count, total_words=model.corpus_total_words)
+    assert len(model.epoch_losses) == 7
+    with pytest.raises(ValueError, match="total_examples=5 but the corpus has"):
+        model.train(total_examples=5)
+    with pytest.raises(ValueError, match="min_alpha"):
+        model.train(start_alpha=0.01, end_alpha=0.1)
+    with pytest.raises(ValueError, match="epochs"):
+        model.train(epochs=0)
+
+
+def test_training_new_corpus_with_existing_vocabulary(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, **SMALL)
+    before = model.wv.vectors.copy()
+    model.train([["g0w1", "g0w2", "unknown", "g0w3"]] * 50, epochs=1)
+    assert not np.array_equal(before, model.wv.vectors)
+    with pytest.raises(ValueError, match="no word of the vocabulary"):
+        model.train([["unknown", "words"]])
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: Word2Vec().train(), RuntimeError, "build_vocab"),
+    (lambda: Word2Vec(s for s in [["a"]]), TypeError, "one-shot"),
+    (lambda: Word2Vec("corpus.txt"), TypeError, "corpus_file="),
+    (lambda: Word2Vec(["a b c"], min_count=1), TypeError, "split"),
+    (lambda: Word2Vec([["a"]], corpus_file="x"), ValueError, "not both"),
+    (lambda: Word2Vec([], min_count=1), ValueError, "Empty vocabulary"),
+    (lambda: Word2Vec([["a", "b"]]), ValueError, "min_count=5"),
+    (lambda: Word2Vec(corpus_file="/nonexistent/file"), FileNotFoundError, "does not exist"),
+    (lambda: Word2Vec(size=10), TypeError, "vector_size"),
+    (lambda: Word2Vec(workers=0), ValueError, "workers"),
+    (lambda: Word2Vec(hs=0, negative=0), ValueError, "negative > 0"),
+])
+def test_word2vec_bad_input_raises_clear_error(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_word2vec_empty_file(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("\n \n\t\n")
+    with pytest.raises(ValueError, match="Empty vocabulary.*no tokens"):
+        Word2Vec(corpus_file=path, min_count=1)
+
+
+def test_word2vec_signature_lists_config_parameters():
+    import inspect
+    params = inspect.signature(Word2Vec).parameters
+    assert params["vector_size"].default == 100 and params["sg"].default == 0
+
+
+INTERRUPT_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from fastw2v import Word2Vec
+    from fastw2v.synthetic import planted_groups
+    sentences, _ = planted_groups(n_sentences=20000, sentence_length=20)
+    model = Word2Vec(vector_size=32, min_count=1, sg=1, window=8, epochs=10000, workers=2)
+    model.build_vocab(sentences)
+    print("ready", flush=True)
+    try:
+        model.train()
+    except KeyboardInterrupt:
+        print("interrupted", bool(np.isfinite(model.wv.vectors).all()),
+              model.words_trained > 0 or len(model.epoch_losses) >= 0, flush=True)
+        sys.exit(0)
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_training_ctrl_c_stops_and_keeps_vectors():
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        threading.Event().wait(1.0)      # let the workers get going
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)   # a hang fails here
+    finally:
+        proc.kill()
+    assert out.strip() == "interrupted True True", err
