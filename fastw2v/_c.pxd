@@ -65,6 +65,9 @@ cdef extern from "w2v_train.h" nogil:
         W2V_RUN_NONFINITE
         W2V_EXP_TABLE_SIZE
         W2V_MAX_EXP
+        W2V_SIMD_AUTO
+        W2V_SIMD_GENERIC
+        W2V_SIMD_AVX2
 
     ctypedef struct w2v_model:
         float *w_in
@@ -88,6 +91,7 @@ cdef extern from "w2v_train.h" nogil:
         int *stop
         float sigmoid[1000]
         float log_sigmoid[1000]
+        int simd
 
     ctypedef struct w2v_thread:
         uint64_t rng
@@ -103,7 +107,8 @@ cdef extern from "w2v_train.h" nogil:
         int64_t unpublished
         double alpha
 
-    void w2v_model_init_tables(w2v_model *m)
+    int w2v_model_init(w2v_model *m, int simd)
+    int w2v_cpu_has_avx2()
     void w2v_thread_seed(w2v_thread *t, uint64_t seed)
     int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
     int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,

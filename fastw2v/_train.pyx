@@ -12,6 +12,12 @@ RUN_STOPPED = W2V_RUN_STOPPED
 RUN_NONFINITE = W2V_RUN_NONFINITE
 EXP_TABLE_SIZE = W2V_EXP_TABLE_SIZE
 MAX_EXP = W2V_MAX_EXP
+SIMD_NAMES = {"auto": W2V_SIMD_AUTO, "generic": W2V_SIMD_GENERIC, "avx2": W2V_SIMD_AVX2}
+
+
+def available_simd():
+    """Kernel variants this build and CPU can run, best last."""
+    return ["generic", "avx2"] if w2v_cpu_has_avx2() else ["generic"]
 
 _EMPTY_F32 = np.zeros(1, dtype=np.float32)
 _EMPTY_I32 = np.zeros(1, dtype=np.int32)
@@ -68,7 +74,8 @@ cdef class Trainer:
                  const int32_t[::1] path_points, const uint8_t[::1] path_codes,
                  *, int sg, int hs, int negative, int window, bint shrink_windows,
                  int cbow_mean, bint compute_loss, int64_t max_span,
-                 double alpha_start, double alpha_end, int64_t schedule_words):
+                 double alpha_start, double alpha_end, int64_t schedule_words,
+                 str simd="auto"):
         # keep every array alive as long as the raw pointers below are used
         self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
                        noise_alias, path_off, path_points, path_codes)
@@ -109,7 +116,16 @@ cdef class Trainer:
         self.stop = 0
         self.m.words_done = &self.words_done
         self.m.stop = &self.stop
-        w2v_model_init_tables(&self.m)
+        if simd not in SIMD_NAMES:
+            raise ValueError(f"simd must be one of {sorted(SIMD_NAMES)}, got {simd!r}")
+        if w2v_model_init(&self.m, SIMD_NAMES[simd]) != 0:
+            raise ValueError(f"this CPU or build cannot run the {simd!r} kernels; "
+                             f"available: {available_simd()}")
+
+    @property
+    def simd(self):
+        """The kernel variant in use: 'generic' or 'avx2'."""
+        return "avx2" if self.m.simd == W2V_SIMD_AVX2 else "generic"
 
     def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
         """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or

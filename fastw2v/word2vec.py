@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import math
+import os
 import sys
 import threading
 import time
@@ -243,7 +244,8 @@ class Word2Vec:
             sg=cfg.sg, hs=cfg.hs, negative=cfg.negative, window=cfg.window,
             shrink_windows=cfg.shrink_windows, cbow_mean=cfg.cbow_mean,
             compute_loss=cfg.compute_loss, max_span=cfg.max_sentence_length,
-            alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words)
+            alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
+            simd=os.environ.get("FASTW2V_SIMD", "auto"))
 
     def _thread_states(self, n):
         """Per-thread states, seeded with seed + thread id, kept across train() calls so

@@ -15,7 +15,19 @@
 
 enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 
-typedef struct {
+/* Instruction sets the kernels are compiled for; AUTO asks the CPU. */
+enum { W2V_SIMD_AUTO = 0, W2V_SIMD_GENERIC = 1, W2V_SIMD_AVX2 = 2 };
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define W2V_HAVE_AVX2_BUILD 1
+#else
+#define W2V_HAVE_AVX2_BUILD 0
+#endif
+
+typedef struct w2v_model w2v_model;
+typedef struct w2v_thread w2v_thread;
+
+struct w2v_model {
     /* weights, shared and written by all threads */
     float *w_in;                /* (n_words, dim) */
     float *w_out_ns;            /* (n_words, dim), or NULL without negative sampling */
@@ -43,9 +55,16 @@ typedef struct {
     /* sigmoid and log-sigmoid on word2vec.c's grid over (-MAX_EXP, MAX_EXP) */
     float sigmoid[W2V_EXP_TABLE_SIZE];
     float log_sigmoid[W2V_EXP_TABLE_SIZE];
-} w2v_model;
+    /* the kernels for this CPU, chosen once by w2v_model_init */
+    int simd;
+    int (*train_sentences)(const w2v_model *, w2v_thread *, int64_t, int64_t);
+    int (*sg_example)(const w2v_model *, w2v_thread *, int32_t, int32_t, const int32_t *,
+                      int, float);
+    int (*cbow_example)(const w2v_model *, w2v_thread *, const int32_t *, int, int32_t,
+                        const int32_t *, int, float);
+};
 
-typedef struct {
+struct w2v_thread {
     uint64_t rng;
     float *h;                   /* (dim,) input vector of the current example */
     float *e;                   /* (dim,) accumulated gradient for the input rows */
@@ -58,10 +77,22 @@ typedef struct {
     int64_t examples;           /* (centre, context) pairs for sg, windows for CBOW */
     int64_t unpublished;        /* words not yet added to the shared count */
     double alpha;               /* current learning rate */
-} w2v_thread;
+};
 
-/* Fill the sigmoid tables of m. */
-void w2v_model_init_tables(w2v_model *m);
+/* Fill the sigmoid tables of m and choose its kernels: simd is a W2V_SIMD_* value.
+ * Returns 0, or -1 if the CPU lacks the instruction set asked for. */
+int w2v_model_init(w2v_model *m, int simd);
+
+/* 1 if this build has AVX2 + FMA kernels and the CPU runs them. */
+int w2v_cpu_has_avx2(void);
+
+/* The kernels of one instruction set, defined in w2v_train_impl.h. */
+#define W2V_DECLARE_KERNELS(isa) \
+    int w2v_train_sentences_##isa(const w2v_model *, w2v_thread *, int64_t, int64_t); \
+    int w2v_train_sg_example_##isa(const w2v_model *, w2v_thread *, int32_t, int32_t, \
+                                   const int32_t *, int, float); \
+    int w2v_train_cbow_example_##isa(const w2v_model *, w2v_thread *, const int32_t *, int, \
+                                     int32_t, const int32_t *, int, float);
 
 /* Seed a thread's RNG: the same seed always gives the same stream. */
 void w2v_thread_seed(w2v_thread *t, uint64_t seed);

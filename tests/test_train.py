@@ -70,13 +70,15 @@ def ref_predict(h, word, negs, alpha, w_ns, w_hs, paths, sig, logsig, hs, negati
 COMBINATIONS = [(sg, hs, neg) for sg in (1, 0) for hs, neg in ((0, 5), (1, 0), (1, 3))]
 
 
+@pytest.mark.parametrize("simd", _train.available_simd())
 @pytest.mark.parametrize("sg, hs, negative", COMBINATIONS)
 @pytest.mark.parametrize("cbow_mean", [1, 0])
-def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean):
+def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, simd):
     if sg and cbow_mean == 0:
         pytest.skip("cbow_mean only matters for CBOW")
     trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
-        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean)
+        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean, simd=simd)
+    assert trainer.simd == simd
     sig, logsig = trainer.sigmoid_tables()
     r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
     alpha = np.float32(0.05)
@@ -129,6 +131,11 @@ def test_kernel_saturated_steps(rng):
     np.testing.assert_array_equal(w_ns[1], 1.0)             # y=1, sigmoid=1: no change
     np.testing.assert_allclose(w_ns[2], 1.0 - 0.1 * 1.0)    # y=0: g = -alpha
     np.testing.assert_allclose(w_in[0], 1.0 - 0.1 * 1.0)    # e = g * v_old
+
+
+def test_kernel_unknown_simd_rejected(rng):
+    with pytest.raises(ValueError, match="simd must be one of"):
+        make_trainer(rng, sg=1, hs=0, negative=1, simd="avx9000")
 
 
 def test_kernel_nonfinite_is_reported(rng):

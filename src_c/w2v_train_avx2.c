@@ -1,0 +1,21 @@
+/* The training kernels compiled for AVX2 + FMA (x86-64 with GCC or Clang only); chosen
+ * at run time by w2v_model_init when the CPU has both. */
+#include "w2v_train.h"
+
+#if W2V_HAVE_AVX2_BUILD
+#include <math.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC target("avx2,fma")
+#endif
+
+#define W2V_FN(name) name##_avx2
+#include "w2v_train_impl.h"
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+#endif
