@@ -70,9 +70,13 @@ def settings_str(a) -> str:
             f"mc={a.min_count} sample={a.sample:g} ep={a.epochs} thr={a.workers} seed={a.seed}")
 
 
-def run_gensim(corpus: str, a) -> dict:
+def run_gensim(corpus: str, a, iterable=False) -> dict:
+    """gensim in corpus_file mode, or (iterable=True) fed a LineSentence iterable."""
     import gensim
     from gensim.models import Word2Vec
+    from gensim.models.word2vec import LineSentence
+
+    source = dict(corpus_iterable=LineSentence(corpus)) if iterable else dict(corpus_file=corpus)
 
     t0 = time.perf_counter()
     # Same steps as Word2Vec(corpus_file=...) does internally, split so that the
@@ -82,10 +86,10 @@ def run_gensim(corpus: str, a) -> dict:
         negative=a.negative, sample=a.sample, epochs=a.epochs, workers=a.workers,
         seed=a.seed,
     )
-    model.build_vocab(corpus_file=corpus)
+    model.build_vocab(**source)
     t1 = time.perf_counter()
     trained, raw = model.train(
-        corpus_file=corpus, total_examples=model.corpus_count,
+        **source, total_examples=model.corpus_count,
         total_words=model.corpus_total_words, epochs=model.epochs,
         start_alpha=model.alpha, end_alpha=model.min_alpha,
     )
@@ -123,7 +127,8 @@ def run_fastw2v(corpus: str, a) -> dict:
     return res
 
 
-RUNNERS = {"gensim": run_gensim, "fastw2v": run_fastw2v}
+RUNNERS = {"gensim": run_gensim, "fastw2v": run_fastw2v,
+           "gensim-iter": lambda corpus, a: run_gensim(corpus, a, iterable=True)}
 
 
 def evaluate(vectors, keys, eval_dir: str) -> dict:
