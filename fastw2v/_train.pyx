@@ -58,6 +58,17 @@ cdef class ThreadState:
     def alpha(self):
         return self.t.alpha
 
+    @property
+    def rng_state(self):
+        """The RNG's state, to save and restore a run (a nonzero 64-bit integer)."""
+        return self.t.rng
+
+    @rng_state.setter
+    def rng_state(self, uint64_t value):
+        if value == 0:
+            raise ValueError("the RNG state must be nonzero")
+        self.t.rng = value
+
 
 cdef class Trainer:
     """The shared training state: pointers to the weights, the encoded corpus and the

@@ -11,6 +11,8 @@ import os
 import zlib
 from collections.abc import Iterable, Iterator
 
+import numpy as np
+
 CHUNK_BYTES = 1 << 24
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -91,3 +93,79 @@ def check_sentence(sentence, index: int):
     if not isinstance(sentence, Iterable):
         raise TypeError(f"sentence {index} must be a list of tokens, "
                         f"got {type(sentence).__name__}")
+
+
+class IdSequences:
+    """Sequences of integer ids (items in sessions, songs in playlists, nodes on walks) in
+    CSR form: sequence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``.
+
+    The ids are any integers (int8 ... uint64, e.g. raw product ids); they become the
+    vocabulary keys, as Python ints. Counting and encoding are vectorised numpy, with no
+    Python object per token.
+
+    Parameters
+    ----------
+    ids : array-like of int, shape (n_tokens,)
+        Taken without a copy when it is already a contiguous integer array.
+    offsets : array-like of int, shape (n_sequences + 1,)
+        Non-decreasing, starting at 0 and ending at n_tokens.
+    """
+
+    def __init__(self, ids, offsets):
+        ids = np.asarray(ids)
+        offsets = np.asarray(offsets)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise TypeError(f"ids must be a 1-D array of integers, got dtype {ids.dtype} "
+                            f"and shape {ids.shape}")
+        if offsets.ndim != 1 or offsets.dtype.kind not in "iu" or len(offsets) < 1:
+            raise TypeError(f"offsets must be a 1-D array of integers with at least one "
+                            f"entry (0), got dtype {offsets.dtype} and shape {offsets.shape}")
+        offsets = offsets.astype(np.int64, copy=False)
+        if offsets[0] != 0 or offsets[-1] != len(ids):
+            raise ValueError(f"offsets must start at 0 and end at len(ids) = {len(ids)}, "
+                             f"got {offsets[0]} ... {offsets[-1]}")
+        if np.any(np.diff(offsets) < 0):
+            bad = int(np.flatnonzero(np.diff(offsets) < 0)[0])
+            raise ValueError(f"offsets must be non-decreasing: offsets[{bad}] = "
+                             f"{offsets[bad]} > offsets[{bad + 1}] = {offsets[bad + 1]}")
+        if ids.dtype == np.uint64:
+            if len(ids) and ids.max() > np.iinfo(np.int64).max:
+                raise ValueError("ids above 2**63 - 1 are not supported; map them to "
+                                 "smaller integers first")
+            ids = ids.astype(np.int64)
+        self.ids = np.ascontiguousarray(ids)
+        self.offsets = offsets
+
+    @classmethod
+    def from_arrays(cls, sequences) -> "IdSequences":
+        """From a list of 1-D integer arrays (one copy, into one flat array)."""
+        arrays = [np.asarray(s) for s in sequences]
+        for i, a in enumerate(arrays):
+            if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+                raise TypeError(f"sequence {i} must be a 1-D integer array, got dtype "
+                                f"{a.dtype} and shape {a.shape}")
+        lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        kinds = [a.dtype for a in arrays if a.size]
+        dtype = np.result_type(*kinds) if kinds else np.int64
+        ids = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+        return cls(ids, offsets)
+
+    def __len__(self):
+        return len(self.offsets) - 1
+
+    def __iter__(self):
+        """Each sequence as a list of Python ints (slow path; training never uses it)."""
+        for s in range(len(self)):
+            yield self.ids[self.offsets[s]:self.offsets[s + 1]].tolist()
+
+
+def as_id_sequences(corpus):
+    """IdSequences for id input (an IdSequences, or a list/tuple of integer numpy arrays);
+    None for any other corpus."""
+    if isinstance(corpus, IdSequences):
+        return corpus
+    if (isinstance(corpus, (list, tuple)) and corpus
+            and all(isinstance(s, np.ndarray) for s in corpus)):
+        return IdSequences.from_arrays(corpus)
+    return None

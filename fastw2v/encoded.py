@@ -143,6 +143,38 @@ def _relative(batch, base):
     return ids, ends - base
 
 
+def encode_ids(seqs, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
+    """Encode IdSequences with vectorised lookups (searchsorted), in batches of about
+    _BATCH_TOKENS ids so that temporary memory stays bounded."""
+    sorted_keys, key_ids = vocab.id_lookup()
+    writer = _Writer(directory)
+    offsets = seqs.offsets
+    n = len(offsets) - 1
+    s = 0
+    try:
+        while s < n:
+            # sentences [s, e) hold about _BATCH_TOKENS ids (at least one sentence)
+            e = int(np.searchsorted(offsets, offsets[s] + _BATCH_TOKENS, side="right")) - 1
+            e = min(max(e, s + 1), n)
+            raw = seqs.ids[offsets[s]:offsets[e]]
+            lengths = np.diff(offsets[s:e + 1])
+            if len(sorted_keys):
+                pos = np.minimum(np.searchsorted(sorted_keys, raw), len(sorted_keys) - 1)
+                known = sorted_keys[pos] == raw
+                ids = key_ids[pos[known]]
+            else:
+                known = np.zeros(len(raw), bool)
+                ids = np.zeros(0, np.int32)
+            sentence_of = np.repeat(np.arange(e - s), lengths)
+            kept = np.bincount(sentence_of[known], minlength=e - s)
+            writer.append(ids, chunk_ends(kept, max_sentence_length))
+            s = e
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.finish(len(seqs.ids), int(np.count_nonzero(np.diff(offsets))))
+
+
 def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
     """Encode a restartable iterable of token lists (Python dict lookups, once)."""
     check_restartable(corpus)

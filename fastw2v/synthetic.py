@@ -48,3 +48,33 @@ def group_purity(wv, groups, topn=5):
             hits += groups.get(other) == g
             total += 1
     return hits / total if total else 0.0
+
+
+def planted_sessions(n_groups=10, items_per_group=30, n_sessions=5000, session_length=(3, 15),
+                     seed=0):
+    """Sessions of integer item ids (like products viewed together) in which items of one
+    group are consumed together. Item ``g * 1000 + k`` is item k of group g; popularity
+    within a group is Zipf-like, and 10% of the items in a session are random popular
+    items from any group (noise).
+
+    Returns
+    -------
+    sessions : fastw2v.corpus.IdSequences
+    groups : dict
+        item id -> group number.
+    """
+    from fastw2v.corpus import IdSequences
+
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, items_per_group + 1) ** 0.8
+    weights /= weights.sum()
+    lengths = rng.integers(session_length[0], session_length[1] + 1, size=n_sessions)
+    group_of_session = np.repeat(rng.integers(n_groups, size=n_sessions), lengths)
+    n = int(lengths.sum())
+    item = rng.choice(items_per_group, size=n, p=weights)
+    group = group_of_session.copy()
+    noise = rng.random(n) < 0.1
+    group[noise] = rng.integers(n_groups, size=int(noise.sum()))
+    ids = group.astype(np.int64) * 1000 + item
+    groups = {g * 1000 + k: g for g in range(n_groups) for k in range(items_per_group)}
+    return IdSequences(ids, np.concatenate(([0], np.cumsum(lengths)))), groups

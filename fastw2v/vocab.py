@@ -98,6 +98,23 @@ def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
     return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)
 
 
+def count_ids(seqs, max_vocab_size=None) -> RawCounts:
+    """Count the ids of an IdSequences (vectorised; exact). With max_vocab_size, only the
+    most frequent ids are kept (ties by first appearance)."""
+    if len(seqs.ids):
+        keys, first, counts = np.unique(seqs.ids, return_index=True, return_counts=True)
+    else:
+        keys, first, counts = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    min_reduce = 1
+    if max_vocab_size and len(keys) > max_vocab_size:
+        keep = np.lexsort((first, -counts))[:max_vocab_size]
+        min_reduce = int(counts[keep].min())
+        keys, first, counts = keys[keep], first[keep], counts[keep]
+    n_sentences = int(np.count_nonzero(np.diff(seqs.offsets)))
+    return RawCounts(keys.tolist(), counts.astype(np.int64), first.astype(np.int64),
+                     len(seqs.ids), n_sentences, min_reduce)
+
+
 class Vocab:
     """The kept words, sorted by count (descending; ties by first appearance).
 
@@ -155,6 +172,39 @@ class Vocab:
             return (np.zeros(len(self) + 1, np.int64), np.zeros(0, np.int32),
                     np.zeros(0, np.uint8))
         return _vocab.huffman_paths(self.counts)
+
+    def updated(self, raw: RawCounts, min_count: int) -> "Vocab":
+        """This vocabulary plus the words of `raw` seen at least min_count times in it.
+        Old words keep their ids and add their new counts; new words are appended, sorted
+        by count (descending, ties by first appearance)."""
+        counts = self.counts.copy()
+        new_keys, new_counts, new_first = [], [], []
+        for key, c, f in zip(raw.keys, raw.counts.tolist(), raw.first.tolist()):
+            index = self.key_to_index.get(key)
+            if index is not None:
+                counts[index] += c
+            elif c >= max(min_count, 1):
+                new_keys.append(key)
+                new_counts.append(c)
+                new_first.append(f)
+        order = np.lexsort((np.array(new_first, np.int64), -np.array(new_counts, np.int64)))
+        keys = self.index_to_key + [new_keys[i] for i in order]
+        counts = np.concatenate([counts, np.array(new_counts, np.int64)[order]])
+        raw_forms = {**self.raw_forms, **{k: raw.raw_forms[k] for k in new_keys
+                                          if k in raw.raw_forms}}
+        return Vocab(keys, counts, raw_forms)
+
+    def id_lookup(self):
+        """(sorted int keys, their ids), for encoding IdSequences with searchsorted."""
+        try:
+            keys = np.array(self.index_to_key, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            keys = None
+        if keys is None or keys.ndim != 1 or len(keys) != len(self):
+            raise TypeError("this vocabulary holds keys that are not integers, so it "
+                            "cannot encode id sequences; pass them as token lists instead")
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order.astype(np.int32)
 
     def byte_lookup(self):
         """The compiled token -> id table used to encode files."""

@@ -14,10 +14,10 @@ import numpy as np
 
 from fastw2v import _train
 from fastw2v.config import Word2VecConfig
-from fastw2v.corpus import check_path, check_restartable
-from fastw2v.encoded import encode_file, encode_iterable
+from fastw2v.corpus import as_id_sequences, check_path, check_restartable
+from fastw2v.encoded import encode_file, encode_ids, encode_iterable
 from fastw2v.keyedvectors import KeyedVectors
-from fastw2v.vocab import count_file, count_iterable, select_words
+from fastw2v.vocab import count_file, count_ids, count_iterable, select_words
 
 logger = logging.getLogger("fastw2v")
 
@@ -75,6 +75,7 @@ class Word2Vec:
         self.epoch_losses = []
         self.words_trained = 0        # words kept after subsampling, over every epoch
         self._threads = None          # per-thread state, kept across train() calls
+        self._schedule = None         # learning-rate schedule of an unfinished train()
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir)
             self.train()
@@ -105,54 +106,97 @@ class Word2Vec:
 
     # ---- vocabulary ----
 
-    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, encoded_dir=None):
-        """Count the corpus, choose the vocabulary, encode the corpus once as int32 ids and
-        initialise the weights (input rows uniform in [-0.5, 0.5) / vector_size, output
-        weights zero). Replaces any earlier vocabulary and weights."""
+    def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False,
+                    encoded_dir=None):
+        """Count the corpus, choose the vocabulary and encode the corpus once as int32 ids.
+
+        Without `update`, replaces any earlier vocabulary and initialises the weights
+        (input rows uniform in [-0.5, 0.5) / vector_size, output weights zero).
+
+        With ``update=True``, keeps the vocabulary and the trained weights: words of the
+        new corpus seen at least ``min_count`` times in it are appended (their input rows
+        initialised as new rows are, their output rows zero), the counts of known words
+        grow by their new counts, and the noise distribution and Huffman tree follow the
+        new counts. ``train()`` then trains on the new corpus.
+
+        Parameters
+        ----------
+        corpus_iterable : iterable of token lists, IdSequences or list of int arrays
+        corpus_file : str or os.PathLike
+        update : bool
+        encoded_dir : str, optional
+            Keep the encoded corpus as memory-mapped .npy files in this directory.
+        """
         cfg = self.config
-        source = _one_source(corpus_iterable, corpus_file)
+        if update and self.vocab is None:
+            raise RuntimeError("build_vocab(update=True) needs an existing vocabulary: call "
+                               "build_vocab(...) without update first")
+        source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
-        if corpus_file is not None:
-            raw = count_file(source, cfg.max_vocab_size, cfg.unicode_errors)
-        else:
-            raw = count_iterable(source, cfg.max_vocab_size)
+        raw = source.count(cfg)
         if raw.min_reduce > 1:
             logger.warning("max_vocab_size=%d pruned words while counting: counts below %d "
                            "are approximate", cfg.max_vocab_size, raw.min_reduce)
-        vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
-        t1 = time.perf_counter()
-        if corpus_file is not None:
-            corpus = encode_file(source, vocab, cfg.max_sentence_length, encoded_dir)
+        if update:
+            vocab = self.vocab.updated(raw, cfg.min_count)
         else:
-            corpus = encode_iterable(source, vocab, cfg.max_sentence_length, encoded_dir)
+            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
+        t1 = time.perf_counter()
+        corpus = source.encode(vocab, cfg, encoded_dir)
         t2 = time.perf_counter()
-        logger.info("vocabulary: %d words of %d distinct (min_count=%d), %d of %d tokens "
-                    "kept, in %.1fs; encoded %d sentences in %.1fs", len(vocab),
+        logger.info("vocabulary: %d words (%d distinct in this corpus, min_count=%d), %d of "
+                    "%d tokens kept, in %.1fs; encoded %d sentences in %.1fs", len(vocab),
                     len(raw.keys), cfg.min_count, corpus.n_ids, raw.n_tokens, t1 - t0,
                     corpus.n_sentences, t2 - t1)
+        n_old = len(self.vocab) if update else 0
         self.vocab = vocab
         self.corpus = corpus
-        self._reset_weights()
+        if update:
+            self._grow_weights(n_old)
+        else:
+            self._reset_weights()
+
+    def _new_rows(self, n_rows, first_row):
+        """Input rows for words first_row .. first_row + n_rows - 1: uniform in
+        [-0.5, 0.5) / vector_size, from a stream that depends only on seed and first_row."""
+        dim = self.config.vector_size
+        rng = np.random.default_rng([self.config.seed, first_row])
+        rows = rng.random((n_rows, dim), dtype=np.float32)
+        rows -= np.float32(0.5)
+        rows /= np.float32(dim)
+        return rows
 
     def _reset_weights(self):
         cfg, n = self.config, len(self.vocab)
-        rng = np.random.default_rng(cfg.seed)
-        w_in = rng.random((n, cfg.vector_size), dtype=np.float32)
-        w_in -= np.float32(0.5)
-        w_in /= np.float32(cfg.vector_size)
-        self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
+        self.wv = KeyedVectors(self._new_rows(n, 0), self.vocab.index_to_key,
+                               self.vocab.counts)
         dim = cfg.vector_size
         self.w_out_ns = np.zeros((n, dim), np.float32) if cfg.negative else None
         self.w_out_hs = np.zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
         self.epoch_losses = []
         self.words_trained = 0
         self._threads = None
+        self._schedule = None
+
+    def _grow_weights(self, n_old):
+        cfg, n = self.config, len(self.vocab)
+        dim = cfg.vector_size
+        w_in = np.concatenate([self.wv.vectors, self._new_rows(n - n_old, n_old)])
+        self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
+        if cfg.negative:
+            self.w_out_ns = np.concatenate([self.w_out_ns, np.zeros((n - n_old, dim),
+                                                                    np.float32)])
+        if cfg.hs:
+            # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
+            self.w_out_hs = np.concatenate([self.w_out_hs, np.zeros(
+                (max(n - 1, 0) - len(self.w_out_hs), dim), np.float32)])
 
     # ---- training ----
 
     def train(self, corpus_iterable=None, corpus_file=None, *, epochs=None,
               start_alpha=None, end_alpha=None, total_examples=None, total_words=None,
-              callbacks=None, progress=None, report_delay=1.0, encoded_dir=None):
+              callbacks=None, progress=None, report_delay=1.0, encoded_dir=None,
+              resume=False):
         """Train the vectors.
 
         Parameters
@@ -172,6 +216,16 @@ class Word2Vec:
             Override those given to the constructor for this call.
         report_delay : float
             Seconds between progress reports.
+        resume : bool
+            Finish the epochs left by an earlier call that was interrupted (Ctrl-C, an
+            exception, or a model saved from a callback and loaded again), on the same
+            learning-rate schedule, from the last completed epoch. With ``workers=1`` and
+            the same corpus the result equals an uninterrupted run, bit for bit.
+
+        Returns
+        -------
+        int
+            Words trained in this call (kept after subsampling, over all its epochs).
 
         Raises
         ------
@@ -186,42 +240,106 @@ class Word2Vec:
                                "corpus to Word2Vec(...)")
         cfg = self.config
         if corpus_iterable is not None or corpus_file is not None:
-            source = _one_source(corpus_iterable, corpus_file)
-            encode = encode_file if corpus_file is not None else encode_iterable
-            corpus = encode(source, self.vocab, cfg.max_sentence_length, encoded_dir)
+            corpus = _Source(corpus_iterable, corpus_file).encode(self.vocab, cfg, encoded_dir)
         else:
             corpus = self.corpus
         _check_total("total_examples", total_examples, corpus.n_source_sentences, "sentences")
         _check_total("total_words", total_words, corpus.n_tokens, "tokens")
         if corpus.n_ids == 0:
             raise ValueError("the corpus holds no word of the vocabulary: nothing to train")
-        epochs = cfg.epochs if epochs is None else epochs
-        alpha0 = cfg.alpha if start_alpha is None else start_alpha
-        alpha1 = cfg.min_alpha if end_alpha is None else end_alpha
-        # validated by the same rules as the configuration
-        cfg.replace(epochs=epochs, alpha=alpha0, min_alpha=alpha1)
+        if resume:
+            if self._schedule is None:
+                raise RuntimeError("nothing to resume: train(resume=True) continues a "
+                                   "train() call that did not finish")
+            if any(x is not None for x in (epochs, start_alpha, end_alpha)):
+                raise ValueError("train(resume=True) keeps the interrupted schedule; do not "
+                                 "pass epochs, start_alpha or end_alpha")
+            if self._schedule["words_per_epoch"] != corpus.n_ids:
+                raise ValueError(
+                    f"train(resume=True) needs the corpus of the interrupted run "
+                    f"({self._schedule['words_per_epoch']} ids per epoch), got one of "
+                    f"{corpus.n_ids}")
+            schedule = self._schedule
+        else:
+            epochs = cfg.epochs if epochs is None else epochs
+            alpha0 = cfg.alpha if start_alpha is None else start_alpha
+            alpha1 = cfg.min_alpha if end_alpha is None else end_alpha
+            # validated by the same rules as the configuration
+            cfg.replace(epochs=epochs, alpha=alpha0, min_alpha=alpha1)
+            schedule = dict(alpha_start=alpha0, alpha_end=alpha1, epochs=epochs,
+                            epochs_done=0, words_per_epoch=corpus.n_ids)
+        self._schedule = schedule
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
         progress = self.progress if progress is None else progress
 
-        trainer = self._make_trainer(corpus, alpha0, alpha1, epochs * corpus.n_ids)
+        total = schedule["epochs"] * corpus.n_ids
+        trainer = self._make_trainer(corpus, schedule["alpha_start"], schedule["alpha_end"],
+                                     total)
+        # the shared count starts where the schedule stands, so alpha continues exactly
+        trainer.words_done = schedule["epochs_done"] * corpus.n_ids
         shards = corpus.shards(cfg.resolved_workers())
         states = self._thread_states(len(shards))
-        report = _Progress(epochs * corpus.n_ids, alpha0, alpha1, report_delay, progress)
+        report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
+                           report_delay, progress, trainer.words_done)
+        trained_before = self.words_trained
         _call(callbacks, "on_train_begin", self)
         try:
-            for epoch in range(epochs):
+            while schedule["epochs_done"] < schedule["epochs"]:
+                epoch = schedule["epochs_done"]
                 _call(callbacks, "on_epoch_begin", self)
                 loss, trained = self._run_epoch(trainer, states, shards, report, epoch)
                 self.epoch_losses.append(loss)
                 self.words_trained += trained
-                logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1, epochs,
-                            loss, trained)
+                schedule["epochs_done"] += 1
+                logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
+                            schedule["epochs"], loss, trained)
                 _call(callbacks, "on_epoch_end", self)
         finally:
             report.close()
-            self.wv.fill_norms(force=True) if self.wv._unit is not None else None
+            if self.wv._unit is not None:
+                self.wv.fill_norms(force=True)
+        self._schedule = None
         _call(callbacks, "on_train_end", self)
-        return self.words_trained
+        return self.words_trained - trained_before
+
+    # ---- queries that need the output weights ----
+
+    def predict_output_word(self, context_words, topn=10):
+        """The centre words most probable given `context_words`, by the negative-sampling
+        output layer: softmax over ``w_out_ns @ h`` with ``h`` the mean (``cbow_mean=1``)
+        or sum of the known context words' input vectors, as gensim computes it.
+
+        Returns
+        -------
+        list of (word, probability), most probable first.
+
+        Raises
+        ------
+        RuntimeError
+            If the model was trained without negative sampling.
+        KeyError
+            If none of the context words is in the vocabulary.
+        """
+        if self.w_out_ns is None:
+            raise RuntimeError("predict_output_word needs negative sampling output weights; "
+                               "this model was trained with negative=0")
+        if isinstance(context_words, (str, bytes)) or not hasattr(context_words, "__iter__"):
+            context_words = [context_words]
+        index = [self.wv.key_to_index[w] for w in context_words if w in self.wv.key_to_index]
+        if not index:
+            raise KeyError(f"none of the context words {list(context_words)!r} is in the "
+                           f"vocabulary")
+        h = self.wv.vectors[index].sum(axis=0, dtype=np.float64)      # (dim,)
+        if self.config.cbow_mean:
+            h /= len(index)
+        scores = self.w_out_ns @ h                                     # (n_words,)
+        scores -= scores.max()
+        prob = np.exp(scores)
+        prob /= prob.sum()
+        k = min(topn, len(prob))
+        top = np.argpartition(-prob, k - 1)[:k]
+        top = top[np.argsort(-prob[top], kind="stable")]
+        return [(self.wv.index_to_key[i], float(prob[i])) for i in top]
 
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
@@ -304,15 +422,37 @@ class Word2Vec:
         return float(loss), int(trained)
 
 
-def _one_source(corpus_iterable, corpus_file):
-    if corpus_iterable is not None and corpus_file is not None:
-        raise ValueError("give either a corpus iterable or corpus_file, not both")
-    if corpus_iterable is None and corpus_file is None:
-        raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
-                         "corpus_file (a path)")
-    if corpus_file is not None:
-        return check_path(corpus_file)
-    return check_restartable(corpus_iterable)
+class _Source:
+    """One corpus given by the caller: a file, id sequences or token lists; it knows how
+    to count and encode itself."""
+
+    def __init__(self, corpus_iterable, corpus_file):
+        if corpus_iterable is not None and corpus_file is not None:
+            raise ValueError("give either a corpus iterable or corpus_file, not both")
+        if corpus_iterable is None and corpus_file is None:
+            raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
+                             "corpus_file (a path)")
+        self.path = self.ids = self.tokens = None
+        if corpus_file is not None:
+            self.path = check_path(corpus_file)
+        else:
+            self.ids = as_id_sequences(corpus_iterable)
+            if self.ids is None:
+                self.tokens = check_restartable(corpus_iterable)
+
+    def count(self, cfg):
+        if self.path is not None:
+            return count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors)
+        if self.ids is not None:
+            return count_ids(self.ids, cfg.max_vocab_size)
+        return count_iterable(self.tokens, cfg.max_vocab_size)
+
+    def encode(self, vocab, cfg, encoded_dir=None):
+        if self.path is not None:
+            return encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir)
+        if self.ids is not None:
+            return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)
+        return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir)
 
 
 def _check_total(name, given, actual, what):
@@ -332,9 +472,9 @@ class _Progress:
     """Reports percent done, words/s, alpha and ETA to the log and, if asked, as a bar on
     stderr."""
 
-    def __init__(self, total, alpha0, alpha1, delay, bar):
+    def __init__(self, total, alpha0, alpha1, delay, bar, done=0):
         self.total, self.alpha0, self.alpha1 = max(total, 1), alpha0, alpha1
-        self.delay, self.bar = delay, bar
+        self.delay, self.bar, self.done0 = delay, bar, done
         self.start = self.last = time.perf_counter()
 
     def update(self, done, epoch):
@@ -343,7 +483,7 @@ class _Progress:
             return
         self.last = now
         frac = min(done / self.total, 1.0)
-        rate = done / max(now - self.start, 1e-9)
+        rate = (done - self.done0) / max(now - self.start, 1e-9)
         alpha = self.alpha0 - (self.alpha0 - self.alpha1) * frac
         eta = (self.total - done) / rate if rate > 0 else math.inf
         text = (f"epoch {epoch + 1}: {100 * frac:5.1f}% {rate / 1e3:8.0f}k words/s "

@@ -72,3 +72,26 @@ def test_check_sentence_rejects_strings():
     with pytest.raises(TypeError, match="sentence 7"):
         check_sentence(5, 7)
     check_sentence(["a", "b"], 0)
+
+
+def test_id_sequences_validation():
+    import numpy as np
+    from fastw2v.corpus import IdSequences, as_id_sequences
+
+    seqs = IdSequences(np.array([5, 6, 7], np.int32), [0, 2, 2, 3])
+    assert len(seqs) == 3 and list(seqs) == [[5, 6], [], [7]]
+    with pytest.raises(TypeError, match="integers"):
+        IdSequences(np.array([1.0, 2.0]), [0, 2])
+    with pytest.raises(ValueError, match="end at len"):
+        IdSequences(np.array([1, 2]), [0, 1])
+    with pytest.raises(ValueError, match="non-decreasing"):
+        IdSequences(np.array([1, 2, 3]), [0, 2, 1, 3])
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        IdSequences(np.array([2**64 - 1], np.uint64), [0, 1])
+    with pytest.raises(TypeError, match="sequence 1"):
+        IdSequences.from_arrays([np.array([1]), np.array([0.5])])
+    ids = np.arange(10, dtype=np.int64)
+    assert IdSequences(ids, [0, 10]).ids is ids            # no copy
+    listed = as_id_sequences([np.array([3, 4]), np.array([5], np.int16)])
+    assert listed.ids.tolist() == [3, 4, 5] and listed.offsets.tolist() == [0, 2, 3]
+    assert as_id_sequences([["a"]]) is None

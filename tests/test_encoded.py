@@ -86,3 +86,42 @@ def test_encode_unhashable_token_names_sentence():
     vocab = select_words(count_iterable([["a"]]), 1)
     with pytest.raises(TypeError, match="sentence 1"):
         encode_iterable([["a"], ["a", ["x"]]], vocab, 10)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.uint32, np.int64, np.uint64])
+def test_encode_ids_matches_token_encoding(corpus, dtype):
+    from fastw2v.corpus import IdSequences
+    from fastw2v.encoded import encode_ids
+    from fastw2v.vocab import count_ids
+    as_ints = [[int(t[1:]) for t in s] for s in corpus]
+    seqs = IdSequences(np.array([x for s in as_ints for x in s], dtype),
+                       np.r_[0, np.cumsum([len(s) for s in as_ints])])
+    vocab = select_words(count_ids(seqs), min_count=8)
+    ids, offsets = reference_encode(as_ints, vocab, 7)
+    enc = encode_ids(seqs, vocab, 7)
+    np.testing.assert_array_equal(enc.ids, ids)
+    np.testing.assert_array_equal(enc.offsets, offsets)
+    assert enc.n_tokens == len(seqs.ids)
+
+
+def test_encode_ids_in_batches(monkeypatch, corpus):
+    import fastw2v.encoded as encoded
+    from fastw2v.corpus import IdSequences
+    from fastw2v.vocab import count_ids
+    monkeypatch.setattr(encoded, "_BATCH_TOKENS", 5)   # many small batches
+    as_ints = [[int(t[1:]) for t in s] for s in corpus]
+    seqs = IdSequences(np.array([x for s in as_ints for x in s]),
+                       np.r_[0, np.cumsum([len(s) for s in as_ints])])
+    vocab = select_words(count_ids(seqs), min_count=3)
+    enc = encoded.encode_ids(seqs, vocab, 11)
+    ids, offsets = reference_encode(as_ints, vocab, 11)
+    np.testing.assert_array_equal(enc.ids, ids)
+    np.testing.assert_array_equal(enc.offsets, offsets)
+
+
+def test_encode_ids_needs_int_vocabulary(corpus):
+    from fastw2v.corpus import IdSequences
+    from fastw2v.encoded import encode_ids
+    vocab = select_words(count_iterable(corpus), 1)
+    with pytest.raises(TypeError, match="not integers"):
+        encode_ids(IdSequences(np.array([1, 2]), [0, 2]), vocab, 10)

@@ -202,3 +202,30 @@ def test_vocab_rejects_duplicates_and_mismatch():
         Vocab(["a", "a"], [1, 1])
     with pytest.raises(ValueError, match="2 words but 1 counts"):
         Vocab(["a", "b"], [1])
+
+
+def test_count_ids_matches_count_iterable(rng):
+    from fastw2v.corpus import IdSequences
+    seqs = [list(rng.integers(0, 1000, size=int(rng.integers(0, 20))) * 7919)
+            for _ in range(300)]
+    flat = np.concatenate([np.array(s, np.int64) for s in seqs])
+    offsets = np.r_[0, np.cumsum([len(s) for s in seqs])]
+    from fastw2v.vocab import count_ids
+    a = count_ids(IdSequences(flat, offsets))
+    b = count_iterable([[int(x) for x in s] for s in seqs])
+    va, vb = select_words(a, 2), select_words(b, 2)
+    assert va.index_to_key == vb.index_to_key          # same order, ties included
+    assert np.array_equal(va.counts, vb.counts)
+    assert (a.n_tokens, a.n_sentences) == (b.n_tokens, b.n_sentences)
+    top = count_ids(IdSequences(flat, offsets), max_vocab_size=50)
+    assert len(top.keys) == 50
+    assert sorted(top.counts.tolist()) == sorted(vb.counts.tolist(), reverse=True)[:50][::-1]
+
+
+def test_vocab_updated_keeps_old_ids_and_appends_new_words():
+    old = select_words(count_iterable([["a", "a", "b", "b", "b", "c"]]), 1)
+    assert old.index_to_key == ["b", "a", "c"]
+    new = old.updated(count_iterable([["c", "d", "e", "e", "d", "f"]]), min_count=2)
+    assert new.index_to_key == ["b", "a", "c", "d", "e"]   # f is below min_count
+    assert new.counts.tolist() == [3, 2, 2, 2, 2]           # c: 1 + 1
+    assert old.index_to_key == ["b", "a", "c"]              # the old vocabulary is intact

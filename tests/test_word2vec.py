@@ -258,3 +258,95 @@ def test_training_ctrl_c_stops_and_keeps_vectors():
     finally:
         proc.kill()
     assert out.strip() == "interrupted True True", err
+
+
+# ---- id sequences, vocabulary updates, continued training ----
+
+def test_ids_give_same_vectors_as_strings():
+    from fastw2v.corpus import IdSequences
+    from fastw2v.synthetic import planted_sessions
+    sessions, _ = planted_sessions(n_sessions=500, seed=2)
+    as_str = [[str(x) for x in s] for s in sessions]
+    a = Word2Vec(sessions, workers=1, sg=1, **SMALL)
+    b = Word2Vec(as_str, workers=1, sg=1, **SMALL)
+    assert a.wv.index_to_key == [int(k) for k in b.wv.index_to_key]
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    # a list of int arrays is the same corpus
+    arrays = [np.array(s, np.int32) for s in sessions]
+    c = Word2Vec(arrays, workers=1, sg=1, **SMALL)
+    np.testing.assert_array_equal(a.wv.vectors, c.wv.vectors)
+    assert isinstance(a.wv.index_to_key[0], int)
+
+
+def test_ids_planted_item_groups_recovered():
+    from fastw2v.synthetic import planted_sessions
+    sessions, groups = planted_sessions(seed=5)
+    model = Word2Vec(sessions, vector_size=32, window=20, shrink_windows=False,
+                     sample=1e-3, ns_exponent=0.5, min_count=1, sg=1, epochs=5, workers=2)
+    assert group_purity(model.wv, groups, topn=5) > 0.9        # chance: 0.1
+    item = next(iter(groups))
+    assert all(groups[k] == groups[item] for k, _ in model.wv.most_similar(item, topn=3))
+
+
+def test_build_vocab_update_keeps_old_vectors_and_learns_new_words(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, workers=2, hs=1, **SMALL)
+    before = model.wv.vectors.copy()
+    n_old = len(model.wv)
+    # new words that behave like group 0 members
+    rng = np.random.default_rng(9)
+    g0 = [w for w, g in groups.items() if g == 0]
+    new = [list(rng.choice(g0, size=10)) + ["new0", "new1"] for _ in range(400)]
+    model.build_vocab(new, update=True)
+    assert model.wv.index_to_key[:n_old] == model.vocab.index_to_key[:n_old]
+    assert {"new0", "new1"} <= set(model.wv.index_to_key[n_old:])
+    np.testing.assert_array_equal(model.wv.vectors[:n_old], before)   # untouched so far
+    assert model.syn1neg.shape == (n_old + 2, 24) and model.syn1.shape == (n_old + 1, 24)
+    assert model.wv.counts[model.wv.get_index("g0w0")] > model.vocab.counts.min()
+    model.train(epochs=5)
+    near = [w for w, _ in model.wv.most_similar("new0", topn=5) if w != "new1"]
+    assert all(groups.get(w) == 0 for w in near)
+    with pytest.raises(RuntimeError, match="existing vocabulary"):
+        Word2Vec(**SMALL).build_vocab(new, update=True)
+
+
+def test_predict_output_word(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, workers=2, **SMALL)
+    out = model.predict_output_word(["g2w0", "g2w1", "g2w3"], topn=5)
+    assert len(out) == 5 and all(groups.get(w, 2) == 2 for w, _ in out)
+    probs = [p for _, p in out]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    # numpy reference of the same softmax
+    h = model.wv[["g2w0", "g2w1", "g2w3"]].mean(axis=0).astype(np.float64)
+    p = np.exp(model.syn1neg @ h - (model.syn1neg @ h).max())
+    p /= p.sum()
+    assert out[0][1] == pytest.approx(p.max(), rel=1e-5)
+    with pytest.raises(KeyError, match="none of the context words"):
+        model.predict_output_word(["nope"])
+    with pytest.raises(RuntimeError, match="negative sampling"):
+        Word2Vec(sentences, hs=1, negative=0, **SMALL).predict_output_word(["g2w0"])
+
+
+class _StopAfter:
+    def __init__(self, n):
+        self.n = n
+
+    def on_epoch_end(self, model):
+        if len(model.epoch_losses) == self.n:
+            raise RuntimeError("simulated crash")
+
+
+def test_resume_after_interruption_equals_uninterrupted(planted):
+    sentences, _ = planted
+    full = Word2Vec(sentences, workers=1, sg=1, **{**SMALL, "epochs": 4})
+    part = Word2Vec(workers=1, sg=1, **{**SMALL, "epochs": 4})
+    part.build_vocab(sentences)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        part.train(callbacks=[_StopAfter(2)])
+    assert len(part.epoch_losses) == 2
+    part.train(resume=True)
+    np.testing.assert_array_equal(part.wv.vectors, full.wv.vectors)
+    assert part.epoch_losses == full.epoch_losses
+    with pytest.raises(RuntimeError, match="nothing to resume"):
+        part.train(resume=True)
