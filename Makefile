@@ -12,13 +12,13 @@ $(BIN)/python:
 
 # Reinstall whenever the sources or the build files change.
 $(STAMP): $(BIN)/python setup.py pyproject.toml $(wildcard fastw2v/*.pyx fastw2v/*.pxd src_c/*.c src_c/*.h)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
 	touch $(STAMP)
 
 build: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m fastw2v.demo $(if $(CORPUS),--corpus $(CORPUS),)
+	$(BIN)/python -m fastw2v.demo $(if $(CORPUS),--corpus "$(CORPUS)",)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -78,3 +78,63 @@ def planted_sessions(n_groups=10, items_per_group=30, n_sessions=5000, session_l
     ids = group.astype(np.int64) * 1000 + item
     groups = {g * 1000 + k: g for g in range(n_groups) for k in range(items_per_group)}
     return IdSequences(ids, np.concatenate(([0], np.cumsum(lengths)))), groups
+
+
+COUNTRIES = [("france", "paris"), ("germany", "berlin"), ("italy", "rome"),
+             ("spain", "madrid"), ("japan", "tokyo"), ("china", "beijing"),
+             ("russia", "moscow"), ("egypt", "cairo"), ("greece", "athens"),
+             ("peru", "lima"), ("kenya", "nairobi"), ("canada", "ottawa")]
+NOUNS = [("cat", "cats"), ("dog", "dogs"), ("house", "houses"), ("tree", "trees"),
+         ("car", "cars"), ("book", "books"), ("bird", "birds"), ("river", "rivers"),
+         ("ship", "ships"), ("song", "songs"), ("horse", "horses"), ("apple", "apples")]
+
+
+def planted_relations(n_sentences=30000, topic_words=4, seed=0):
+    """Sentences that plant two analogy relations: country -> capital and singular ->
+    plural, over 12 real word pairs each (``COUNTRIES``, ``NOUNS``).
+
+    Each pair shares private topic words (``france`` and ``paris`` both co-occur with
+    ``t_france_0`` ...); the first member of every pair co-occurs with role words of its
+    side (``nation``, ``state`` / ``one``, ``single``) and the second with those of the
+    other side (``city``, ``capital`` / ``many``, ``several``). So ``paris - france`` points
+    the same way for every country, and ``king - man + woman``-style analogies
+    (``berlin - germany + france = paris``) can be recovered. Filler words occur
+    everywhere.
+
+    Returns
+    -------
+    sentences : list of list of str
+    questions : list of (str, list of (a, b, c, d))
+        Analogy sections: every ordered pair of distinct pairs in each relation.
+    """
+    rng = np.random.default_rng(seed)
+    relations = [("capital-common-countries", COUNTRIES,
+                  ["nation", "state", "republic", "country"],
+                  ["city", "capital", "town", "metropolis"]),
+                 ("gram-plural", NOUNS, ["one", "single", "a", "lone"],
+                  ["many", "several", "two", "some"])]
+    fillers = [f"the{i}" for i in range(8)]
+    sentences = []
+    for _ in range(n_sentences):
+        _, pairs, role_a, role_b = relations[int(rng.integers(2))]
+        i = int(rng.integers(len(pairs)))
+        side = int(rng.integers(2))
+        word = pairs[i][side]
+        roles = role_b if side else role_a
+        topic = [f"t_{pairs[i][0]}_{k}" for k in range(topic_words)]
+        sentence = [word] + list(rng.choice(roles, size=2)) + list(rng.choice(topic, size=3))
+        sentence += list(rng.choice(fillers, size=2))
+        rng.shuffle(sentence)
+        sentences.append([str(w) for w in sentence])
+    questions = [(name, [(a, b, c, d) for a, b in pairs for c, d in pairs if a != c])
+                 for name, pairs, _, _ in relations]
+    return sentences, questions
+
+
+def write_questions(path, questions):
+    """Write analogy sections in the Google questions-words.txt format."""
+    with open(path, "w", encoding="utf-8") as f:
+        for name, rows in questions:
+            f.write(f": {name}\n")
+            for row in rows:
+                f.write(" ".join(row) + "\n")

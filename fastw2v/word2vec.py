@@ -17,7 +17,7 @@ from fastw2v.config import Word2VecConfig
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable
 from fastw2v.keyedvectors import KeyedVectors
-from fastw2v.vocab import count_file, count_ids, count_iterable, select_words
+from fastw2v.vocab import RawCounts, count_file, count_ids, count_iterable, select_words
 
 logger = logging.getLogger("fastw2v")
 
@@ -156,6 +156,29 @@ class Word2Vec:
         else:
             self._reset_weights()
 
+    def build_vocab_from_freq(self, word_freq, *, update=False):
+        """Take the vocabulary from a {word: count} mapping instead of counting a corpus
+        (``min_count`` and ``max_final_vocab`` still apply; ties keep the mapping's
+        order). Pass the corpus to ``train()`` afterwards."""
+        if update and self.vocab is None:
+            raise RuntimeError("build_vocab_from_freq(update=True) needs an existing "
+                               "vocabulary: call it without update first")
+        keys = list(word_freq)
+        counts = np.array([word_freq[k] for k in keys], dtype=np.int64)
+        if len(counts) and counts.min() < 0:
+            raise ValueError("word counts must be non-negative")
+        raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
+                        int(counts.sum()), 0)
+        cfg = self.config
+        n_old = len(self.vocab) if update else 0
+        if update:
+            self.vocab = self.vocab.updated(raw, cfg.min_count)
+            self._grow_weights(n_old)
+        else:
+            self.vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
+            self._reset_weights()
+        self.corpus = None
+
     def _new_rows(self, n_rows, first_row):
         """Input rows for words first_row .. first_row + n_rows - 1: uniform in
         [-0.5, 0.5) / vector_size, from a stream that depends only on seed and first_row."""
@@ -241,6 +264,9 @@ class Word2Vec:
         cfg = self.config
         if corpus_iterable is not None or corpus_file is not None:
             corpus = _Source(corpus_iterable, corpus_file).encode(self.vocab, cfg, encoded_dir)
+        elif self.corpus is None:
+            raise ValueError("no corpus to train on: pass one to train(), e.g. "
+                             "train(corpus_file=path)")
         else:
             corpus = self.corpus
         _check_total("total_examples", total_examples, corpus.n_source_sentences, "sentences")
@@ -280,7 +306,7 @@ class Word2Vec:
         shards = corpus.shards(cfg.resolved_workers())
         states = self._thread_states(len(shards))
         report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
-                           report_delay, progress, trainer.words_done)
+                           report_delay, progress, trainer.words_done, len(shards))
         trained_before = self.words_trained
         _call(callbacks, "on_train_begin", self)
         try:
@@ -472,9 +498,9 @@ class _Progress:
     """Reports percent done, words/s, alpha and ETA to the log and, if asked, as a bar on
     stderr."""
 
-    def __init__(self, total, alpha0, alpha1, delay, bar, done=0):
+    def __init__(self, total, alpha0, alpha1, delay, bar, done=0, threads=1):
         self.total, self.alpha0, self.alpha1 = max(total, 1), alpha0, alpha1
-        self.delay, self.bar, self.done0 = delay, bar, done
+        self.delay, self.bar, self.done0, self.threads = delay, bar, done, threads
         self.start = self.last = time.perf_counter()
 
     def update(self, done, epoch):
@@ -486,8 +512,8 @@ class _Progress:
         rate = (done - self.done0) / max(now - self.start, 1e-9)
         alpha = self.alpha0 - (self.alpha0 - self.alpha1) * frac
         eta = (self.total - done) / rate if rate > 0 else math.inf
-        text = (f"epoch {epoch + 1}: {100 * frac:5.1f}% {rate / 1e3:8.0f}k words/s "
-                f"alpha {alpha:.6f} ETA {_hms(eta)}")
+        text = (f"epoch {epoch + 1}: {100 * frac:5.1f}% {rate / 1e3:6.0f}k words/s "
+                f"({rate / self.threads / 1e3:.0f}k/thread) alpha {alpha:.6f} ETA {_hms(eta)}")
         logger.info(text)
         if self.bar:
             filled = int(30 * frac)

@@ -5,6 +5,7 @@
  * and stores it in the model (no -march=native, no branch on the CPU in the hot loop). */
 #include "w2v_train.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

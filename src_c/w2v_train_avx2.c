@@ -3,6 +3,7 @@
 #include "w2v_train.h"
 
 #if W2V_HAVE_AVX2_BUILD
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 

@@ -202,6 +202,7 @@ int W2V_FN(w2v_train_sentences)(const w2v_model *m, w2v_thread *t, int64_t s_beg
             int64_t len = 0;
             while (pos < end && len < m->max_span) {
                 int32_t w = m->ids[pos++];
+                assert(w >= 0 && w < m->n_words);   /* checked in Python; debug builds recheck */
                 t->words++;
                 t->unpublished++;
                 if (m->keep_prob && m->keep_prob[w] < 1.0f && next_unit(t) >= m->keep_prob[w])
@@ -210,7 +211,11 @@ int W2V_FN(w2v_train_sentences)(const w2v_model *m, w2v_thread *t, int64_t s_beg
             }
             t->trained += len;
             int rc = train_span(m, t, t->span, len);
-            if (rc) return rc;
+            if (rc == W2V_RUN_NONFINITE) {
+                /* no point in the other threads going on with broken weights */
+                __atomic_store_n(m->stop, 1, __ATOMIC_RELAXED);
+                return rc;
+            }
         }
     }
     publish_progress(m, t);

@@ -1,0 +1,371 @@
+"""The ``fastw2v`` command line.
+
+    fastw2v train -train corpus.txt -output vectors.bin -size 200 -binary 1   # word2vec.c
+    fastw2v train --corpus-file corpus.txt --output vectors.txt --sg 1          # long options
+    fastw2v -train corpus.txt -output vectors.txt                              # as word2vec.c
+    fastw2v similar king queen --vectors vectors.bin
+    fastw2v analogy man king woman --vectors vectors.bin
+    fastw2v eval vectors.bin --analogy questions-words.txt --pairs wordsim353.txt
+    fastw2v convert vectors.bin vectors.txt
+
+word2vec.c's single-dash flags take word2vec.c's defaults (CBOW, alpha 0.05 for CBOW and
+0.025 for skip-gram, 12 threads); the long options take the Python API's (gensim's)
+defaults. A user error ends with one line on stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+
+from fastw2v.config import Word2VecConfig
+
+# word2vec.c's flags: name -> (Word2VecConfig field or special, type, default)
+W2V_C_FLAGS = {
+    "-train": ("corpus_file", str, None),
+    "-output": ("output", str, None),
+    "-size": ("vector_size", int, 100),
+    "-window": ("window", int, 5),
+    "-sample": ("sample", float, 1e-3),
+    "-hs": ("hs", int, 0),
+    "-negative": ("negative", int, 5),
+    "-threads": ("workers", int, 12),
+    "-iter": ("epochs", int, 5),
+    "-min-count": ("min_count", int, 5),
+    "-alpha": ("alpha", float, None),          # 0.05 for CBOW, 0.025 for skip-gram
+    "-binary": ("binary", int, 0),
+    "-cbow": ("cbow", int, 1),
+    "-save-vocab": ("save_vocab", str, None),
+    "-read-vocab": ("read_vocab", str, None),
+    "-debug": ("debug", int, 2),
+    "-classes": ("classes", int, 0),
+}
+
+FORMATS = ("text", "binary", "native")
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs: reported in one line, no traceback."""
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in W2V_C_FLAGS:       # `fastw2v -train ...`, as word2vec.c
+            argv = ["train"] + argv
+        if len(argv) >= 2 and argv[0] == "train" and argv[1] in W2V_C_FLAGS:
+            return cmd_train(parse_w2v_c(argv[1:]))
+        args = build_parser().parse_args(argv)
+        if not hasattr(args, "func"):
+            build_parser().print_help(sys.stderr)
+            return 2
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("fastw2v: interrupted", file=sys.stderr)
+        return 130
+    except (UserError, ValueError, TypeError, KeyError, OSError, RuntimeError,
+            FloatingPointError, UnicodeError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"fastw2v: error: {message}", file=sys.stderr)
+        return 2
+
+
+# ---- train ----
+
+def parse_w2v_c(argv) -> argparse.Namespace:
+    """word2vec.c's `-flag value` pairs, with its defaults."""
+    values = {dest: default for dest, _, default in W2V_C_FLAGS.values()}
+    i = 0
+    while i < len(argv):
+        flag = argv[i]
+        if flag not in W2V_C_FLAGS:
+            raise UserError(f"unknown word2vec.c option {flag!r}; known: "
+                            f"{' '.join(W2V_C_FLAGS)}")
+        if i + 1 >= len(argv):
+            raise UserError(f"option {flag} needs a value")
+        dest, kind, _ = W2V_C_FLAGS[flag]
+        try:
+            values[dest] = kind(argv[i + 1])
+        except ValueError:
+            raise UserError(f"option {flag} needs {kind.__name__} value, "
+                            f"got {argv[i + 1]!r}") from None
+        i += 2
+    if values["classes"]:
+        raise UserError("-classes (k-means word classes) is not supported; "
+                        "train vectors and cluster them with your tool of choice")
+    if values["corpus_file"] is None or values["output"] is None:
+        raise UserError("-train FILE and -output FILE are required")
+    cbow = values.pop("cbow")
+    params = {k: values.pop(k) for k in ("vector_size", "window", "sample", "hs",
+                                           "negative", "workers", "epochs", "min_count")}
+    params["sg"] = 0 if cbow else 1
+    alpha = values.pop("alpha")
+    params["alpha"] = alpha if alpha is not None else (0.05 if cbow else 0.025)
+    params["min_alpha"] = params["alpha"] * 1e-4          # word2vec.c's floor
+    debug = values.pop("debug")
+    values.pop("classes")
+    return argparse.Namespace(params=params, fmt="binary" if values.pop("binary") else "text",
+                              quiet=debug == 0, **values)
+
+
+def add_train_parser(sub):
+    p = sub.add_parser("train", help="train vectors on a text file",
+                       description="Train word2vec vectors. Also accepts word2vec.c's flags "
+                                   "verbatim (-train, -output, -size, ...).")
+    p.add_argument("--corpus-file", required=True,
+                   help="text file, one sentence per line (.gz/.bz2 ok)")
+    p.add_argument("--output", required=True, help="where to write the vectors")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default=None,
+                   help="vector file format (default: native for .fw2v, binary for .bin, "
+                        "else text)")
+    p.add_argument("--save-vocab", help="write 'word count' lines, most frequent first")
+    p.add_argument("--read-vocab", help="take the vocabulary from 'word count' lines")
+    p.add_argument("--save-model", help="also save the whole model (native format), "
+                                        "enough to continue training")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    for f in dataclasses.fields(Word2VecConfig):
+        p.add_argument("--" + f.name.replace("_", "-"), dest="cfg_" + f.name,
+                       type=_option_type(f.type), default=None,
+                       help=f"default: {f.default}")
+    p.set_defaults(func=lambda a: cmd_train(_long_train_args(a)))
+
+
+def _option_type(annotation):
+    text = str(annotation)
+    if "bool" in text:
+        return _parse_bool
+    if "int" in text:
+        return _parse_optional_int if "Optional" in text else int
+    if "float" in text:
+        return float
+    return str
+
+
+def _parse_bool(text):
+    if text.lower() in ("1", "true", "yes"):
+        return True
+    if text.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _parse_optional_int(text):
+    return None if text.lower() == "none" else int(text)
+
+
+def _long_train_args(a) -> argparse.Namespace:
+    params = {k[4:]: v for k, v in vars(a).items() if k.startswith("cfg_") and v is not None}
+    return argparse.Namespace(params=params, corpus_file=a.corpus_file, output=a.output,
+                              fmt=a.fmt, quiet=a.quiet, save_vocab=a.save_vocab,
+                              read_vocab=a.read_vocab, save_model=a.save_model)
+
+
+def cmd_train(args) -> int:
+    from fastw2v.word2vec import Word2Vec
+
+    if not args.quiet:
+        logging.basicConfig(level=logging.WARNING, format="fastw2v: %(message)s")
+    fmt = args.fmt or _format_from_name(args.output)
+    _check_writable(args.output)
+    t0 = time.perf_counter()
+    model = Word2Vec(progress=not args.quiet, **args.params)
+    if getattr(args, "read_vocab", None):
+        model.build_vocab_from_freq(read_vocab_file(args.read_vocab))
+        model.train(corpus_file=args.corpus_file)
+    else:
+        model.build_vocab(corpus_file=args.corpus_file)
+        model.train()
+    elapsed = time.perf_counter() - t0
+    if getattr(args, "save_vocab", None):
+        write_vocab_file(args.save_vocab, model.wv.index_to_key, model.wv.counts)
+    save_vectors(model.wv, args.output, fmt)
+    if getattr(args, "save_model", None):
+        model.save(args.save_model)
+    if not args.quiet:
+        losses = ", ".join(f"{x:.4g}" for x in model.epoch_losses)
+        print(f"fastw2v: {len(model.wv)} words x {model.wv.vector_size}, "
+              f"{model.words_trained:,} words trained in {elapsed:.1f}s "
+              f"({model.words_trained / max(elapsed, 1e-9) / 1e3:.0f}k words/s); "
+              f"loss per epoch: {losses}; vectors written to {args.output} ({fmt})",
+              file=sys.stderr)
+    return 0
+
+
+def read_vocab_file(path) -> dict:
+    """word2vec.c's vocabulary file: 'word count' per line."""
+    freq = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise UserError(f"{path}:{lineno}: expected 'word count', got {line.strip()!r}")
+            try:
+                count = int(parts[1])
+            except ValueError:
+                raise UserError(f"{path}:{lineno}: count {parts[1]!r} is not an integer") from None
+            if count < 0:
+                raise UserError(f"{path}:{lineno}: negative count {count}")
+            if parts[0] == "</s>":        # word2vec.c's sentence marker is not a word here
+                continue
+            freq[parts[0]] = freq.get(parts[0], 0) + count
+    return freq
+
+
+def write_vocab_file(path, words, counts):
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for w, c in zip(words, counts.tolist()):
+            f.write(f"{w} {c}\n")
+    os.replace(tmp, path)
+
+
+# ---- vectors in and out ----
+
+def _format_from_name(path) -> str:
+    name = str(path).lower()
+    if name.endswith(".fw2v"):
+        return "native"
+    if name.endswith(".bin") or name.endswith(".bin.gz"):
+        return "binary"
+    return "text"
+
+
+def _check_writable(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserError(f"cannot write {path}: directory {folder} does not exist")
+
+
+def save_vectors(wv, path, fmt):
+    if fmt == "native":
+        wv.save(path)
+    else:
+        wv.save_word2vec_format(path, binary=fmt == "binary")
+
+
+def sniff_format(path) -> str:
+    """Tell native, word2vec binary and word2vec text vector files apart."""
+    import gzip
+    from fastw2v import native
+    if not os.path.isfile(path):
+        raise UserError(f"vector file {path} does not exist")
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    if head.startswith(native.MAGIC):
+        return "native"
+    if head.startswith(b"\x1f\x8b"):
+        with gzip.open(path, "rb") as f:
+            head = f.read(8192)
+    first_newline = head.find(b"\n")
+    body = head[first_newline + 1:] if first_newline >= 0 else b""
+    try:
+        body.decode("utf-8")
+        return "text"
+    except UnicodeDecodeError as exc:
+        # raw float bytes fail to decode soon; a word cut by the 8 KB window does not
+        return "text" if exc.start >= len(body) - 4 else "binary"
+
+
+def load_vectors(path, fmt=None):
+    from fastw2v.keyedvectors import KeyedVectors
+    fmt = fmt or sniff_format(path)
+    if fmt == "native":
+        return KeyedVectors.load(path)
+    return KeyedVectors.load_word2vec_format(path, binary=fmt == "binary")
+
+
+# ---- queries ----
+
+def cmd_similar(args) -> int:
+    wv = load_vectors(args.vectors, args.vectors_format)
+    for word in args.words:
+        print(f"{word}:")
+        for key, score in wv.most_similar(word, topn=args.topn):
+            print(f"  {key}\t{score:.4f}")
+    return 0
+
+
+def cmd_analogy(args) -> int:
+    wv = load_vectors(args.vectors, args.vectors_format)
+    print(f"{args.a} is to {args.b} as {args.c} is to:")
+    for key, score in wv.most_similar(positive=[args.b, args.c], negative=[args.a],
+                                      topn=args.topn):
+        print(f"  {key}\t{score:.4f}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    if not args.analogy and not args.pairs:
+        raise UserError("nothing to evaluate: give --analogy FILE and/or --pairs FILE")
+    wv = load_vectors(args.vectors, args.vectors_format)
+    for path in args.analogy or []:
+        score, sections = wv.evaluate_word_analogies(path)
+        total = next((s for s in sections if s["section"] == "Total accuracy"), None)
+        seen = len(total["correct"]) + len(total["incorrect"]) if total else 0
+        print(f"{path}: analogy accuracy {100 * score:.2f}% over {seen} questions")
+    for path in args.pairs or []:
+        pearson, spearman, oov = wv.evaluate_word_pairs(path)
+        print(f"{path}: Spearman {spearman[0]:.4f}, Pearson {pearson[0]:.4f}, "
+              f"out of vocabulary {oov:.1f}%")
+    return 0
+
+
+def cmd_convert(args) -> int:
+    wv = load_vectors(args.input, args.src)
+    fmt = args.dst or _format_from_name(args.output)
+    _check_writable(args.output)
+    save_vectors(wv, args.output, fmt)
+    print(f"fastw2v: {len(wv)} vectors of {wv.vector_size} written to {args.output} ({fmt})",
+          file=sys.stderr)
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="fastw2v", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(title="commands")
+    add_train_parser(sub)
+
+    def vectors_options(p):
+        p.add_argument("--vectors", required=True, help="vector file (text, binary or native)")
+        p.add_argument("--vectors-format", choices=FORMATS, default=None,
+                       help="default: told from the file's content")
+        p.add_argument("--topn", type=int, default=10)
+
+    p = sub.add_parser("similar", help="nearest neighbours of words")
+    p.add_argument("words", nargs="+")
+    vectors_options(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("analogy", help="A is to B as C is to ?")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("c")
+    vectors_options(p)
+    p.set_defaults(func=cmd_analogy)
+
+    p = sub.add_parser("eval", help="score vectors on analogy and word-pair test sets")
+    p.add_argument("vectors")
+    p.add_argument("--vectors-format", choices=FORMATS, default=None)
+    p.add_argument("--analogy", action="append", help="questions-words.txt format")
+    p.add_argument("--pairs", action="append", help="word1 word2 score, tab separated")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("convert", help="convert between text, binary and native formats")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--from", dest="src", choices=FORMATS, default=None,
+                   help="default: told from the file's content")
+    p.add_argument("--to", dest="dst", choices=FORMATS, default=None,
+                   help="default: native for .fw2v, binary for .bin, else text")
+    p.set_defaults(func=cmd_convert)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())
