@@ -42,6 +42,7 @@ cdef extern from "w2v_text.h" nogil:
         int64_t n_tokens
         int64_t n_lines
 
+    int64_t w2v_count_byte(const char *buf, int64_t n, char c)
     int64_t w2v_encoder_bound(int64_t n)
     void w2v_encoder_init(w2v_encoder *e, const w2v_table *t, int64_t max_len)
     void w2v_encoder_release(w2v_encoder *e)

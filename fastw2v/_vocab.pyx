@@ -117,11 +117,13 @@ cdef class Encoder:
     """
     cdef w2v_encoder e
     cdef Lookup lookup
+    cdef int64_t max_len
 
     def __cinit__(self, Lookup lookup, int64_t max_len):
         if max_len < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}")
         self.lookup = lookup
+        self.max_len = max_len
         w2v_encoder_init(&self.e, lookup.t, max_len)
 
     def __dealloc__(self):
@@ -133,13 +135,15 @@ cdef class Encoder:
         cdef const char *p = data_ptr(data)
         cdef int64_t n = data.shape[0]
         cdef int64_t cap = w2v_encoder_bound(n)
+        # a sentence ends at a newline or every max_len ids (+1 for one left open)
+        cdef int64_t ends_cap = w2v_count_byte(p, n, b"\n") + cap // self.max_len + 2
         ids = np.empty(cap, dtype=np.int32)
-        ends = np.empty(cap, dtype=np.int64)
+        ends = np.empty(ends_cap, dtype=np.int64)
         cdef int32_t[::1] ids_v = ids
         cdef int64_t[::1] ends_v = ends
         cdef int rc
         with nogil:
-            rc = w2v_encoder_feed(&self.e, p, n, final, &ids_v[0], cap, &ends_v[0], cap)
+            rc = w2v_encoder_feed(&self.e, p, n, final, &ids_v[0], cap, &ends_v[0], ends_cap)
         check(rc)
         return ids[:self.e.out_len].copy(), ends[:self.e.ends_len].copy()
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-CHUNK_BYTES = 1 << 24
+CHUNK_BYTES = 1 << 22   # 4 MiB: big enough to amortise calls, small enough to bound memory
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BZ2_MAGIC = b"BZh"

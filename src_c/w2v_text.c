@@ -262,6 +262,14 @@ int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final)
 
 /* ---- encoding ------------------------------------------------------------------------ */
 
+int64_t w2v_count_byte(const char *buf, int64_t n, char c)
+{
+    int64_t count = 0;
+    const char *end = buf + n;
+    for (const char *p = buf; (p = memchr(p, c, (size_t)(end - p))) != NULL; p++) count++;
+    return count;
+}
+
 int64_t w2v_encoder_bound(int64_t n)
 {
     /* each token but a carried one needs a byte and a separator; +1 for a pending end */

@@ -84,7 +84,10 @@ typedef struct {
     int64_t *out_ends; int64_t ends_cap, ends_len;   /* global end positions */
 } w2v_encoder;
 
-/* Upper bound on ids and ends produced by one feed of n bytes. */
+/* Number of bytes equal to c in buf[0:n]. */
+int64_t w2v_count_byte(const char *buf, int64_t n, char c);
+
+/* Upper bound on ids produced by one feed of n bytes. */
 int64_t w2v_encoder_bound(int64_t n);
 void w2v_encoder_init(w2v_encoder *e, const w2v_table *t, int64_t max_len);
 void w2v_encoder_release(w2v_encoder *e);

@@ -350,3 +350,49 @@ def test_resume_after_interruption_equals_uninterrupted(planted):
     assert part.epoch_losses == full.epoch_losses
     with pytest.raises(RuntimeError, match="nothing to resume"):
         part.train(resume=True)
+
+
+BOUNDED_SCRIPT = textwrap.dedent("""
+    import resource, sys
+    limit = int(sys.argv[1])
+    # RLIMIT_DATA bounds the heap and anonymous memory, not file-backed memory maps
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    from fastw2v import Word2Vec
+    encoded_dir = sys.argv[3] if len(sys.argv) > 3 else None
+    try:
+        m = Word2Vec(corpus_file=sys.argv[2], encoded_dir=encoded_dir, vector_size=8,
+                     window=2, negative=1, min_count=1, sample=0, epochs=1, workers=2)
+    except MemoryError:
+        print("MemoryError")
+        sys.exit(0)
+    print(m.corpus.n_ids, m.words_trained, int(open("/proc/self/status").read()
+          .split("VmData:")[1].split()[0]) * 1024)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA semantics")
+def test_training_corpus_larger_than_memory_limit(tmp_path):
+    """A corpus whose encoded ids alone are larger than the process may allocate trains
+    with encoded_dir (memory-mapped), and fails cleanly without it."""
+    limit = 160 << 20
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(2000)])
+    lines = [" ".join(rng.choice(words, size=20)) for _ in range(40000)]
+    block = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / "big.txt"
+    with open(path, "wb") as f:
+        while f.tell() < 3 * limit:
+            f.write(block)
+    n_tokens = 20 * 40000 * (path.stat().st_size // len(block))
+    assert 4 * n_tokens > 1.5 * limit               # the ids alone do not fit
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    run = [sys.executable, "-c", BOUNDED_SCRIPT, str(limit), str(path)]
+    out = subprocess.run(run + [str(tmp_path / "enc")], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    n_ids, trained, vm_data = map(int, out.stdout.split())
+    assert n_ids == trained == n_tokens
+    assert vm_data <= limit
+    out = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
+    assert out.stdout.strip() == "MemoryError", out.stderr
