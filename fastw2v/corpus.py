@@ -15,8 +15,8 @@ import numpy as np
 
 CHUNK_BYTES = 1 << 22   # 4 MiB: big enough to amortise calls, small enough to bound memory
 
-_GZIP_MAGIC = b"\x1f\x8b"
-_BZ2_MAGIC = b"BZh"
+_GZIP_MAGIC = b"\x1f\x8b\x08"                     # gzip, deflate
+_BZ2_BLOCK_MAGIC = (b"1AY&SY", b"\x17\x72\x45\x38\x50\x90")  # first block, or empty stream
 
 
 def check_path(path) -> str:
@@ -38,10 +38,11 @@ def _open(path: str):
     """Open a file for binary reading, decompressing gzip or bz2 (told by the magic bytes,
     whatever the extension)."""
     with open(path, "rb") as f:
-        head = f.read(3)
+        head = f.read(10)
     if head.startswith(_GZIP_MAGIC):
         return gzip.open(path, "rb")
-    if head.startswith(_BZ2_MAGIC):
+    # "BZh", a block size digit, a block magic: text starting with "BZh" stays text
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZ2_BLOCK_MAGIC:
         return bz2.open(path, "rb")
     return open(path, "rb")
 

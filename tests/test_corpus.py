@@ -25,9 +25,15 @@ def test_iter_chunks_truncated_gzip_raises_valueerror(tmp_path):
         list(iter_chunks(path))
 
 
+def test_iter_chunks_text_that_looks_compressed_stays_text(tmp_path):
+    for text in (b"BZhello world\n", b"\x1f\x8bword\n"):
+        (tmp_path / "t.txt").write_bytes(text)
+        assert b"".join(iter_chunks(tmp_path / "t.txt")) == text
+
+
 def test_iter_chunks_corrupt_bz2_raises_valueerror(tmp_path):
     path = tmp_path / "bad.bz2"
-    path.write_bytes(b"BZh9" + b"\x00garbage" * 50)
+    path.write_bytes(bz2.compress(b"words " * 1000)[:30])
     with pytest.raises(ValueError, match="bad.bz2"):
         list(iter_chunks(path))
 

@@ -229,3 +229,83 @@ def test_vocab_updated_keeps_old_ids_and_appends_new_words():
     assert new.index_to_key == ["b", "a", "c", "d", "e"]   # f is below min_count
     assert new.counts.tolist() == [3, 2, 2, 2, 2]           # c: 1 + 1
     assert old.index_to_key == ["b", "a", "c"]              # the old vocabulary is intact
+
+
+# ---- property tests: any bytes, any chunking ----
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+WHITESPACE = b" \t\n\r\v\f"
+
+
+def reference_tokens(data: bytes):
+    """Lines of tokens, split on ASCII whitespace only (NUL and non-ASCII are token bytes)."""
+    lines = []
+    for line in data.split(b"\n"):
+        tokens, current = [], bytearray()
+        for byte in line:
+            if byte in WHITESPACE:
+                if current:
+                    tokens.append(bytes(current))
+                    current = bytearray()
+            else:
+                current.append(byte)
+        if current:
+            tokens.append(bytes(current))
+        lines.append(tokens)
+    return lines
+
+
+texty = st.lists(st.sampled_from([b"a", b"b", b"\xc3\xa9", b"\xff", b"\x00", b" ", b"\t",
+                                  b"\n", b"\r\n", b"\r", b"\x0b", b"\x0c", b"zz" * 40]),
+                 max_size=200).map(b"".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.one_of(st.binary(max_size=400), texty), cuts=st.lists(st.integers(0, 400),
+                                                                     max_size=8))
+def test_counter_and_encoder_any_bytes_any_chunking(data, cuts):
+    lines = reference_tokens(data)
+    expected = Counter(t for line in lines for t in line)
+    pieces = [data[a:b] for a, b in zip([0] + sorted(cuts), sorted(cuts) + [len(data)])]
+    counter = _vocab.TokenCounter()
+    for piece in pieces:
+        counter.feed(piece)
+    counter.feed(b"", final=True)
+    keys, counts, _ = counter.export()
+    assert dict(zip(keys, counts.tolist())) == dict(expected)
+    assert counter.n_sentences == sum(1 for line in lines if line)
+    # encode with every other word known, sentences cut at 3 ids
+    known = sorted(expected)[::2]
+    lookup = _vocab.Lookup(known, np.arange(len(known), dtype=np.int32))
+    encoder = _vocab.Encoder(lookup, 3)
+    ids, ends = [], []
+    for piece, final in [(p, False) for p in pieces] + [(b"", True)]:
+        i, e = encoder.feed(piece, final=final)
+        ids.extend(i.tolist())
+        ends.extend(e.tolist())
+    want_ids, want_ends = [], []
+    index = {k: i for i, k in enumerate(known)}
+    for line in lines:
+        row = [index[t] for t in line if t in index]
+        for k in range(0, len(row), 3):
+            want_ids.extend(row[k:k + 3])
+            want_ends.append(len(want_ids))
+    assert ids == want_ids and ends == want_ends
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_count_file_never_crashes_on_random_bytes(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("rand") / "r.txt"
+    path.write_bytes(data)
+    try:
+        raw = count_file(str(path))
+    except ValueError as exc:
+        if "truncated or corrupt" in str(exc):      # starts like gzip or bz2 data
+            assert data[:3] == b"\x1f\x8b\x08" or data[:3] == b"BZh"
+            return
+        assert "not valid UTF-8" in str(exc)
+        raw = count_file(str(path), unicode_errors="replace")
+    assert raw.n_tokens == sum(len(line) for line in reference_tokens(data))
+    assert all(isinstance(k, str) and k for k in raw.keys)
