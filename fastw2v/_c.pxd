@@ -85,6 +85,7 @@ cdef extern from "w2v_train.h" nogil:
         const int32_t *path_points
         const uint8_t *path_codes
         int sg, hs, negative, window, shrink_windows, cbow_mean, compute_loss
+        int shared_negatives
         int64_t max_span
         double alpha_start, alpha_end
         int64_t schedule_words

@@ -85,6 +85,7 @@ cdef class Trainer:
                  const int32_t[::1] path_points, const uint8_t[::1] path_codes,
                  *, int sg, int hs, int negative, int window, bint shrink_windows,
                  int cbow_mean, bint compute_loss, int64_t max_span,
+                 bint shared_negatives=False,
                  double alpha_start, double alpha_end, int64_t schedule_words,
                  str simd="auto"):
         # keep every array alive as long as the raw pointers below are used
@@ -119,6 +120,7 @@ cdef class Trainer:
         self.m.shrink_windows = shrink_windows
         self.m.cbow_mean = cbow_mean
         self.m.compute_loss = compute_loss
+        self.m.shared_negatives = shared_negatives
         self.m.max_span = max_span
         self.m.alpha_start = alpha_start
         self.m.alpha_end = alpha_end

@@ -388,6 +388,7 @@ class Word2Vec:
             sg=cfg.sg, hs=cfg.hs, negative=cfg.negative, window=cfg.window,
             shrink_windows=cfg.shrink_windows, cbow_mean=cfg.cbow_mean,
             compute_loss=cfg.compute_loss, max_span=cfg.max_sentence_length,
+            shared_negatives=cfg.shared_negatives,
             alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
             simd=os.environ.get("FASTW2V_SIMD", "auto"))
 

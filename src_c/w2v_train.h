@@ -46,6 +46,7 @@ struct w2v_model {
     const uint8_t *path_codes;
     /* settings */
     int sg, hs, negative, window, shrink_windows, cbow_mean, compute_loss;
+    int shared_negatives;       /* skip-gram: one noise draw per centre word */
     int64_t max_span;           /* ids trained as one span at most (sentence chunk) */
     /* learning rate: alpha_start -> alpha_end linearly over schedule_words words */
     double alpha_start, alpha_end;

@@ -166,9 +166,14 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
         int64_t lo = i - reach < 0 ? 0 : i - reach;
         int64_t hi = i + reach >= len ? len - 1 : i + reach;
         if (m->sg) {
+            /* shared_negatives: one draw per centre word serves all its context words,
+             * so the noise rows stay in cache (pWord2Vec's idea) */
+            if (m->shared_negatives)
+                for (int d = 0; d < n_negs; d++) t->negs[d] = draw_noise(m, t);
             for (int64_t c = lo; c <= hi; c++) {
                 if (c == i) continue;
-                for (int d = 0; d < n_negs; d++) t->negs[d] = draw_noise(m, t);
+                if (!m->shared_negatives)
+                    for (int d = 0; d < n_negs; d++) t->negs[d] = draw_noise(m, t);
                 if (W2V_FN(w2v_train_sg_example)(m, t, span[c], span[i], t->negs, n_negs, alpha))
                     return W2V_RUN_NONFINITE;
                 t->examples++;

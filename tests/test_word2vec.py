@@ -396,3 +396,14 @@ def test_training_corpus_larger_than_memory_limit(tmp_path):
     assert vm_data <= limit
     out = subprocess.run(run, capture_output=True, text=True, env=env, timeout=300)
     assert out.stdout.strip() == "MemoryError", out.stderr
+
+
+def test_training_shared_negatives(planted):
+    sentences, groups = planted
+    a = Word2Vec(sentences, sg=1, workers=1, shared_negatives=True, **SMALL)
+    b = Word2Vec(sentences, sg=1, workers=1, **SMALL)
+    assert group_purity(a.wv, groups) > 0.95
+    assert not np.array_equal(a.wv.vectors, b.wv.vectors)   # a different noise stream
+    c = Word2Vec(sentences, sg=0, workers=1, shared_negatives=True, **SMALL)
+    d = Word2Vec(sentences, sg=0, workers=1, **SMALL)
+    np.testing.assert_array_equal(c.wv.vectors, d.wv.vectors)   # CBOW: no effect
