@@ -12,12 +12,13 @@ import time
 
 import numpy as np
 
-from fastw2v import _train
+from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable
 from fastw2v.keyedvectors import KeyedVectors
-from fastw2v.vocab import RawCounts, count_file, count_ids, count_iterable, select_words
+from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
+                           select_words)
 
 logger = logging.getLogger("fastw2v")
 
@@ -328,6 +329,69 @@ class Word2Vec:
         _call(callbacks, "on_train_end", self)
         return self.words_trained - trained_before
 
+    # ---- files ----
+
+    def save(self, path):
+        """Save the whole model in fastw2v's native format (see fastw2v.native): vectors,
+        output weights, vocabulary and counts, configuration, losses, the RNG state of
+        each thread and an unfinished learning-rate schedule. Enough to continue training
+        exactly; no pickle, written atomically. The encoded corpus is not saved: give the
+        corpus again to ``train()``."""
+        if self.vocab is None:
+            raise RuntimeError("nothing to save: the model has no vocabulary yet")
+        arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
+        if self.w_out_ns is not None:
+            arrays["w_out_ns"] = self.w_out_ns
+        if self.w_out_hs is not None:
+            arrays["w_out_hs"] = self.w_out_hs
+        if self._threads:
+            arrays["rng_states"] = np.array([t.rng_state for t in self._threads], np.uint64)
+        key_arrays, key_encoding = native.pack_keys(self.vocab.index_to_key)
+        arrays.update(key_arrays)
+        meta = {"config": self.config.to_dict(), "key_encoding": key_encoding,
+                "epoch_losses": self.epoch_losses, "words_trained": self.words_trained,
+                "schedule": self._schedule}
+        native.save_arrays(path, arrays, meta, kind="word2vec")
+
+    @classmethod
+    def load(cls, path, mmap=None):
+        """Load a model written by :meth:`save`.
+
+        Parameters
+        ----------
+        mmap : {None, 'r'}
+            'r' memory-maps the arrays read-only (fast, shared between processes; such a
+            model can be queried but not trained).
+        """
+        arrays, meta = native.load_arrays(path, mmap=mmap, kind="word2vec")
+        try:
+            config = Word2VecConfig.from_params(**meta["config"])
+            keys = native.unpack_keys(arrays, meta["key_encoding"])
+            model = cls(**config.to_dict())
+            model.vocab = Vocab(keys, arrays["counts"])
+            model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
+            model.w_out_ns = arrays.get("w_out_ns")
+            model.w_out_hs = arrays.get("w_out_hs")
+            model.epoch_losses = [float(x) for x in meta["epoch_losses"]]
+            model.words_trained = int(meta["words_trained"])
+            model._schedule = meta["schedule"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a complete fastw2v model ({exc!r}); was it "
+                             f"written by Word2Vec.save()?") from None
+        n, dim = len(keys), config.vector_size
+        expected = {"w_in": (n, dim), "w_out_ns": (n, dim) if config.negative else None,
+                    "w_out_hs": (max(n - 1, 0), dim) if config.hs else None}
+        for name, shape in expected.items():
+            got = None if arrays.get(name) is None else arrays[name].shape
+            if got != shape:
+                raise ValueError(f"{path}: array {name} has shape {got}, expected {shape} "
+                                 f"for {n} words of dimension {dim}")
+        if "rng_states" in arrays:
+            model._threads = model._thread_states(len(arrays["rng_states"]))
+            for state, rng in zip(model._threads, arrays["rng_states"].tolist()):
+                state.rng_state = rng
+        return model
+
     # ---- queries that need the output weights ----
 
     def predict_output_word(self, context_words, topn=10):
@@ -369,6 +433,11 @@ class Word2Vec:
 
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
+        for name, a in (("vectors", self.wv.vectors), ("w_out_ns", self.w_out_ns),
+                        ("w_out_hs", self.w_out_hs)):
+            if a is not None and not a.flags.writeable:
+                raise ValueError(f"{name} is read-only (a model loaded with mmap='r'?); "
+                                 f"load it with mmap=None to train it")
         if len(corpus.ids) and (corpus.ids.min() < 0 or corpus.ids.max() >= len(vocab)):
             raise IndexError("the encoded corpus holds ids outside the vocabulary "
                              f"[0, {len(vocab)})")

@@ -407,3 +407,101 @@ def test_training_shared_negatives(planted):
     c = Word2Vec(sentences, sg=0, workers=1, shared_negatives=True, **SMALL)
     d = Word2Vec(sentences, sg=0, workers=1, **SMALL)
     np.testing.assert_array_equal(c.wv.vectors, d.wv.vectors)   # CBOW: no effect
+
+
+# ---- saving and loading whole models ----
+
+class _SaveAfter:
+    def __init__(self, n, path):
+        self.n, self.path = n, path
+
+    def on_epoch_end(self, model):
+        if len(model.epoch_losses) == self.n:
+            model.save(self.path)
+
+
+@pytest.mark.parametrize("hs, negative", [(0, 5), (1, 0), (1, 3)])
+def test_save_load_continue_equals_uninterrupted(planted, tmp_path, hs, negative):
+    sentences, _ = planted
+    params = dict(SMALL, epochs=4, hs=hs, negative=negative, sg=1, workers=1)
+    full = Word2Vec(sentences, **params)
+    path = tmp_path / "mid.fw2v"
+    Word2Vec(sentences, callbacks=[_SaveAfter(2, path)], **params)   # saved mid-run
+    loaded = Word2Vec.load(path)
+    assert len(loaded.epoch_losses) == 2 and loaded.wv.index_to_key == full.wv.index_to_key
+    loaded.train(sentences, resume=True)
+    np.testing.assert_array_equal(loaded.wv.vectors, full.wv.vectors)
+    assert loaded.epoch_losses == full.epoch_losses
+    if negative:
+        np.testing.assert_array_equal(loaded.syn1neg, full.syn1neg)
+
+
+def test_save_load_round_trip_and_mmap(planted, tmp_path):
+    from fastw2v.corpus import IdSequences
+    sentences, _ = planted
+    model = Word2Vec(sentences, hs=1, **SMALL)
+    path = tmp_path / "m.fw2v"
+    model.save(path)
+    back = Word2Vec.load(path)
+    assert back.config == model.config
+    np.testing.assert_array_equal(back.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(back.syn1, model.syn1)
+    assert back.wv.most_similar("g1w1") == model.wv.most_similar("g1w1")
+    back.train(sentences, epochs=1)                       # a loaded model trains on
+    mapped = Word2Vec.load(path, mmap="r")
+    assert not mapped.wv.vectors.flags.writeable and not mapped.wv.vectors.flags.owndata
+    assert mapped.wv.most_similar("g1w1") == model.wv.most_similar("g1w1")
+    with pytest.raises(ValueError, match="mmap=None"):
+        mapped.train(sentences)
+    ids = Word2Vec(IdSequences(np.array([7, 8, 9, 7]), [0, 4]), **SMALL)
+    ids.save(tmp_path / "ids.fw2v")
+    assert Word2Vec.load(tmp_path / "ids.fw2v").wv.index_to_key == ids.wv.index_to_key
+
+
+def test_load_rejects_vectors_file_and_garbage(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(sentences, **SMALL)
+    model.wv.save(tmp_path / "v.fw2v")
+    with pytest.raises(ValueError, match="keyedvectors"):
+        Word2Vec.load(tmp_path / "v.fw2v")
+    (tmp_path / "junk").write_bytes(b"not a model at all")
+    with pytest.raises(ValueError):
+        Word2Vec.load(tmp_path / "junk")
+    with pytest.raises(RuntimeError, match="nothing to save"):
+        Word2Vec(**SMALL).save(tmp_path / "empty.fw2v")
+
+
+SAVE_LOOP_SCRIPT = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from fastw2v import Word2Vec
+    path = sys.argv[1]
+    model = Word2Vec(vector_size=100, min_count=1)
+    model.build_vocab_from_freq({f"w{i}": 1000000 - i for i in range(150000)})
+    model.wv.vectors[:] = 0.0
+    model.save(path)                       # the old file: all zeros
+    model.wv.vectors[:] = 1.0
+    print("ready", flush=True)
+    while True:
+        model.save(path)                   # new files: all ones
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.45])
+def test_ctrl_c_during_save_leaves_old_or_new_file(tmp_path, delay):
+    path = tmp_path / "model.fw2v"
+    proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP_SCRIPT, str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        threading.Event().wait(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "KeyboardInterrupt" in err
+    loaded = Word2Vec.load(path)                      # complete and consistent
+    values = np.unique(loaded.wv.vectors)
+    assert values.tolist() in ([0.0], [1.0])
+    assert [p.name for p in tmp_path.iterdir()] == ["model.fw2v"]   # no temp file left
