@@ -76,6 +76,7 @@ cdef class Trainer:
     cdef w2v_model m
     cdef int64_t words_done
     cdef int stop
+    cdef int64_t n_sentences
     cdef object arrays
 
     def __init__(self, float[:, ::1] w_in, float[:, ::1] w_out_ns, float[:, ::1] w_out_hs,
@@ -113,6 +114,7 @@ cdef class Trainer:
             self.m.keep_prob = &keep_prob[0]
         self.m.ids = &ids[0] if ids.shape[0] else NULL
         self.m.offsets = &offsets[0]
+        self.n_sentences = offsets.shape[0] - 1
         self.m.sg = sg
         self.m.hs = hs
         self.m.negative = negative
@@ -143,6 +145,9 @@ cdef class Trainer:
     def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
         """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or
         RUN_NONFINITE. Releases the GIL for the whole call."""
+        if not 0 <= s_begin <= s_end <= self.n_sentences:
+            raise IndexError(f"sentences [{s_begin}, {s_end}) are not within the corpus's "
+                             f"[0, {self.n_sentences})")
         cdef int rc
         with nogil:
             rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from fastw2v import Word2Vec
+from fastw2v.vocab import select_words
 from fastw2v.synthetic import group_purity, planted_groups
 
 from conftest import write_lines
@@ -505,3 +506,49 @@ def test_ctrl_c_during_save_leaves_old_or_new_file(tmp_path, delay):
     values = np.unique(loaded.wv.vectors)
     assert values.tolist() in ([0.0], [1.0])
     assert [p.name for p in tmp_path.iterdir()] == ["model.fw2v"]   # no temp file left
+
+
+def test_worker_exception_stops_all_and_is_raised_on_caller(planted, monkeypatch):
+    sentences, _ = planted
+    from fastw2v.encoded import EncodedCorpus
+    model = Word2Vec(workers=3, **{**SMALL, "epochs": 50})
+    model.build_vocab(sentences)
+    real = EncodedCorpus.shards
+
+    def broken(self, n):
+        shards = real(self, n)
+        return shards[:-1] + [(0, self.n_sentences + 5)]   # the last worker fails at once
+
+    monkeypatch.setattr(EncodedCorpus, "shards", broken)
+    with pytest.raises(IndexError, match="not within the corpus"):
+        model.train()
+    assert model.epoch_losses == []     # the others stopped in the first epoch
+
+
+@pytest.mark.slow
+def test_single_line_of_50_million_tokens_is_counted_and_encoded_whole(tmp_path):
+    from fastw2v.encoded import encode_file
+    from fastw2v.vocab import count_file
+    path = tmp_path / "one_line.txt"
+    block = b"a bb ccc dddd e " * 62500           # 312,500 tokens, 1 MB
+    with open(path, "wb") as f:
+        for _ in range(160):                      # 50,000,000 tokens, no newline at all
+            f.write(block)
+    raw = count_file(str(path))
+    assert raw.n_tokens == 50_000_000 and raw.n_sentences == 1
+    assert dict(zip(raw.keys, raw.counts.tolist())) == {
+        "a": 10_000_000, "bb": 10_000_000, "ccc": 10_000_000, "dddd": 10_000_000,
+        "e": 10_000_000}
+    vocab = select_words(raw, 1)
+    enc = encode_file(str(path), vocab, 10000)
+    assert enc.n_ids == 50_000_000 and enc.n_sentences == 5000
+    assert np.bincount(enc.ids).tolist() == [10_000_000] * 5
+
+
+def test_tokens_of_ten_thousand_characters(tmp_path):
+    long_a, long_b = "x" * 10_000, "é" * 12_345
+    sentences = [[long_a, "b", long_b], [long_b, long_a]] * 10
+    path = write_lines(tmp_path / "long.txt", sentences)
+    for model in (Word2Vec(sentences, **SMALL), Word2Vec(corpus_file=path, **SMALL)):
+        assert {long_a, long_b} <= set(model.wv.index_to_key)
+        assert model.wv.get_vecattr(long_b, "count") == 20
