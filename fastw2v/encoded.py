@@ -42,6 +42,17 @@ class EncodedCorpus:
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
 
+    def check_ids(self, n_words: int):
+        """Raise IndexError unless every id is in [0, n_words); the scan runs once per
+        corpus object."""
+        if getattr(self, "_ids_below", None) is None:
+            self._ids_below = int(self.ids.max()) + 1 if len(self.ids) else 0
+            if len(self.ids) and self.ids.min() < 0:
+                raise IndexError("the encoded corpus holds negative ids")
+        if self._ids_below > n_words:
+            raise IndexError(f"the encoded corpus holds id {self._ids_below - 1}, outside "
+                             f"the vocabulary [0, {n_words})")
+
     def sentence(self, s: int) -> np.ndarray:
         return self.ids[self.offsets[s]:self.offsets[s + 1]]
 

@@ -438,9 +438,7 @@ class Word2Vec:
             if a is not None and not a.flags.writeable:
                 raise ValueError(f"{name} is read-only (a model loaded with mmap='r'?); "
                                  f"load it with mmap=None to train it")
-        if len(corpus.ids) and (corpus.ids.min() < 0 or corpus.ids.max() >= len(vocab)):
-            raise IndexError("the encoded corpus holds ids outside the vocabulary "
-                             f"[0, {len(vocab)})")
+        corpus.check_ids(len(vocab))
         empty = np.zeros((0, cfg.vector_size), np.float32)
         noise_prob = noise_alias = None
         if cfg.negative:
@@ -502,19 +500,22 @@ class Word2Vec:
         for r in results:
             if isinstance(r, BaseException):
                 raise r
-        if any(r == _train.RUN_NONFINITE for r in results) or not np.isfinite(
-                self.wv.vectors).all():
+        # a sum in float64 is finite unless some weight is NaN or inf (or about 1e300,
+        # diverged all the same), and needs no (n_words, dim) temporary
+        if any(r == _train.RUN_NONFINITE for r in results) or not math.isfinite(
+                float(self.wv.vectors.sum(dtype=np.float64))):
             raise FloatingPointError(
                 f"training diverged in epoch {epoch + 1}: the weights became non-finite. "
                 f"Lower the learning rate (alpha is {self.config.alpha}).")
         return loss, trained
 
     def _collect(self, states):
+        """(loss, words kept after subsampling) of every thread since the last call."""
         loss = trained = 0
-        for s in states:
-            l_, words, t_, examples = s.take_counters()
-            loss += l_
-            trained += t_
+        for state in states:
+            state_loss, _, state_trained, _ = state.take_counters()
+            loss += state_loss
+            trained += state_trained
         return float(loss), int(trained)
 
 
