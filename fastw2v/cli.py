@@ -68,7 +68,8 @@ def main(argv=None) -> int:
         return 130
     except (UserError, ValueError, TypeError, KeyError, OSError, RuntimeError,
             FloatingPointError, UnicodeError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        # a plain KeyError's str() is the repr of its argument; ours carry a sentence
+        message = (exc.args[0] if type(exc) is KeyError and exc.args else exc)
         print(f"fastw2v: error: {message}", file=sys.stderr)
         return 2
 
@@ -283,9 +284,10 @@ def load_vectors(path, fmt=None):
 
 def cmd_similar(args) -> int:
     wv = load_vectors(args.vectors, args.vectors_format)
-    for word in args.words:
+    answers = [(word, wv.most_similar(word, topn=args.topn)) for word in args.words]
+    for word, near in answers:
         print(f"{word}:")
-        for key, score in wv.most_similar(word, topn=args.topn):
+        for key, score in near:
             print(f"  {key}\t{score:.4f}")
     return 0
 

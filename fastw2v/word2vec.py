@@ -573,6 +573,7 @@ class _Progress:
         self.total, self.alpha0, self.alpha1 = max(total, 1), alpha0, alpha1
         self.delay, self.bar, self.done0, self.threads = delay, bar, done, threads
         self.start = self.last = time.perf_counter()
+        self.drawn = False
 
     def update(self, done, epoch):
         now = time.perf_counter()
@@ -590,9 +591,10 @@ class _Progress:
             filled = int(30 * frac)
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
             sys.stderr.flush()
+            self.drawn = True
 
     def close(self):
-        if self.bar:
+        if self.drawn:
             sys.stderr.write("\n")
             sys.stderr.flush()
 

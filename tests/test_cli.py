@@ -1,0 +1,125 @@
+"""The command line, run in-process through fastw2v.cli.main."""
+import numpy as np
+import pytest
+
+from fastw2v.cli import main, parse_w2v_c, read_vocab_file, sniff_format
+from fastw2v.synthetic import planted_relations, write_questions
+
+from conftest import write_lines
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    sentences, questions = planted_relations(n_sentences=8000)
+    write_questions(folder / "q.txt", questions)
+    (folder / "pairs.txt").write_text("paris\tberlin\t8\ncat\tcats\t9\nparis\tcat\t1\n")
+    return folder, write_lines(folder / "c.txt", sentences)
+
+
+def test_parse_w2v_c_defaults_are_word2vec_c_defaults():
+    a = parse_w2v_c(["-train", "in.txt", "-output", "out.txt"])
+    assert a.params == dict(vector_size=100, window=5, sample=1e-3, hs=0, negative=5,
+                            workers=12, epochs=5, min_count=5, sg=0, alpha=0.05,
+                            min_alpha=0.05 * 1e-4)
+    assert a.fmt == "text" and not a.quiet
+    b = parse_w2v_c(["-train", "x", "-output", "y", "-cbow", "0", "-binary", "1",
+                     "-debug", "0", "-size", "7"])
+    assert b.params["sg"] == 1 and b.params["alpha"] == 0.025 and b.params["vector_size"] == 7
+    assert b.fmt == "binary" and b.quiet
+
+
+def test_train_word2vec_c_flags_then_query(corpus, capsys):
+    folder, path = corpus
+    out = folder / "v.bin"
+    rc = main(["-train", path, "-output", str(out), "-size", "24", "-binary", "1",
+               "-threads", "2", "-min-count", "1", "-iter", "5", "-debug", "0",
+               "-save-vocab", str(folder / "vocab.txt")])
+    assert rc == 0
+    assert sniff_format(out) == "binary"
+    vocab = read_vocab_file(folder / "vocab.txt")
+    assert list(vocab.values()) == sorted(vocab.values(), reverse=True)
+    capsys.readouterr()
+    assert main(["analogy", "germany", "berlin", "france", "--vectors", str(out),
+                 "--topn", "1"]) == 0
+    assert "paris" in capsys.readouterr().out
+    assert main(["eval", str(out), "--analogy", str(folder / "q.txt"),
+                 "--pairs", str(folder / "pairs.txt")]) == 0
+    text = capsys.readouterr().out
+    assert "analogy accuracy" in text and "Spearman" in text
+
+
+def test_output_loads_in_gensim(corpus):
+    gensim_models = pytest.importorskip("gensim.models")
+    folder, path = corpus
+    for name, binary in (("g.txt", False), ("g.bin", True)):
+        out = folder / name
+        assert main(["train", "--corpus-file", path, "--output", str(out),
+                     "--vector-size", "12", "--min-count", "1", "--epochs", "1",
+                     "--quiet"]) == 0
+        kv = gensim_models.KeyedVectors.load_word2vec_format(str(out), binary=binary)
+        assert kv.vector_size == 12 and "paris" in kv.key_to_index
+
+
+def test_read_vocab_and_convert_round_trip(corpus):
+    folder, path = corpus
+    (folder / "given_vocab.txt").write_text("</s> 100\nparis 50\nfrance 40\nberlin 30\n")
+    out = folder / "small.txt"
+    assert main(["-train", path, "-output", str(out), "-read-vocab",
+                 str(folder / "given_vocab.txt"), "-size", "8", "-threads", "1",
+                 "-min-count", "1", "-debug", "0"]) == 0
+    assert out.read_text().splitlines()[0] == "3 8"
+    for a, b in (("small.txt", "small.fw2v"), ("small.fw2v", "small.bin"),
+                 ("small.bin", "small2.txt")):
+        assert main(["convert", str(folder / a), str(folder / b)]) == 0
+    original = [line.split()[0] for line in out.read_text().splitlines()[1:]]
+    again = [line.split()[0] for line in (folder / "small2.txt").read_text().splitlines()[1:]]
+    assert original == again
+    assert sniff_format(folder / "small.fw2v") == "native"
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["-train", "nope.txt", "-output", "x.txt"], "does not exist"),
+    (["-train", "a", "-output", "b", "-bogus", "1"], "unknown word2vec.c option '-bogus'"),
+    (["-train", "a", "-output", "b", "-size", "abc"], "-size needs int"),
+    (["-train", "a", "-output", "b", "-classes", "5"], "-classes"),
+    (["-train", "a"], "-output FILE"),
+    (["eval", "v.bin"], "nothing to evaluate"),
+    (["similar", "a", "--vectors", "nope.bin"], "does not exist"),
+    (["train", "--corpus-file", "c.txt", "--output", "/nonexistent/dir/x.txt"],
+     "does not exist"),
+])
+def test_user_errors_are_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
+                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text("a b c\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastw2v: error:") and fragment in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_bad_values_and_unknown_words(corpus, capsys):
+    folder, path = corpus
+    assert main(["train", "--corpus-file", path, "--output", str(folder / "x.txt"),
+                 "--window", "0"]) == 2
+    assert "window must be >= 1" in capsys.readouterr().err
+    vec = folder / "w.txt"
+    main(["train", "--corpus-file", path, "--output", str(vec), "--min-count", "1",
+          "--vector-size", "8", "--epochs", "1", "--quiet"])
+    capsys.readouterr()
+    assert main(["similar", "paris", "nosuchword", "--vectors", str(vec)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""                      # nothing printed before the error
+    assert "'nosuchword' not present" in captured.err
+    truncated = folder / "trunc.txt"
+    truncated.write_bytes(vec.read_bytes()[:200])
+    assert main(["similar", "paris", "--vectors", str(truncated)]) == 2
+
+
+def test_python_dash_m_entry_point(corpus):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "fastw2v", "--help"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and "word2vec.c" in out.stdout
