@@ -56,3 +56,325 @@ def test_vectors_not_copied_when_float32_c_contiguous(rng):
     assert KeyedVectors(m, list("abcd")).vectors is m
     with pytest.raises(ValueError, match="3 keys for 4 vectors"):
         KeyedVectors(m, list("abc"))
+
+
+# ---------------------------------------------------------------------------------------
+# same answers as gensim 4 on the same vectors
+
+@pytest.fixture
+def pair(rng):
+    """A fastw2v and a gensim KeyedVectors over the same matrix."""
+    models = pytest.importorskip("gensim.models")
+    keys = [f"w{i}" for i in range(300)]
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    g = models.KeyedVectors(16)
+    g.add_vectors(keys, vectors)
+    return KeyedVectors(vectors, keys), g
+
+
+def same_neighbours(ours, theirs):
+    assert [k for k, _ in ours] == [k for k, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], atol=1e-5)
+
+
+QUERIES = [
+    dict(positive=["w1"]),
+    dict(positive="w1", topn=3),
+    dict(positive=["w1", "w2"], negative=["w3"]),
+    dict(negative=["w4"]),
+    dict(positive=[("w1", 2.0), "w5"], negative=[("w7", -0.5)]),
+    dict(positive=["w9", "PLACEHOLDER_VECTOR"]),
+    dict(positive=["w1"], restrict_vocab=50),
+    dict(positive=["w1"], clip_start=10, clip_end=100),
+    dict(positive=["w1"], topn=400),
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_most_similar_matches_gensim(pair, query):
+    kv, g = pair
+    query = {k: [kv.vectors[3] * 5 if x == "PLACEHOLDER_VECTOR" else x for x in v]
+             if isinstance(v, list) else v for k, v in query.items()}
+    same_neighbours(kv.most_similar(**query), g.most_similar(**query))
+
+
+def test_most_similar_topn_none_zero_and_2d_positive(pair):
+    kv, g = pair
+    np.testing.assert_allclose(kv.most_similar("w1", topn=None),
+                               g.most_similar("w1", topn=None), atol=1e-6)
+    assert kv.most_similar("w1", topn=0) == [] == g.most_similar("w1", topn=0)
+    # a 2-D array is a list of vectors (their mean), as in gensim
+    same_neighbours(kv.most_similar(positive=kv.vectors[:3]), g.most_similar(
+        positive=kv.vectors[:3]))
+
+
+@pytest.mark.filterwarnings("ignore:Call to deprecated `init_sims`")
+@pytest.mark.parametrize("query", [dict(positive=["w1"]), dict(positive=["w1", "w2"],
+                                   negative=["w3"]), dict(positive="w1", negative="w2",
+                                                          topn=20)])
+def test_most_similar_cosmul_matches_gensim(pair, query):
+    kv, g = pair
+    same_neighbours(kv.most_similar_cosmul(**query), g.most_similar_cosmul(**query))
+    np.testing.assert_allclose(kv.most_similar_cosmul(**{**query, "topn": None}),
+                               g.most_similar_cosmul(**{**query, "topn": None}), rtol=1e-5)
+
+
+def test_pairwise_queries_match_gensim(pair):
+    kv, g = pair
+    v = kv.vectors
+    assert kv.similarity("w1", "w2") == pytest.approx(g.similarity("w1", "w2"), abs=1e-6)
+    assert kv.distance("w1", "w2") == pytest.approx(g.distance("w1", "w2"), abs=1e-6)
+    assert kv.n_similarity(["w1", "w3"], ["w2", "w4"]) == pytest.approx(
+        g.n_similarity(["w1", "w3"], ["w2", "w4"]), abs=1e-6)
+    np.testing.assert_allclose(kv.distances("w1"), g.distances("w1"), atol=1e-6)
+    np.testing.assert_allclose(kv.distances(v[5], ["w1", "w7"]),
+                               g.distances(v[5], ["w1", "w7"]), atol=1e-6)
+    words = ["w1", "w2", "w3", "w4", "w5"]
+    assert kv.doesnt_match(words) == g.doesnt_match(words)
+    assert [w for _, w in kv.rank_by_centrality(words)] == \
+           [w for _, w in g.rank_by_centrality(words)]
+    assert kv.rank("w1", "w2") == g.rank("w1", "w2")
+    assert kv.closer_than("w1", "w50") == g.closer_than("w1", "w50")
+    assert kv.most_similar_to_given("w1", words[1:]) == g.most_similar_to_given("w1",
+                                                                                words[1:])
+    assert kv.relative_cosine_similarity("w1", "w2") == pytest.approx(
+        g.relative_cosine_similarity("w1", "w2"), rel=1e-5)
+    same_neighbours(kv.similar_by_vector(v[4], topn=5), g.similar_by_vector(v[4], topn=5))
+    same_neighbours(kv.similar_by_word("w4", topn=5), g.similar_by_word("w4", topn=5))
+    same_neighbours(kv.similar_by_key("w4", topn=5), g.similar_by_key("w4", topn=5))
+    for args in (dict(keys=["w1", "w2"]), dict(keys=["w1", v[3]], weights=[1.0, -2.0],
+                                                post_normalize=True),
+                 dict(keys=["w1", "unknown"], pre_normalize=False)):
+        np.testing.assert_allclose(kv.get_mean_vector(**args), g.get_mean_vector(**args),
+                                   atol=1e-6)
+    np.testing.assert_array_equal(kv[["w1", "w2"]], g[["w1", "w2"]])
+    np.testing.assert_allclose(kv.get_vector("w3", norm=True), g.get_vector("w3", norm=True),
+                               atol=1e-7)
+    # an int that is not a key is a row number, as in gensim
+    np.testing.assert_array_equal(kv[7], g[7])
+    assert (7 in kv) == (7 in g) and kv.get_index(7) == g.get_index(7)
+    assert (1000 in kv) == (1000 in g)
+
+
+# ---------------------------------------------------------------------------------------
+# batched queries
+
+def brute_force_top(kv, queries, topn, restrict=None, exclude=()):
+    unit = kv.vectors / np.linalg.norm(kv.vectors, axis=1, keepdims=True)
+    unit = unit[:restrict] if restrict else unit
+    q = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    scores = q.astype(np.float64) @ unit.T.astype(np.float64)
+    out = []
+    for i, row in enumerate(scores):
+        order = [j for j in np.lexsort((np.arange(len(row)), -row))
+                 if j not in set(exclude[i] if len(exclude) else ())]
+        out.append(order[:topn])
+    return out, scores
+
+
+@pytest.mark.parametrize("n_rows", [50, 20000])        # 20000: the lane-max fast path
+def test_most_similar_batch_matches_brute_force(rng, n_rows):
+    kv = KeyedVectors(rng.normal(size=(n_rows, 8)).astype(np.float32),
+                      [f"k{i}" for i in range(n_rows)])
+    queries = rng.normal(size=(40, 8)).astype(np.float32)
+    for restrict in (None, n_rows // 2):
+        ids, scores = kv.most_similar_batch(queries, topn=7, restrict_vocab=restrict)
+        ref, ref_scores = brute_force_top(kv, queries, 7, restrict)
+        assert ids.shape == (40, 7) and ids.dtype == np.int64 and scores.dtype == np.float32
+        assert ids.tolist() == ref
+        np.testing.assert_allclose(scores, np.take_along_axis(ref_scores, ids, 1), atol=1e-5)
+
+
+def test_most_similar_batch_exclude_keys_and_padding(rng):
+    kv = KeyedVectors(rng.normal(size=(30, 4)).astype(np.float32),
+                      [f"k{i}" for i in range(30)])
+    exclude = rng.integers(-1, 30, size=(5, 4))
+    ids, _ = kv.most_similar_batch(kv.vectors[:5], topn=6, exclude=exclude)
+    ref, _ = brute_force_top(kv, kv.vectors[:5], 6, exclude=exclude)
+    assert ids.tolist() == ref
+    # keys: each key's own row is left out, like most_similar(key)
+    ids, scores = kv.most_similar_batch(["k1", "k2"], topn=5)
+    for row, key in zip(ids, ["k1", "k2"]):
+        assert [kv.index_to_key[i] for i in row] == [k for k, _ in kv.most_similar(key, topn=5)]
+    # fewer rows than topn after exclusions: padded with -1 / -inf
+    ids, scores = kv.most_similar_batch(kv.vectors[:1], topn=30, exclude=[[0, 1, 2]])
+    assert ids.shape == (1, 30) and (ids[0, 27:] == -1).all()
+    assert np.isneginf(scores[0, 27:]).all() and (ids[0, :27] >= 0).all()
+
+
+@pytest.mark.parametrize("n_rows", [40, 16384])
+def test_most_similar_batch_ties_go_to_the_lower_row(rng, n_rows):
+    base = rng.normal(size=(n_rows // 8, 4)).astype(np.float32)
+    vectors = np.tile(base, (8, 1))                    # every vector 8 times: exact ties
+    kv = KeyedVectors(vectors, list(range(n_rows)))
+    ids, scores = kv.most_similar_batch(base[:3], topn=10)
+    ref, _ = brute_force_top(kv, base[:3], 10)
+    assert ids.tolist() == ref
+    assert ids[0, :8].tolist() == [j * (n_rows // 8) for j in range(8)]
+
+
+def test_most_similar_batch_errors(kv):
+    with pytest.raises(ValueError, match="at least one query"):
+        kv.most_similar_batch(np.zeros((0, 8), np.float32))
+    with pytest.raises(ValueError, match="at least one query"):
+        kv.most_similar_batch([])
+    with pytest.raises(ValueError, match=r"shape \(n_queries, 8\)"):
+        kv.most_similar_batch(np.zeros(8, np.float32))
+    with pytest.raises(ValueError, match="query 1 holds NaN"):
+        kv.most_similar_batch(np.array([[1] * 8, [np.nan] * 8], np.float32))
+    with pytest.raises(ValueError, match="topn"):
+        kv.most_similar_batch(kv.vectors[:2], topn=0)
+    with pytest.raises(KeyError, match="'nope' not present"):
+        kv.most_similar_batch(["k1", "nope"])
+
+
+def test_most_similar_batch_many_queries_several_blocks(rng, monkeypatch):
+    from fastw2v import keyedvectors
+    monkeypatch.setattr(keyedvectors, "_BLOCK_FLOATS", 1 << 20)     # ~35 blocks, threads
+    kv = KeyedVectors(rng.normal(size=(30000, 32)).astype(np.float32), list(range(30000)))
+    ids, _ = kv.most_similar_batch(rng.normal(size=(2000, 32)).astype(np.float32), topn=10)
+    assert ids.shape == (2000, 10) and (ids >= 0).all()
+
+
+# ---------------------------------------------------------------------------------------
+# semantics and errors
+
+def test_nonfinite_and_zero_vectors(rng, caplog):
+    v = rng.normal(size=(6, 3)).astype(np.float32)
+    v[2, 0] = np.nan
+    v[3] = 0.0
+    kv = KeyedVectors(v, list("abcdef"))
+    got = kv.most_similar("a", topn=5)
+    assert "c" not in [k for k, _ in got] and len(got) == 4
+    assert dict(got)["d"] == 0.0                       # a zero vector: similarity 0
+    assert "hold NaN or inf" in caplog.text
+    assert np.isnan(kv.similarity("a", "c"))
+    ids, _ = kv.most_similar_batch(v[:1], topn=6)
+    assert 2 not in ids[0] and ids[0, -1] == -1
+
+
+def test_int_keys_are_keys_not_row_numbers(rng):
+    kv = KeyedVectors(rng.normal(size=(3, 2)).astype(np.float32), [10, 20, 30])
+    np.testing.assert_array_equal(kv[20], kv.vectors[1])
+    assert 0 not in kv and np.int64(30) in kv
+    with pytest.raises(KeyError, match="key 1 not present"):
+        kv[1]
+
+
+def test_tuple_keys(rng):
+    keys = [("new", "york"), ("a", "b"), "a", "b"]
+    kv = KeyedVectors(rng.normal(size=(4, 3)).astype(np.float32), keys)
+    np.testing.assert_array_equal(kv[("a", "b")], kv.vectors[1])      # a key, not 2 keys
+    np.testing.assert_array_equal(kv[(("a", "b"), "b")], kv.vectors[[1, 3]])  # not a key
+    np.testing.assert_array_equal(kv[[("a", "b"), "a"]], kv.vectors[[1, 2]])
+    assert [k for k, _ in kv.most_similar(("new", "york"), topn=3)] == [
+        k for k, _ in kv.most_similar([("new", "york")], topn=3)]
+    assert ("new", "york") not in [k for k, _ in kv.most_similar(("new", "york"))]
+
+
+def test_vecattr_counts(rng):
+    kv = KeyedVectors(rng.normal(size=(3, 2)).astype(np.float32), list("abc"), [5, 3, 1])
+    assert kv.get_vecattr("b", "count") == 3
+    kv.set_vecattr("b", "count", 7)
+    assert kv.counts.tolist() == [5, 7, 1]
+    with pytest.raises(KeyError, match="'sample_int' does not exist"):
+        kv.get_vecattr("a", "sample_int")
+    bare = KeyedVectors(kv.vectors, list("abc"))
+    with pytest.raises(KeyError, match="no 'count' attribute"):
+        bare.get_vecattr("a", "count")
+
+
+def test_empty_queries_and_unknown_keys(kv):
+    with pytest.raises(ValueError, match="at least one"):
+        kv.most_similar(positive=[], negative=[])
+    with pytest.raises(ValueError, match="at least one positive"):
+        kv.most_similar_cosmul(negative=["k1"])
+    with pytest.raises(ValueError) as info:
+        kv.n_similarity([], ["k1"])
+    assert isinstance(info.value, ZeroDivisionError)       # what gensim raises
+    with pytest.raises(KeyError, match="'nope'"):
+        kv.n_similarity(["nope"], ["k1"])
+    with pytest.raises(ValueError, match="no keys"):
+        kv.get_mean_vector([])
+    with pytest.raises(KeyError, match="'nope'"):
+        kv.most_similar(positive=["k1"], negative=["nope"])
+    with pytest.raises(ValueError, match=r"shape \(8,\)"):
+        kv.most_similar(positive=[np.ones(3)])
+
+
+def test_unknown_key_message_is_lazy_and_suggests_case_variants(rng):
+    kv = KeyedVectors(rng.normal(size=(3, 2)).astype(np.float32), ["Paris", "rome", "x"])
+    with pytest.raises(KeyError, match="'paris' not present.*close matches: 'Paris'"):
+        kv["paris"]
+    try:
+        kv["zzz"]
+    except KeyError as exc:
+        assert exc.args == ("zzz",) and exc._kv is kv      # message built only on demand
+
+
+def test_constructor_checks(rng):
+    m = rng.normal(size=(3, 2)).astype(np.float32)
+    with pytest.raises(ValueError, match="'a' appears more than once"):
+        KeyedVectors(m, ["a", "b", "a"])
+    with pytest.raises(ValueError, match="one entry per key"):
+        KeyedVectors(m, list("abc"), counts=[1, 2])
+    with pytest.raises(ValueError, match="2-D"):
+        KeyedVectors(m[0], ["a", "b"])
+
+
+def test_get_vector_is_read_only_and_fill_norms_force(kv):
+    v = kv.get_vector("k1")
+    with pytest.raises(ValueError, match="read-only"):
+        v[0] = 1.0
+    kv.fill_norms()
+    kv.vectors[1] = kv.vectors[2] * 3                 # changed in place, as training does
+    kv.fill_norms(force=True)
+    assert kv.similarity("k1", "k2") == pytest.approx(1.0, abs=1e-6)
+    np.testing.assert_allclose(kv.norms, np.linalg.norm(kv.vectors, axis=1), rtol=1e-6)
+    assert kv.get_normed_vectors() is kv.unit_vectors()
+
+
+# ---------------------------------------------------------------------------------------
+# native save / load
+
+@pytest.mark.parametrize("keys", [
+    ["a", "é", "日本", "new york", ""],
+    [3, 1, 2, -7, 2 ** 40],
+    [101, "x", (1, "x"), None, 2.5],
+])
+def test_save_load_round_trip(tmp_path, rng, keys):
+    kv = KeyedVectors(rng.normal(size=(len(keys), 4)).astype(np.float32), keys,
+                      counts=np.arange(len(keys)) + 1)
+    kv.save(tmp_path / "kv.fw2v")
+    for mmap in (None, "r"):
+        back = KeyedVectors.load(tmp_path / "kv.fw2v", mmap=mmap)
+        assert back.index_to_key == keys
+        assert [type(k) for k in back.index_to_key] == [type(k) for k in keys]
+        np.testing.assert_array_equal(back.vectors, kv.vectors)
+        np.testing.assert_array_equal(back.counts, kv.counts)
+        assert back.most_similar(keys[0], topn=2) == kv.most_similar(keys[0], topn=2)
+    assert not back.vectors.flags.writeable              # the read-only memory map itself
+    KeyedVectors(kv.vectors, keys).save(tmp_path / "nocounts.fw2v")
+    assert KeyedVectors.load(tmp_path / "nocounts.fw2v").counts is None
+
+
+def test_save_refuses_unstorable_keys_and_load_other_kinds(tmp_path, rng):
+    from fastw2v import native
+    kv = KeyedVectors(rng.normal(size=(2, 2)).astype(np.float32), ["a", frozenset("b")])
+    with pytest.raises(TypeError, match="frozenset cannot be stored"):
+        kv.save(tmp_path / "kv.fw2v")
+    assert not (tmp_path / "kv.fw2v").exists()
+    native.save_arrays(tmp_path / "model.fw2v", {"x": np.zeros(1)}, {}, kind="word2vec")
+    with pytest.raises(ValueError, match="Word2Vec.load"):
+        KeyedVectors.load(tmp_path / "model.fw2v")
+    native.save_arrays(tmp_path / "odd.fw2v", {"vectors": np.zeros((2, 2))}, {"n_keys": 2},
+                       kind="keyedvectors")
+    with pytest.raises(ValueError, match="is corrupt"):
+        KeyedVectors.load(tmp_path / "odd.fw2v")
+
+
+def test_load_gensim_pickle_explains_conversion(tmp_path, pair):
+    _, g = pair
+    g.save(str(tmp_path / "gensim.kv"))
+    with pytest.raises(ValueError, match="pickle.*save_word2vec_format"):
+        KeyedVectors.load(tmp_path / "gensim.kv")

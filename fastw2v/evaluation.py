@@ -1,0 +1,411 @@
+"""Scoring vectors on standard test sets, with gensim's rules and return values:
+word analogies (Google's ``questions-words.txt``) and word-pair similarity (WordSim-353,
+SimLex-999), plus the Pearson and Spearman correlations with their p-values.
+
+Analogies are solved all at once: one query vector per question, scored against the
+vocabulary by blocked matrix products (`fastw2v.keyedvectors.top_k_search`), so the
+19,544 Google questions take seconds. The p-values are computed here (regularised
+incomplete beta function), so scipy is not needed; they match scipy.stats to ~1e-12.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+from collections import namedtuple
+
+import numpy as np
+
+from fastw2v.formats import open_binary
+from fastw2v.keyedvectors import top_k_search
+
+logger = logging.getLogger("fastw2v")
+
+CorrelationResult = namedtuple("CorrelationResult", ["statistic", "pvalue"])
+CorrelationResult.__doc__ = """A correlation coefficient and its two-sided p-value; unpacks
+and indexes like the (r, p) tuple gensim returns, and has scipy's field names."""
+
+_ANALOGY_TOPN = 5        # gensim looks at the 5 best answers (skipping the question words)
+
+
+def evaluate_word_analogies(kv, analogies, restrict_vocab=300000, case_insensitive=True,
+                            dummy4unknown=False, similarity_function="most_similar"):
+    """Accuracy on an analogy test set ("a is to b as c is to ?"), gensim's way.
+
+    Parameters
+    ----------
+    kv : KeyedVectors
+    analogies : str or os.PathLike
+        File of ``a b c expected`` lines, split into sections by ``: name`` lines
+        (plain, gzip, bz2 or xz).
+    restrict_vocab : int or None
+        Only the first `restrict_vocab` keys count: a question using any other word is
+        out of vocabulary, and answers are searched among them only.
+    case_insensitive : bool
+        Compare upper-cased words; a word's vector is that of its first (most frequent)
+        case variant.
+    dummy4unknown : bool
+        Count out-of-vocabulary questions as wrong (else skip them).
+    similarity_function : {'most_similar', 'most_similar_cosmul'}
+        3CosAdd (gensim's only method: gensim accepts this argument but ignores it) or
+        3CosMul.
+
+    Returns
+    -------
+    score : float
+        Accuracy over all sections (0.0 if nothing was scored).
+    sections : list of dict
+        One ``{'section': name, 'correct': [...], 'incorrect': [...]}`` per section, the
+        lists holding ``(a, b, c, expected)`` tuples (upper-cased if
+        `case_insensitive`), then a ``'Total accuracy'`` section.
+
+    Notes
+    -----
+    The answer is the best of the 5 nearest keys to ``b - a + c`` (means of unit
+    vectors), leaving out a, b and c and any case variant of them; exactly gensim's rule.
+    """
+    if similarity_function not in ("most_similar", "most_similar_cosmul"):
+        raise ValueError(f"similarity_function must be 'most_similar' or "
+                         f"'most_similar_cosmul', got {similarity_function!r}")
+    ok_vocab, canon = _ok_vocab(kv, restrict_vocab, case_insensitive)
+    path = os.fspath(analogies)
+    logger.info("Evaluating word analogies for top %s words in the model on %s",
+                restrict_vocab, path)
+    sections, questions = [], []        # questions: (section index, a, b, c, expected)
+    n_questions = oov = 0
+    with _TextLines(path, "utf-8") as fin:
+        for line_no, line in enumerate(fin, 1):
+            if line.startswith(": "):
+                sections.append({"section": line.lstrip(": ").strip(), "correct": [],
+                                 "incorrect": []})
+                continue
+            if not sections:
+                raise ValueError(f"{path!r} line {line_no}: a question before the first "
+                                 f"': section' header line")
+            words = line.split()
+            if case_insensitive:
+                words = [w.upper() for w in words]
+            if len(words) != 4:
+                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                continue
+            n_questions += 1
+            if not all(w in ok_vocab for w in words):
+                oov += 1
+                if dummy4unknown:
+                    logger.debug("Zero accuracy for line #%d with OOV words: %s", line_no,
+                                 line.strip())
+                    questions.append((len(sections) - 1, *words, False))
+                else:
+                    logger.debug("Skipping line #%d with OOV words: %s", line_no,
+                                 line.strip())
+                continue
+            questions.append((len(sections) - 1, *words, True))
+    if not n_questions:
+        raise ValueError(f"{path!r} holds no questions ('a b c expected' lines after a "
+                         f"': section' line)")
+
+    scored = [q for q in questions if q[5]]
+    correct = np.zeros(0, bool)
+    if scored:
+        idx = np.array([[ok_vocab[w] for w in q[1:5]] for q in scored], np.int64)
+        correct = _solve(kv, idx, canon, similarity_function)
+    verdicts = iter(correct.tolist())
+    for sec, a, b, c, expected, in_vocab in questions:
+        ok = next(verdicts) if in_vocab else False
+        sections[sec]["correct" if ok else "incorrect"].append((a, b, c, expected))
+    for section in sections:
+        _log_accuracy(section)
+
+    total = {"section": "Total accuracy",
+             "correct": list(itertools.chain.from_iterable(s["correct"] for s in sections)),
+             "incorrect": list(itertools.chain.from_iterable(s["incorrect"]
+                                                             for s in sections))}
+    logger.info("Quadruplets with out-of-vocabulary words: %.1f%%",
+                100.0 * oov / n_questions)
+    if not dummy4unknown:
+        logger.info("NB: analogies containing OOV words were skipped from evaluation! To "
+                    "change this behavior, use \"dummy4unknown=True\"")
+    score = _log_accuracy(total)
+    sections.append(total)
+    return score, sections
+
+
+def _solve(kv, idx, canon, similarity_function):
+    """Whether each question (rows of idx: a, b, c, expected, as ok_vocab rows) is
+    answered right, with gensim's rule (see evaluate_word_analogies)."""
+    unit = kv.unit_vectors()[:len(canon)]
+    ua, ub, uc = unit[idx[:, 0]], unit[idx[:, 1]], unit[idx[:, 2]]
+    if similarity_function == "most_similar":
+        q = ub + uc - ua                                        # (n_questions, dim)
+        q /= np.maximum(np.linalg.norm(q, axis=1), np.finfo(np.float32).tiny)[:, None]
+
+        def fill(s, e, out):
+            np.matmul(q[s:e], unit.T, out=out)
+    else:
+        def fill(s, e, out):                                    # 3CosMul, as gensim's
+            np.matmul(ub[s:e], unit.T, out=out)
+            out += 1
+            out *= 0.5
+            sc = uc[s:e] @ unit.T
+            sc += 1
+            sc *= 0.5
+            out *= sc
+            sa = ua[s:e] @ unit.T
+            sa += 1
+            sa *= 0.5
+            sa += np.float32(0.000001)
+            out /= sa
+
+    ids, _ = top_k_search(len(idx), len(unit), _ANALOGY_TOPN, fill, exclude=idx[:, :3],
+                          bad_rows=kv.nonfinite_rows)
+    # gensim takes the first of the 5 whose (upper-cased) word is not a, b or c, or else
+    # the last of them; canon maps a row to the row of its first case variant.
+    cand = np.where(ids >= 0, canon[np.maximum(ids, 0)], -1)   # (n_questions, 5)
+    skip = ((cand == idx[:, 0:1]) | (cand == idx[:, 1:2]) | (cand == idx[:, 2:3])
+            | (cand < 0))
+    n_valid = (ids >= 0).sum(axis=1)
+    first = np.argmax(~skip, axis=1)
+    pos = np.where((~skip).any(axis=1), first, np.maximum(n_valid - 1, 0))
+    predicted = cand[np.arange(len(idx)), pos]
+    return (predicted == idx[:, 3]) & (n_valid > 0)
+
+
+def _log_accuracy(section):
+    correct, incorrect = len(section["correct"]), len(section["incorrect"])
+    if correct + incorrect == 0:
+        return 0.0
+    score = correct / (correct + incorrect)
+    logger.info("%s: %.1f%% (%i/%i)", section["section"], 100.0 * score, correct,
+                correct + incorrect)
+    return score
+
+
+def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_vocab=300000,
+                        case_insensitive=True, dummy4unknown=False):
+    """Correlation of the model's cosine similarities with human judgements, gensim's way.
+
+    Parameters
+    ----------
+    kv : KeyedVectors
+    pairs : str or os.PathLike
+        File of ``word1<delimiter>word2<delimiter>score`` lines; lines starting with
+        ``#`` and malformed lines are skipped (plain, gzip, bz2 or xz).
+    delimiter : str
+    encoding : str
+    restrict_vocab : int or None
+        Only the first `restrict_vocab` keys count.
+    case_insensitive : bool
+        Compare upper-cased words (a word's vector is its first case variant's).
+    dummy4unknown : bool
+        Give out-of-vocabulary pairs similarity 0 (else skip them).
+
+    Returns
+    -------
+    pearson : CorrelationResult
+        (r, two-sided p-value).
+    spearman : CorrelationResult
+        (rho, two-sided p-value).
+    oov_ratio : float
+        Percentage of the well-formed pairs that have an out-of-vocabulary word.
+
+    Raises
+    ------
+    ValueError
+        No usable pair in the file.
+    """
+    ok_vocab, _ = _ok_vocab(kv, restrict_vocab, case_insensitive)
+    path = os.fspath(pairs)
+    gold, rows, oov = [], [], 0
+    with _TextLines(path, encoding) as fin:
+        for line_no, line in enumerate(fin, 1):
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(delimiter)
+            if case_insensitive:
+                parts = [p.upper() for p in parts]
+            try:
+                a, b, sim = parts
+                sim = float(sim)
+            except (ValueError, TypeError):
+                logger.info("Skipping invalid line #%d in %s", line_no, path)
+                continue
+            if a not in ok_vocab or b not in ok_vocab:
+                oov += 1
+                if dummy4unknown:
+                    logger.debug("Zero similarity for line #%d with OOV words: %s", line_no,
+                                 line.strip())
+                    gold.append(sim)
+                    rows.append((-1, -1))
+                else:
+                    logger.info("Skipping line #%d with OOV words: %s", line_no,
+                                line.strip())
+                continue
+            gold.append(sim)
+            rows.append((ok_vocab[a], ok_vocab[b]))
+    if not gold:
+        raise ValueError(f"No valid similarity judgements found in {path!r}: either the "
+                         f"format is wrong (delimiter={delimiter!r}) or every pair is out "
+                         f"of the vocabulary of {len(kv)} keys")
+    rows = np.array(rows, np.int64)
+    unit = kv.unit_vectors()
+    known = rows[:, 0] >= 0
+    model = np.zeros(len(rows), np.float64)
+    ia, ib = rows[known, 0], rows[known, 1]
+    model[known] = np.einsum("ij,ij->i", unit[ia], unit[ib])   # float32 cosines
+    gold = np.array(gold, np.float64)
+    spearman = spearmanr(gold, model)
+    pearson = pearsonr(gold, model)
+    oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
+    logger.info("Pearson correlation coefficient against %s: %.4f", path, pearson[0])
+    logger.info("Spearman rank-order correlation coefficient against %s: %.4f", path,
+                spearman[0])
+    logger.info("Pairs with unknown words ratio: %.1f%%", oov_ratio)
+    return pearson, spearman, oov_ratio
+
+
+def _ok_vocab(kv, restrict_vocab, case_insensitive):
+    """Word -> row for the first `restrict_vocab` str keys (a case-folded word maps to its
+    first variant), and canon: row -> row of the first key with the same folded word."""
+    keys = kv.index_to_key[:restrict_vocab]
+    ok_vocab = {}
+    canon = np.arange(len(keys), dtype=np.int64)
+    for i, k in enumerate(keys):
+        if isinstance(k, str):
+            word = k.upper() if case_insensitive else k
+            canon[i] = ok_vocab.setdefault(word, i)
+    return ok_vocab, canon
+
+
+class _TextLines:
+    """Decoded lines (with ``\\r\\n`` turned into ``\\n``) of a plain or compressed
+    file; a decoding error names its line."""
+
+    def __init__(self, path, encoding):
+        self.path, self.encoding = path, encoding
+        self.f, _ = open_binary(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+        return False
+
+    def __iter__(self):
+        for line_no, raw in enumerate(self.f, 1):
+            if raw.endswith(b"\r\n"):
+                raw = raw[:-2] + b"\n"
+            try:
+                yield raw.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{self.path!r} line {line_no} is not valid "
+                                 f"{self.encoding} text ({exc.reason})") from None
+
+
+# ---------------------------------------------------------------------------------------
+# correlations (scipy.stats' definitions, without scipy)
+
+def pearsonr(x, y):
+    """Pearson's r and its two-sided p-value (scipy.stats.pearsonr's definition).
+
+    Returns nan for constant input; p = 1 when there are only two points.
+    """
+    x, y = _check_pair(x, y)
+    n = len(x)
+    xm, ym = x - x.mean(), y - y.mean()
+    nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)
+    if nx == 0 or ny == 0:
+        logger.warning("an input is constant: the correlation is not defined (nan)")
+        return CorrelationResult(math.nan, math.nan)
+    r = float(np.clip(np.dot(xm / nx, ym / ny), -1.0, 1.0))
+    if n == 2:
+        return CorrelationResult(float(round(r)), 1.0)
+    # Under the null hypothesis r follows a Beta(n/2 - 1, n/2 - 1) on [-1, 1].
+    ab = n / 2 - 1
+    p = 2 * _betainc(ab, ab, (1 - abs(r)) / 2)
+    return CorrelationResult(r, min(p, 1.0))
+
+
+def spearmanr(x, y):
+    """Spearman's rho (Pearson's r of the ranks, ties averaged) and its two-sided p-value
+    from the t distribution with n - 2 degrees of freedom (scipy.stats.spearmanr's)."""
+    x, y = _check_pair(x, y)
+    rx, ry = _rank_average(x), _rank_average(y)
+    if rx.min() == rx.max() or ry.min() == ry.max():
+        logger.warning("an input is constant: the correlation is not defined (nan)")
+        return CorrelationResult(math.nan, math.nan)
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    df = len(x) - 2
+    if df <= 0:
+        return CorrelationResult(rho, math.nan)
+    if abs(rho) >= 1:
+        return CorrelationResult(rho, 0.0)
+    t2 = rho * rho * df / ((rho + 1.0) * (1.0 - rho))
+    p = _betainc(df / 2, 0.5, df / (df + t2))          # = 2 * t.sf(|t|, df)
+    return CorrelationResult(rho, min(p, 1.0))
+
+
+def _check_pair(x, y):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D of the same length, got {x.shape} and "
+                         f"{y.shape}")
+    if len(x) < 2:
+        raise ValueError("x and y must have length at least 2")
+    return x, y
+
+
+def _rank_average(a):
+    """Ranks 1..n, tied values sharing their average rank (scipy's rankdata)."""
+    order = np.argsort(a, kind="mergesort")
+    s = a[order]
+    new = np.concatenate(([True], s[1:] != s[:-1]))
+    group = np.cumsum(new) - 1                       # group id of each sorted value
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(a))
+    avg = (starts + ends + 1) / 2.0                  # mean of ranks start+1 .. end
+    ranks = np.empty(len(a), np.float64)
+    ranks[order] = avg[group]
+    return ranks
+
+
+def _betainc(a, b, x):
+    """Regularised incomplete beta function I_x(a, b), by its continued fraction
+    (modified Lentz), using the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) where that
+    converges faster."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                 + a * math.log(x) + b * math.log1p(-x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_cf(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_cf(b, a, 1.0 - x) / b
+
+
+def _beta_cf(a, b, x, eps=1e-16, max_iter=100_000):
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, max_iter):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            return h
+    raise ArithmeticError(f"incomplete beta I_{x}({a}, {b}) did not converge")

@@ -1,0 +1,170 @@
+import gzip
+import math
+
+import numpy as np
+import pytest
+
+from fastw2v import KeyedVectors, evaluation
+
+WORDS = ["man", "woman", "king", "queen", "King", "paris", "france", "berlin", "germany",
+         "MAN", "boy", "girl", "Paris", "rome", "italy"] + [f"x{i}" for i in range(40)]
+
+
+@pytest.fixture
+def kv(rng):
+    v = rng.normal(size=(len(WORDS), 8)).astype(np.float32)
+    ix = {w: i for i, w in enumerate(WORDS)}
+    # plant some analogies, and a case variant of "king" right on the answer of
+    # man:woman::king:?, which gensim's rule must skip (so "queen" is still right)
+    target = v[ix["woman"]] / np.linalg.norm(v[ix["woman"]]) - v[ix["man"]] / np.linalg.norm(
+        v[ix["man"]]) + v[ix["king"]] / np.linalg.norm(v[ix["king"]])
+    v[ix["King"]] = target
+    v[ix["queen"]] = target + 0.05 * rng.normal(size=8)
+    v[ix["italy"]] = v[ix["france"]] - v[ix["paris"]] + v[ix["rome"]]
+    return KeyedVectors(v, WORDS)
+
+
+@pytest.fixture
+def gensim_kv(kv):
+    models = pytest.importorskip("gensim.models")
+    g = models.KeyedVectors(kv.vector_size)
+    g.add_vectors(kv.index_to_key, kv.vectors)
+    return g
+
+
+@pytest.fixture
+def analogies(tmp_path, rng):
+    lines = [": capitals", "paris france rome italy", "Paris France rome italy",
+             "berlin germany paris france", "too short", "paris france zzz italy",
+             ": family", "man woman king queen", "MAN WOMAN boy girl", "boy girl man woman",
+             ": random"]
+    lines += [f"x{a} x{b} x{c} x{e}" for a, b, c, e in rng.integers(0, 40, size=(150, 4))]
+    path = tmp_path / "questions.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def pairs(tmp_path, rng):
+    lines = ["# a comment", "king\tqueen\t8.5", "man\twoman\t8.3", "King\tMAN\t2",
+             "paris\tzzz\t1", "not a pair", "boy\tgirl\t7", "a\tb\tnot-a-number"]
+    for _ in range(60):
+        a, b = rng.choice(40, 2, replace=False)   # distinct words: no self-similarity ties
+        lines.append(f"x{a}\tx{b}\t{rng.random() * 10:.2f}")
+    path = tmp_path / "pairs.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"case_insensitive": False}, {"restrict_vocab": 20}, {"dummy4unknown": True},
+    {"restrict_vocab": 6, "dummy4unknown": True}, {"restrict_vocab": None},
+])
+def test_evaluate_word_analogies_matches_gensim(kv, gensim_kv, analogies, kwargs):
+    score, sections = kv.evaluate_word_analogies(analogies, **kwargs)
+    g_score, g_sections = gensim_kv.evaluate_word_analogies(str(analogies), **kwargs)
+    assert score == g_score
+    assert sections == g_sections
+
+
+def test_evaluate_word_analogies_rules(kv, analogies):
+    score, sections = kv.evaluate_word_analogies(analogies)
+    names = [s["section"] for s in sections]
+    assert names == ["capitals", "family", "random", "Total accuracy"]
+    capitals, family = sections[0], sections[1]
+    assert ("PARIS", "FRANCE", "ROME", "ITALY") in capitals["correct"]
+    # "King" is nearest but is a case variant of the question word "king": skipped
+    assert ("MAN", "WOMAN", "KING", "QUEEN") in family["correct"]
+    total = sections[-1]
+    assert score == len(total["correct"]) / (len(total["correct"]) + len(total["incorrect"]))
+    # case-sensitive: "Paris France ..." is out of vocabulary ("France" is not a key)
+    _, cs = kv.evaluate_word_analogies(analogies, case_insensitive=False)
+    assert ("paris", "france", "rome", "italy") in cs[0]["correct"]
+    assert all(q[1] != "France" for s in cs for q in s["correct"] + s["incorrect"])
+
+
+def test_evaluate_word_analogies_cosmul_matches_most_similar_cosmul(kv, analogies):
+    _, sections = kv.evaluate_word_analogies(analogies, case_insensitive=False,
+                                             similarity_function="most_similar_cosmul")
+    for section in sections[:-1]:
+        for ok, questions in ((True, section["correct"]), (False, section["incorrect"])):
+            for a, b, c, expected in questions:
+                best = kv.most_similar_cosmul(positive=[b, c], negative=[a], topn=1)
+                assert (best[0][0] == expected) == ok
+
+
+def test_evaluate_word_analogies_compressed_file_and_errors(kv, analogies, tmp_path):
+    gz = tmp_path / "q.txt.gz"
+    gz.write_bytes(gzip.compress(analogies.read_bytes()))
+    assert kv.evaluate_word_analogies(gz) == kv.evaluate_word_analogies(analogies)
+    (tmp_path / "bad.txt").write_text("man woman king queen\n: s\n")
+    with pytest.raises(ValueError, match="line 1: a question before the first ': section'"):
+        kv.evaluate_word_analogies(tmp_path / "bad.txt")
+    (tmp_path / "none.txt").write_text(": s\nonly three words\n")
+    with pytest.raises(ValueError, match="holds no questions"):
+        kv.evaluate_word_analogies(tmp_path / "none.txt")
+    with pytest.raises(ValueError, match="similarity_function"):
+        kv.evaluate_word_analogies(analogies, similarity_function="3cosadd")
+    (tmp_path / "latin1.txt").write_bytes(b": s\nman woman king qu\xe9en\n")
+    with pytest.raises(ValueError, match="line 2 is not valid utf-8 text"):
+        kv.evaluate_word_analogies(tmp_path / "latin1.txt")
+
+
+def test_evaluate_word_analogies_is_vectorised(rng, tmp_path):
+    # 20,000 questions over 5,000 words: seconds would mean a per-question loop
+    words = [f"w{i}" for i in range(5000)]
+    kv = KeyedVectors(rng.normal(size=(5000, 50)).astype(np.float32), words)
+    q = rng.integers(0, 5000, size=(20000, 4))
+    (tmp_path / "q.txt").write_text(": s\n" + "\n".join(
+        " ".join(words[i] for i in row) for row in q) + "\n")
+    score, sections = kv.evaluate_word_analogies(tmp_path / "q.txt")
+    assert len(sections[-1]["correct"]) + len(sections[-1]["incorrect"]) == 20000
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"case_insensitive": False}, {"restrict_vocab": 30}, {"dummy4unknown": True},
+])
+def test_evaluate_word_pairs_matches_gensim(kv, gensim_kv, pairs, kwargs):
+    pearson, spearman, oov = kv.evaluate_word_pairs(pairs, **kwargs)
+    g_pearson, g_spearman, g_oov = gensim_kv.evaluate_word_pairs(str(pairs), **kwargs)
+    # cosines are float32 (unit vectors cached vs gensim's per-pair unitvec): ~1e-7
+    np.testing.assert_allclose(tuple(pearson), tuple(g_pearson), rtol=1e-6)
+    np.testing.assert_allclose(tuple(spearman), tuple(g_spearman), rtol=1e-6)
+    assert oov == g_oov
+    assert pearson.statistic == pearson[0] and spearman.pvalue == spearman[1]
+
+
+def test_evaluate_word_pairs_delimiter_and_errors(kv, tmp_path):
+    (tmp_path / "p.csv").write_text("king,queen,9\nman,woman,8\nboy,girl,7.5\nparis,rome,2\n")
+    pearson, spearman, oov = kv.evaluate_word_pairs(tmp_path / "p.csv", delimiter=",")
+    assert oov == 0.0 and -1 <= pearson[0] <= 1
+    with pytest.raises(ValueError, match="No valid similarity judgements.*delimiter='\\\\t'"):
+        kv.evaluate_word_pairs(tmp_path / "p.csv")
+
+
+def test_pearsonr_and_spearmanr_match_scipy(rng):
+    stats = pytest.importorskip("scipy.stats")
+    cases = [rng.normal(size=(2, n)) for n in (3, 4, 10, 353, 999)]
+    cases.append(np.array([[1, 2, 2, 3, 3, 3, 4], [1, 3, 2, 2, 5, 5, 1]], float))   # ties
+    x = rng.normal(size=999)
+    cases.append(np.stack([x, x + 0.3 * rng.normal(size=999)]))    # p far below 1e-100
+    cases.append(np.stack([x, -x + 0.01 * rng.normal(size=999)]))  # p underflows to 0
+    for x, y in cases:
+        ours_p, ref_p = evaluation.pearsonr(x, y), stats.pearsonr(x, y)
+        ours_s, ref_s = evaluation.spearmanr(x, y), stats.spearmanr(x, y)
+        for ours, ref in ((ours_p, ref_p), (ours_s, ref_s)):
+            assert ours[0] == pytest.approx(float(ref[0]), rel=1e-12, abs=1e-15)
+            assert ours[1] == pytest.approx(float(ref[1]), rel=1e-9, abs=1e-300)
+
+
+def test_correlation_edge_cases():
+    assert tuple(evaluation.pearsonr([1, 2], [3, 5])) == (1.0, 1.0)
+    r, p = evaluation.spearmanr([1, 2], [5, 3])
+    assert r == pytest.approx(-1.0) and math.isnan(p)
+    assert all(math.isnan(v) for v in evaluation.pearsonr([1, 2, 3], [1, 1, 1]))
+    assert all(math.isnan(v) for v in evaluation.spearmanr([1, 1, 1], [1, 2, 3]))
+    assert evaluation.spearmanr([1, 2, 3, 4], [2, 4, 6, 8]) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        evaluation.pearsonr([1], [2])
+    with pytest.raises(ValueError, match="same length"):
+        evaluation.spearmanr([1, 2, 3], [1, 2])

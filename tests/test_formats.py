@@ -1,0 +1,298 @@
+import bz2
+import gzip
+import logging
+import lzma
+import os
+
+import numpy as np
+import pytest
+
+from fastw2v import KeyedVectors, formats
+
+WORDS = ["king", "queen", "é", "日本", "a_b", "x\ty"] + [f"w{i}" for i in range(30)]
+
+
+@pytest.fixture
+def kv(rng):
+    vectors = rng.normal(size=(len(WORDS), 5)).astype(np.float32)
+    vectors[1] *= 1e-30                       # tiny and huge values survive the text form
+    vectors[2] *= 1e30
+    return KeyedVectors(vectors, WORDS, np.arange(len(WORDS), 0, -1) * 10)
+
+
+@pytest.fixture
+def gensim_kv(kv):
+    models = pytest.importorskip("gensim.models")
+    g = models.KeyedVectors(kv.vector_size)
+    g.add_vectors(kv.index_to_key, kv.vectors)
+    for key, count in zip(kv.index_to_key, kv.counts):
+        g.set_vecattr(key, "count", int(count))
+    return g
+
+
+def assert_same(a, b_keys, b_vectors):
+    assert a.index_to_key == list(b_keys)
+    np.testing.assert_array_equal(a.vectors, b_vectors)
+    assert a.vectors.dtype == np.float32 and a.vectors.flags.c_contiguous
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
+def test_gensim_file_loads_identically(tmp_path, gensim_kv, binary, suffix):
+    path = str(tmp_path / f"g.w2v{suffix}")
+    gensim_kv.save_word2vec_format(path, binary=binary)
+    ours = KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert_same(ours, gensim_kv.index_to_key, gensim_kv.vectors)
+    theirs = type(gensim_kv).load_word2vec_format(path, binary=binary)
+    assert [ours.get_vecattr(k, "count") for k in ours.index_to_key] == \
+           [theirs.get_vecattr(k, "count") for k in theirs.index_to_key]
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz", ".bz2"])
+def test_our_file_loads_identically_in_gensim(tmp_path, kv, binary, suffix):
+    models = pytest.importorskip("gensim.models")
+    path = str(tmp_path / f"f.w2v{suffix}")
+    kv.save_word2vec_format(path, binary=binary)
+    theirs = models.KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert theirs.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(theirs.vectors, kv.vectors)
+    assert_same(KeyedVectors.load_word2vec_format(path, binary=binary), kv.index_to_key,
+                kv.vectors)
+
+
+def test_compression_is_told_by_magic_bytes_not_name(tmp_path, kv):
+    kv.save_word2vec_format(tmp_path / "v.txt.gz")
+    os.rename(tmp_path / "v.txt.gz", tmp_path / "v.txt")
+    assert_same(KeyedVectors.load_word2vec_format(tmp_path / "v.txt"), kv.index_to_key,
+                kv.vectors)
+
+
+def test_word2vec_c_binary_layout(tmp_path):
+    # word2vec.c: header, then "word " + float32 bytes + "\n" per vector
+    v = np.array([[1.5, -2.0], [0.25, 3.0]], np.float32)
+    data = b"2 2\n" + b"".join(w + b" " + row.tobytes() + b"\n"
+                               for w, row in zip((b"</s>", b"the"), v))
+    (tmp_path / "c.bin").write_bytes(data)
+    assert_same(KeyedVectors.load_word2vec_format(tmp_path / "c.bin", binary=True),
+                ["</s>", "the"], v)
+    kv = KeyedVectors(v, ["</s>", "the"])
+    kv.save_word2vec_format(tmp_path / "ours.bin", binary=True)
+    assert (tmp_path / "ours.bin").read_bytes() == data
+
+
+def test_text_writes_exact_float32_and_nonfinite(tmp_path, rng):
+    v = rng.normal(size=(50, 4)).astype(np.float32) * np.float32(10.0) ** rng.integers(
+        -38, 38, size=(50, 1)).astype(np.float32)
+    v[0] = [np.nan, np.inf, -np.inf, 0.0]
+    kv = KeyedVectors(v, [f"w{i}" for i in range(50)])
+    for binary in (False, True):
+        kv.save_word2vec_format(tmp_path / "v", binary=binary)
+        back = KeyedVectors.load_word2vec_format(tmp_path / "v", binary=binary)
+        np.testing.assert_array_equal(back.vectors, v)
+
+
+def test_limit_no_header_and_fake_counts(tmp_path, kv, gensim_kv):
+    path = tmp_path / "v.txt"
+    kv.save_word2vec_format(path)
+    small = KeyedVectors.load_word2vec_format(path, limit=4)
+    theirs = type(gensim_kv).load_word2vec_format(str(path), limit=4)
+    assert_same(small, theirs.index_to_key, theirs.vectors)
+    assert list(small.counts) == [theirs.get_vecattr(k, "count") for k in small.index_to_key]
+    kv.save_word2vec_format(path, write_header=False)
+    glove = KeyedVectors.load_word2vec_format(path, no_header=True)
+    assert_same(glove, kv.index_to_key, kv.vectors)
+    assert_same(KeyedVectors.load_word2vec_format(path, no_header=True, limit=3),
+                kv.index_to_key[:3], kv.vectors[:3])
+    with pytest.raises(ValueError, match="only for text files"):
+        KeyedVectors.load_word2vec_format(path, binary=True, no_header=True)
+
+
+def test_fvocab_counts_and_order(tmp_path, kv):
+    kv.counts = np.array([5] * len(kv), np.int64)
+    kv.counts[3] = 100                         # written first: descending counts, stable
+    kv.save_word2vec_format(tmp_path / "v.bin", fvocab=tmp_path / "vocab.txt", binary=True)
+    back = KeyedVectors.load_word2vec_format(tmp_path / "v.bin", binary=True,
+                                             fvocab=tmp_path / "vocab.txt")
+    order = [3] + [i for i in range(len(kv)) if i != 3]
+    assert_same(back, [kv.index_to_key[i] for i in order], kv.vectors[order])
+    assert back.get_vecattr(kv.index_to_key[3], "count") == 100
+    kv.save_word2vec_format(tmp_path / "v2.bin", binary=True, sort_attr=None)
+    assert_same(KeyedVectors.load_word2vec_format(tmp_path / "v2.bin", binary=True),
+                kv.index_to_key, kv.vectors)
+
+
+def test_duplicate_words_keep_the_first(tmp_path, caplog):
+    (tmp_path / "d.txt").write_text("3 2\na 1 2\nb 3 4\na 5 6\n")
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        kv = KeyedVectors.load_word2vec_format(tmp_path / "d.txt")
+    assert_same(kv, ["a", "b"], np.array([[1, 2], [3, 4]], np.float32))
+    assert "duplicate word 'a'" in caplog.text
+
+
+def test_non_utf8_words_follow_unicode_errors(tmp_path):
+    v = np.ones(2, np.float32).tobytes()
+    (tmp_path / "u.bin").write_bytes(b"2 2\nok " + v + b"\nbad\xff " + v + b"\n")
+    with pytest.raises(ValueError, match=r"byte offset 16: the word b'bad\\xff' is not valid "
+                                         r"utf-?8.*unicode_errors='replace'"):
+        KeyedVectors.load_word2vec_format(tmp_path / "u.bin", binary=True)
+    kv = KeyedVectors.load_word2vec_format(tmp_path / "u.bin", binary=True,
+                                           unicode_errors="replace")
+    assert kv.index_to_key == ["ok", "bad\ufffd"]
+    kv = KeyedVectors.load_word2vec_format(tmp_path / "u.bin", binary=True,
+                                           unicode_errors="surrogateescape")
+    kv.save_word2vec_format(tmp_path / "u2.bin", binary=True)
+    assert (tmp_path / "u2.bin").read_bytes() == (tmp_path / "u.bin").read_bytes()
+    with pytest.raises(ValueError, match="not an error handler"):
+        KeyedVectors.load_word2vec_format(tmp_path / "u.bin", unicode_errors="bogus")
+
+
+def test_declared_size_beyond_file_fails_before_allocating(tmp_path):
+    # 10**12 x 300 floats would be 1.2 PB: checked against the file length first
+    (tmp_path / "h.bin").write_bytes(b"1000000000000 300\nw " + bytes(1200))
+    with pytest.raises(ValueError, match=r"line 1\) declares 1000000000000 vectors of 300 "
+                                         r"dimensions.*truncated or its header is wrong"):
+        KeyedVectors.load_word2vec_format(tmp_path / "h.bin", binary=True)
+    (tmp_path / "h.txt").write_text("1000000000000 300\nw 1 2\n")
+    with pytest.raises(ValueError, match="declares 1000000000000 vectors"):
+        KeyedVectors.load_word2vec_format(tmp_path / "h.txt")
+
+
+def test_declared_size_beyond_compressed_data_grows_only_with_data(tmp_path):
+    with gzip.open(tmp_path / "h.bin.gz", "wb") as f:
+        f.write(b"1000000000000 300\nw " + bytes(1200))
+    with pytest.raises(ValueError, match=r"after 1 complete vectors, but the header declares "
+                                         r"1000000000000"):
+        KeyedVectors.load_word2vec_format(tmp_path / "h.bin.gz", binary=True)
+    with gzip.open(tmp_path / "d.bin.gz", "wb") as f:       # 4 GB per vector: not allocated
+        f.write(b"1 1000000000\nw " + bytes(1200))
+    with pytest.raises(ValueError, match="after 0 complete vectors"):
+        KeyedVectors.load_word2vec_format(tmp_path / "d.bin.gz", binary=True)
+    with bz2.open(tmp_path / "h.txt.bz2", "wb") as f:
+        f.write(b"1000000000000 2\nw 1 2\n")
+    with pytest.raises(ValueError, match="ends at line 2 after 1 vectors"):
+        KeyedVectors.load_word2vec_format(tmp_path / "h.txt.bz2")
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_truncated_file_says_where(tmp_path, kv, binary):
+    path = tmp_path / "v"
+    kv.save_word2vec_format(path, binary=binary)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) - 30])
+    where = "byte offset" if binary else "line"
+    with pytest.raises(ValueError, match=f"({where}|truncated)"):
+        KeyedVectors.load_word2vec_format(path, binary=binary)
+    with gzip.open(tmp_path / "v.gz", "wb") as f:
+        f.write(data[:len(data) - 30])
+    with pytest.raises(ValueError, match="truncated"):
+        KeyedVectors.load_word2vec_format(tmp_path / "v.gz", binary=binary)
+    (tmp_path / "cut.gz").write_bytes(gzip.compress(data)[:-20])   # a cut gzip stream
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        KeyedVectors.load_word2vec_format(tmp_path / "cut.gz", binary=binary)
+
+
+def test_binary_header_disagreeing_with_data(tmp_path):
+    v = np.arange(6, dtype=np.float32).reshape(3, 2)
+    body = b"".join(w + b" " + row.tobytes() + b"\n" for w, row in zip((b"a", b"b", b"c"), v))
+    (tmp_path / "n.bin").write_bytes(b"2 2\n" + body)               # count too small
+    with pytest.raises(ValueError, match=r"byte offset \d+: data continues after the 2 "
+                                         r"vectors the header declares"):
+        KeyedVectors.load_word2vec_format(tmp_path / "n.bin", binary=True)
+    for header in (b"3 3\n", b"2 3\n", b"3 1\n"):                   # wrong dimension
+        (tmp_path / "d.bin").write_bytes(header + body)
+        with pytest.raises(ValueError, match="header.* (is|probably) wrong"):
+            KeyedVectors.load_word2vec_format(tmp_path / "d.bin", binary=True)
+    # reading fewer vectors than declared on purpose does not look further
+    assert len(KeyedVectors.load_word2vec_format(tmp_path / "n.bin", binary=True,
+                                                 limit=1)) == 1
+
+
+def test_text_header_disagreeing_with_data(tmp_path):
+    (tmp_path / "a.txt").write_text("2 3\na 1 2 3\nb 1 2\n")
+    with pytest.raises(ValueError, match=r"line 3: 2 numbers after the word b'b', but the "
+                                         r"header \(line 1\) says vectors have 3"):
+        KeyedVectors.load_word2vec_format(tmp_path / "a.txt")
+    (tmp_path / "b.txt").write_text("1 2\na 1 2\nb 3 4\n\n")
+    with pytest.raises(ValueError, match="line 3: another vector after the 1 the header"):
+        KeyedVectors.load_word2vec_format(tmp_path / "b.txt")
+    (tmp_path / "c.txt").write_text("2 2\na 1 2\nb 3 oops\n")
+    with pytest.raises(ValueError, match="line 3: b'oops' is not a number"):
+        KeyedVectors.load_word2vec_format(tmp_path / "c.txt")
+    (tmp_path / "d.txt").write_text("a 1 2\n")
+    with pytest.raises(ValueError, match="line 1: expected the word2vec header.*no_header"):
+        KeyedVectors.load_word2vec_format(tmp_path / "d.txt")
+    (tmp_path / "e.txt").write_text("")
+    with pytest.raises(ValueError, match="empty"):
+        KeyedVectors.load_word2vec_format(tmp_path / "e.txt")
+
+
+def test_wrong_binary_flag_is_diagnosed(tmp_path, kv):
+    kv.save_word2vec_format(tmp_path / "t.txt")
+    with pytest.raises(ValueError, match="looks like a text file; pass binary=False"):
+        KeyedVectors.load_word2vec_format(tmp_path / "t.txt", binary=True)
+    kv.save_word2vec_format(tmp_path / "b.bin", binary=True)
+    with pytest.raises(ValueError, match="pass binary=True"):
+        KeyedVectors.load_word2vec_format(tmp_path / "b.bin")
+
+
+def test_trailing_blank_lines_and_crlf_are_fine(tmp_path):
+    (tmp_path / "w.txt").write_bytes(b"2 2\r\na 1 2 \r\nb 3 4\r\n\r\n\n")
+    assert_same(KeyedVectors.load_word2vec_format(tmp_path / "w.txt"), ["a", "b"],
+                np.array([[1, 2], [3, 4]], np.float32))
+
+
+def test_unwritable_keys_are_refused(tmp_path):
+    kv = KeyedVectors(np.ones((2, 2), np.float32), ["fine", "new york"])
+    with pytest.raises(ValueError, match=r"key 1 \('new york'\) contains a space"):
+        kv.save_word2vec_format(tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_save_word2vec_format_is_atomic(tmp_path, kv, monkeypatch):
+    path = tmp_path / "v.txt"
+    kv.save_word2vec_format(path)
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(formats, "_write_records", fail)
+    with pytest.raises(OSError):
+        kv.save_word2vec_format(path, binary=True)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["v.txt"]
+
+
+def test_append_and_total_vec(tmp_path, kv):
+    path = tmp_path / "v.txt"
+    first, second = KeyedVectors(kv.vectors[:3], kv.index_to_key[:3]), \
+        KeyedVectors(kv.vectors[3:5], kv.index_to_key[3:5])
+    first.save_word2vec_format(path, total_vec=5)
+    second.save_word2vec_format(path, write_header=False, append=True)
+    assert_same(KeyedVectors.load_word2vec_format(path), kv.index_to_key[:5], kv.vectors[:5])
+
+
+def test_datatype_other_than_float32_is_refused(tmp_path, kv):
+    kv.save_word2vec_format(tmp_path / "v")
+    with pytest.raises(ValueError, match="float64 is not supported.*float32"):
+        KeyedVectors.load_word2vec_format(tmp_path / "v", datatype=np.float64)
+
+
+def test_read_word2vec_in_chunks(tmp_path, kv, monkeypatch):
+    # small chunks: records split across chunk boundaries in compressed streams
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 7)
+    monkeypatch.setattr(formats, "TEXT_BATCH_LINES", 3)
+    for binary in (False, True):
+        kv.save_word2vec_format(tmp_path / "v.gz", binary=binary)
+        keys, vectors, n = formats.read_word2vec(tmp_path / "v.gz", binary=binary)
+        assert keys == kv.index_to_key and n == len(kv)
+        np.testing.assert_array_equal(vectors, kv.vectors)
+
+
+def test_text_starting_like_a_compression_magic_is_plain(tmp_path):
+    (tmp_path / "g.txt").write_text("BZh9 1 2\nxz 3 4\n")
+    kv = KeyedVectors.load_word2vec_format(tmp_path / "g.txt", no_header=True)
+    assert kv.index_to_key == ["BZh9", "xz"]
+    (tmp_path / "e.txt.xz").write_bytes(lzma.compress(b"1 2\na 1 2\n"))
+    assert KeyedVectors.load_word2vec_format(tmp_path / "e.txt.xz").index_to_key == ["a"]
