@@ -296,3 +296,47 @@ def test_text_starting_like_a_compression_magic_is_plain(tmp_path):
     assert kv.index_to_key == ["BZh9", "xz"]
     (tmp_path / "e.txt.xz").write_bytes(lzma.compress(b"1 2\na 1 2\n"))
     assert KeyedVectors.load_word2vec_format(tmp_path / "e.txt.xz").index_to_key == ["a"]
+
+
+# ---- property tests: hostile bytes never crash a reader ----
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+def _valid_file(kv, tmp_path, binary):
+    path = tmp_path / ("h.bin" if binary else "h.txt")
+    kv.save_word2vec_format(path, binary=binary)
+    return path.read_bytes()
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_files_raise_clear_errors_or_load(tmp_path, kv, data):
+    """Random truncations, byte flips, lying headers and junk: loading either succeeds
+    (with the declared shape) or raises ValueError; never a crash or another error."""
+    binary = data.draw(st.booleans())
+    blob = bytearray(_valid_file(kv, tmp_path, binary))
+    action = data.draw(st.sampled_from(["cut", "flip", "header", "junk", "nul"]))
+    if action == "cut":
+        blob = blob[:data.draw(st.integers(0, len(blob)))]
+    elif action == "flip":
+        for _ in range(data.draw(st.integers(1, 5))):
+            i = data.draw(st.integers(0, len(blob) - 1))
+            blob[i] = data.draw(st.integers(0, 255))
+    elif action == "header":
+        n, d = data.draw(st.integers(-3, 10**12)), data.draw(st.integers(-3, 10**6))
+        blob = bytearray(f"{n} {d}\n".encode()) + blob[blob.index(b"\n") + 1:]
+    elif action == "nul":
+        blob = blob.replace(b" ", b"\0", data.draw(st.integers(1, 3)))
+    else:
+        blob = bytearray(data.draw(st.binary(max_size=300)))
+    path = tmp_path / "mutated"
+    path.write_bytes(bytes(blob))
+    errors = data.draw(st.sampled_from(["strict", "replace", "ignore"]))
+    try:
+        loaded = KeyedVectors.load_word2vec_format(path, binary=binary,
+                                                   unicode_errors=errors)
+    except ValueError:
+        return
+    assert loaded.vectors.ndim == 2 and len(loaded.index_to_key) == len(loaded.vectors)
