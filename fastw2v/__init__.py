@@ -1,8 +1,10 @@
 """fastw2v: word2vec with a C/Cython core, released from the GIL, on every core."""
 from fastw2v.config import Word2VecConfig
+from fastw2v.embedding import Embedding, EmbeddingBag
 from fastw2v.keyedvectors import KeyedVectors
 from fastw2v.vocab import Vocab
 from fastw2v.word2vec import Word2Vec
 
 __version__ = "0.1.0"
-__all__ = ["Word2Vec", "Word2VecConfig", "KeyedVectors", "Vocab", "__version__"]
+__all__ = ["Word2Vec", "Word2VecConfig", "KeyedVectors", "Vocab", "Embedding", "EmbeddingBag",
+           "__version__"]

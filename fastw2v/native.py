@@ -35,6 +35,7 @@ import re
 import secrets
 import struct
 import sys
+import tokenize
 import zlib
 
 import numpy as np
@@ -417,7 +418,8 @@ def _check_npy_record(f, path, name, e):
                 f, max_header_size=_MAX_NPY_HEADER)
         else:
             raise ValueError(f"unexpected .npy version {version}")
-    except (ValueError, SyntaxError, TypeError, EOFError) as exc:
+    except (ValueError, SyntaxError, TypeError, EOFError, RecursionError,
+            tokenize.TokenError) as exc:   # numpy parses the header with ast and tokenize
         raise ValueError(f"{where} is unreadable ({exc})") from None
     if (shape, fortran, dtype) != (e["shape"], False, e["dtype"]) or f.tell() != e["offset"]:
         raise ValueError(f"{where} says {dtype} {shape} (data at byte {f.tell()}), but the "

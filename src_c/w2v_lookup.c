@@ -5,9 +5,10 @@
  * again with W2V_LOOKUP_BODY, REAL, ID and the name suffix set, the way w2v_train.c
  * includes w2v_train_impl.h once per instruction set.
  *
- * No SIMD variants: every kernel streams rows from memory once and does at most one
- * multiply-add per element loaded, so it is bound by memory, and the baseline build's
- * vector code (SSE2 on x86-64, NEON on arm64) already keeps up with it. */
+ * No SIMD variants: every kernel reads each row once and does at most one multiply-add
+ * per element loaded, so on tables larger than the cache it waits on memory; an AVX2+FMA
+ * build of this file ran no faster than the baseline one (SSE2 on x86-64, NEON on arm64)
+ * on the benchmark (bench/bench_lookup.py). What helps is prefetching rows ahead. */
 #ifndef W2V_LOOKUP_BODY
 
 #include "w2v_lookup.h"
@@ -22,9 +23,15 @@
 #define W2V_PREFETCH(p) ((void)0)
 #endif
 
-/* Rows gathered this far ahead are asked for early: a table larger than the cache makes
- * every row a cache miss, and several misses in flight hide most of the latency. */
+/* Rows this many ids ahead are asked for early: a table larger than the cache makes
+ * every row a cache miss, and several misses in flight hide most of the latency (3-4x on
+ * the benchmark; 8 to 32 ahead measured alike). -DW2V_PREFETCH_AHEAD=n to tune. */
+#ifndef W2V_PREFETCH_AHEAD
 #define W2V_PREFETCH_AHEAD 8
+#endif
+
+/* Columns of a bag summed at once: 128 bytes, eight SSE registers of accumulators */
+#define W2V_BLOCK_BYTES 128
 
 #define W2V_CAT2(a, b) a##_##b
 #define W2V_CAT(a, b) W2V_CAT2(a, b)
@@ -33,6 +40,7 @@
 #define FN_ID(name) W2V_CAT(name, W2V_ID_SUFFIX)
 
 #define W2V_LOOKUP_BODY
+#define W2V_BLOCK ((int64_t)(W2V_BLOCK_BYTES / sizeof(REAL)))
 /* the float kernels also define the id-only kernels, once per id type */
 #define REAL float
 #define W2V_REAL_SUFFIX f32
@@ -82,16 +90,20 @@
 /* ---- primitives on one row of length dim (compiled once per REAL) ----------------------- */
 #if W2V_WITH_REAL_KERNELS
 
-/* y := y + x */
-static inline void FN_REAL(add_row)(int64_t dim, const REAL *x, REAL *y)
-{
-    for (int64_t d = 0; d < dim; d++) y[d] += x[d];
-}
-
 /* y := a * x + y */
 static inline void FN_REAL(axpy_row)(int64_t dim, REAL a, const REAL *x, REAL *y)
 {
     for (int64_t d = 0; d < dim; d++) y[d] += a * x[d];
+}
+
+/* asks for the cache lines of a row that will be read soon */
+static inline void FN_REAL(prefetch_row)(int64_t dim, const REAL *row)
+{
+    const char *p = (const char *)row;
+    const size_t n_bytes = (size_t)dim * sizeof(REAL);
+    if (n_bytes == 0) return;
+    for (size_t k = 0; k < n_bytes; k += 64) W2V_PREFETCH(p + k);
+    W2V_PREFETCH(p + n_bytes - 1);   /* a row not aligned to 64 bytes spans one line more */
 }
 
 /* returns x . y, accumulated in double */
@@ -174,62 +186,103 @@ void FN(w2v_gather_rows)(const REAL *weight, int64_t dim, const ID *ids, int64_t
 {
     const size_t row_bytes = (size_t)dim * sizeof(REAL);
     for (int64_t i = 0; i < n_ids; i++) {
-        if (i + W2V_PREFETCH_AHEAD < n_ids) {
-            const char *next = (const char *)(weight + (int64_t)ids[i + W2V_PREFETCH_AHEAD] * dim);
-            for (size_t b = 0; b < row_bytes; b += 64) W2V_PREFETCH(next + b);
-        }
+        if (i + W2V_PREFETCH_AHEAD < n_ids)
+            FN_REAL(prefetch_row)(dim, weight + (int64_t)ids[i + W2V_PREFETCH_AHEAD] * dim);
         memcpy(out + i * dim, weight + (int64_t)ids[i] * dim, row_bytes);
+    }
+}
+
+/* acc[0:width] := sum over i in [start, end), ids[i] != padding_idx, of
+ * (psw ? psw[i] : 1) * weight[ids[i], d0:d0 + width]. Called with width == W2V_BLOCK
+ * (a constant once inlined) the accumulators stay in registers for the whole bag. */
+static inline void FN(sum_block)(const REAL *weight, int64_t dim, const ID *ids, int64_t start,
+                                 int64_t end, int64_t n_ids, const REAL *psw,
+                                 int64_t padding_idx, int64_t d0, int64_t width, REAL *acc)
+{
+    for (int64_t k = 0; k < width; k++) acc[k] = 0;
+    for (int64_t i = start; i < end; i++) {
+        if (d0 == 0 && i + W2V_PREFETCH_AHEAD < n_ids)
+            FN_REAL(prefetch_row)(dim, weight + (int64_t)ids[i + W2V_PREFETCH_AHEAD] * dim);
+        int64_t r = ids[i];
+        if (r == padding_idx) continue;
+        const REAL *row = weight + r * dim + d0;
+        if (psw) {
+            const REAL c = psw[i];
+            for (int64_t k = 0; k < width; k++) acc[k] += c * row[k];
+        } else {
+            for (int64_t k = 0; k < width; k++) acc[k] += row[k];
+        }
     }
 }
 
 void FN(w2v_bag_sum)(const REAL *weight, int64_t dim, const ID *ids, const int64_t *bounds,
                      int64_t n_bags, const REAL *psw, int mean, int64_t padding_idx, REAL *out)
 {
-    const size_t row_bytes = (size_t)dim * sizeof(REAL);
+    /* Column blocks summed over the whole bag in registers, rather than each row added
+     * into out (a load and a store per element per row); the sums come out the same. */
+    const int64_t n_ids = bounds[n_bags];   /* prefetch across bags, up to the last one's end */
+    REAL acc[W2V_BLOCK];
     for (int64_t b = 0; b < n_bags; b++) {
+        const int64_t start = bounds[b], end = bounds[b + 1];
         REAL *o = out + b * dim;
-        int64_t n = 0;
-        memset(o, 0, row_bytes);
-        for (int64_t i = bounds[b]; i < bounds[b + 1]; i++) {
-            if (i + W2V_PREFETCH_AHEAD < bounds[b + 1]) {
-                const char *next = (const char *)(weight + (int64_t)ids[i + W2V_PREFETCH_AHEAD] * dim);
-                for (size_t k = 0; k < row_bytes; k += 64) W2V_PREFETCH(next + k);
-            }
-            int64_t r = ids[i];
-            if (r == padding_idx) continue;
-            if (psw) FN_REAL(axpy_row)(dim, psw[i], weight + r * dim, o);
-            else FN_REAL(add_row)(dim, weight + r * dim, o);
-            n++;
+        int64_t d0 = 0;
+        for (; d0 + W2V_BLOCK <= dim; d0 += W2V_BLOCK) {
+            FN(sum_block)(weight, dim, ids, start, end, n_ids, psw, padding_idx, d0, W2V_BLOCK,
+                          acc);
+            memcpy(o + d0, acc, sizeof(acc));
         }
-        /* torch divides the sum (rather than summing scaled rows); so do we, to match */
-        if (mean && n > 1)
-            for (int64_t d = 0; d < dim; d++) o[d] /= (REAL)n;
+        if (d0 < dim) {
+            FN(sum_block)(weight, dim, ids, start, end, n_ids, psw, padding_idx, d0, dim - d0,
+                          acc);
+            memcpy(o + d0, acc, (size_t)(dim - d0) * sizeof(REAL));
+        }
+        if (mean) {
+            int64_t n = 0;
+            for (int64_t i = start; i < end; i++) n += ids[i] != padding_idx;
+            /* torch divides the sum (rather than summing scaled rows); so do we, to match */
+            if (n > 1)
+                for (int64_t d = 0; d < dim; d++) o[d] /= (REAL)n;
+        }
     }
 }
 
 void FN(w2v_bag_max)(const REAL *weight, int64_t dim, const ID *ids, const int64_t *bounds,
                      int64_t n_bags, int64_t padding_idx, REAL *out, int64_t *arg)
 {
+    const int64_t n_ids = bounds[n_bags];
     for (int64_t b = 0; b < n_bags; b++) {
         REAL *o = out + b * dim;
-        int64_t *a = arg + b * dim;
+        int64_t *a = arg ? arg + b * dim : NULL;
         int empty = 1;
         for (int64_t i = bounds[b]; i < bounds[b + 1]; i++) {
+            if (i + W2V_PREFETCH_AHEAD < n_ids)
+                FN_REAL(prefetch_row)(dim, weight + (int64_t)ids[i + W2V_PREFETCH_AHEAD] * dim);
             int64_t r = ids[i];
             if (r == padding_idx) continue;
             const REAL *row = weight + r * dim;
             if (empty) {
-                for (int64_t d = 0; d < dim; d++) { o[d] = row[d]; a[d] = r; }
+                memcpy(o, row, (size_t)dim * sizeof(REAL));
+                if (a)
+                    for (int64_t d = 0; d < dim; d++) a[d] = r;
                 empty = 0;
                 continue;
             }
-            /* strictly greater: the first of equal maxima keeps the gradient, as in torch */
-            for (int64_t d = 0; d < dim; d++) {
-                if (row[d] > o[d]) { o[d] = row[d]; a[d] = r; }
+            /* strictly greater: the first of equal maxima keeps the gradient, as in torch.
+             * Selects rather than branches, so that both loops vectorise. */
+            if (a) {
+                for (int64_t d = 0; d < dim; d++) {
+                    int gt = row[d] > o[d];
+                    o[d] = gt ? row[d] : o[d];
+                    a[d] = gt ? r : a[d];
+                }
+            } else {
+                for (int64_t d = 0; d < dim; d++) o[d] = row[d] > o[d] ? row[d] : o[d];
             }
         }
         if (empty) {
-            for (int64_t d = 0; d < dim; d++) { o[d] = 0; a[d] = -1; }
+            memset(o, 0, (size_t)dim * sizeof(REAL));
+            if (a)
+                for (int64_t d = 0; d < dim; d++) a[d] = -1;
         }
     }
 }

@@ -27,7 +27,7 @@
                                                                                              \
     /* out[b, d] := max over i in bag b, ids[i] != padding_idx, of weight[ids[i], d] and     \
      * arg[b, d] := the first such ids[i] reaching it; an empty bag gives 0 and arg -1.     \
-     *                                                   out, arg (n_bags, dim) */          \
+     * arg may be NULL (forward only).                   out, arg (n_bags, dim) */          \
     void w2v_bag_max_##S(const REAL *weight, int64_t dim, const ID *ids,                     \
                          const int64_t *bounds, int64_t n_bags, int64_t padding_idx,         \
                          REAL *out, int64_t *arg);                                           \

@@ -345,8 +345,11 @@ def test_mutated_native_files_raise_valueerror(tmp_path, arrays, data):
         got, meta = native.load_arrays(path, mmap=mmap, kind="keyedvectors")
     except ValueError:
         return
-    # a flip that checksums cannot see does not exist for header and data: what loads is
-    # exactly what was saved
+    # the header is always checksummed; array data is checksummed when read into memory
+    # (a memory map is not: that would read the whole file), so what loads into memory
+    # is exactly what was saved, and a memory map has the saved shapes and dtypes
     assert meta == {"note": "x"}
     for name, a in arrays.items():
-        np.testing.assert_array_equal(got[name], a)
+        assert got[name].shape == a.shape and got[name].dtype.kind == a.dtype.kind
+        if mmap is None:
+            np.testing.assert_array_equal(got[name], a)
