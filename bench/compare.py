@@ -153,7 +153,13 @@ def gensim_kwargs(a, threads: int) -> dict:
 
 
 def fastw2v_kwargs(a, threads: int) -> dict:
-    return gensim_kwargs(a, threads)
+    """gensim's settings, plus any --fastw2v-option NAME=VALUE (e.g. shared_negatives=1)."""
+    import ast
+    extra = {}
+    for item in a.fastw2v_option or []:
+        name, _, value = item.partition("=")
+        extra[name] = ast.literal_eval(value)
+    return {**gensim_kwargs(a, threads), **extra}
 
 
 def word2vec_c_command(a, threads: int, corpus: str, output: str) -> list:
@@ -505,6 +511,8 @@ def main(argv=None) -> int:
                    "(default: %(default)s)")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of: " + ",".join(SYSTEMS))
     p.add_argument("--threads", default="1,2", help="comma list of thread counts (default: %(default)s)")
+    p.add_argument("--fastw2v-option", action="append", metavar="NAME=VALUE",
+                   help="extra fastw2v.Word2Vec parameter, e.g. shared_negatives=True")
     p.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram, 0 CBOW")
     p.add_argument("--hs", type=int, default=0, choices=(0, 1))
     p.add_argument("--negative", type=int, default=None, help="default: 5, or 0 with --hs 1")
