@@ -3,6 +3,7 @@
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memchr
 
 from fastw2v._c cimport *
 
@@ -207,3 +208,39 @@ def alias_table(const double[::1] weights):
     if rc != 0:
         raise MemoryError("cannot allocate the alias table")
     return prob, alias
+
+
+def scan_binary_records(const unsigned char[::1] buf, int64_t pos, int64_t n_max,
+                        int64_t record, int64_t max_word):
+    """Locate word2vec binary records ``word SPACE record-bytes`` in buf[pos:] (no GIL).
+
+    Returns (word_starts int64, spaces int64, next_pos, bad): at most n_max complete
+    records; next_pos is where the first incomplete one starts; bad is True when no
+    space follows next_pos within max_word bytes although that many bytes are there.
+    """
+    cdef int64_t end = buf.shape[0]
+    cdef int64_t cap = min(n_max, (end - pos) // (record + 1) + 1) if end > pos else 0
+    starts = np.empty(max(cap, 0), dtype=np.int64)
+    spaces = np.empty(max(cap, 0), dtype=np.int64)
+    if cap <= 0:
+        return starts, spaces, pos, False
+    cdef int64_t[::1] starts_v = starts, spaces_v = spaces
+    cdef int64_t n = 0, window, space
+    cdef bint bad = False
+    cdef const unsigned char *base = &buf[0]
+    cdef const unsigned char *hit
+    with nogil:
+        while n < cap:
+            window = min(max_word + 1, end - pos)
+            hit = <const unsigned char *>memchr(base + pos, 32, <size_t>window)
+            if hit == NULL:
+                bad = end - pos > max_word
+                break
+            space = hit - base
+            if space + 1 + record > end:
+                break
+            starts_v[n] = pos
+            spaces_v[n] = space
+            n += 1
+            pos = space + 1 + record
+    return starts[:n], spaces[:n], pos, bad

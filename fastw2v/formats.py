@@ -28,6 +28,7 @@ import zlib
 
 import numpy as np
 
+from fastw2v import _vocab
 from fastw2v.native import atomic_write
 
 logger = logging.getLogger("fastw2v")
@@ -285,30 +286,20 @@ class _BinaryReader:
         """Copy the complete records of buf[pos:] into the matrix; return where the first
         incomplete one starts. base is the file offset of buf[0], file_end that of its end.
 
-        The loop only finds where records are (bytes.find is C); words are decoded and
+        A compiled scan finds where records are; words are decoded and
         vectors copied for all of them at once afterwards.
         """
-        record, end = self.record, len(buf)
+        record = self.record
         n_left = self.n_max - self.n_records
-        find = buf.find
-        word_starts, spaces = [], []
-        while n_left:
-            space = find(b" ", pos, pos + MAX_WORD_BYTES + 1)
-            if space < 0:
-                if end - pos > MAX_WORD_BYTES:
-                    raise ValueError(
-                        f"{self.path!r} byte offset {base + pos}: no space (end of word) "
-                        f"within {MAX_WORD_BYTES} bytes for vector "
-                        f"{self.n_records + len(spaces) + 1}: the header's vector size "
-                        f"({self.dim}) is wrong or this is not a binary word2vec file")
-                break
-            stop = space + 1 + record
-            if stop > end:
-                break
-            word_starts.append(pos)
-            spaces.append(space)
-            pos = stop
-            n_left -= 1
+        starts, spaces, pos, bad = _vocab.scan_binary_records(buf, pos, n_left, record,
+                                                              MAX_WORD_BYTES)
+        if bad:
+            raise ValueError(
+                f"{self.path!r} byte offset {base + pos}: no space (end of word) "
+                f"within {MAX_WORD_BYTES} bytes for vector "
+                f"{self.n_records + len(spaces) + 1}: the header's vector size "
+                f"({self.dim}) is wrong or this is not a binary word2vec file")
+        word_starts, spaces = starts.tolist(), spaces.tolist()
         if not spaces:
             return pos
         if self.n_records == 0:
