@@ -3,7 +3,7 @@
 import numpy as np
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.string cimport memchr
+from libc.string cimport memchr, memcpy
 
 from fastw2v._c cimport *
 
@@ -244,3 +244,42 @@ def scan_binary_records(const unsigned char[::1] buf, int64_t pos, int64_t n_max
             n += 1
             pos = space + 1 + record
     return starts[:n], spaces[:n], pos, bad
+
+
+def join_words(const unsigned char[::1] buf, const int64_t[::1] starts,
+               const int64_t[::1] spaces):
+    """The words buf[starts[i]:spaces[i]] (leading newlines dropped), joined by b"\\n"."""
+    cdef int64_t n = starts.shape[0], i, a, total = 0
+    for i in range(n):
+        total += spaces[i] - starts[i] + 1
+    out = np.empty(max(total - 1, 0), dtype=np.uint8)
+    if total <= 1:
+        return b""
+    cdef unsigned char[::1] out_v = out
+    cdef int64_t pos = 0
+    with nogil:
+        for i in range(n):
+            a = starts[i]
+            while a < spaces[i] and buf[a] == 10:
+                a += 1
+            if i:
+                out_v[pos] = 10
+                pos += 1
+            if spaces[i] > a:
+                memcpy(&out_v[pos], &buf[a], <size_t>(spaces[i] - a))
+            pos += spaces[i] - a
+    return out[:pos].tobytes()
+
+
+def copy_records(const unsigned char[::1] buf, const int64_t[::1] spaces, int64_t record,
+                 unsigned char[:, ::1] out):
+    """out[i] := buf[spaces[i] + 1 : spaces[i] + 1 + record] (the vector after each word)."""
+    cdef int64_t i, n = spaces.shape[0]
+    if out.shape[0] < n or out.shape[1] != record:
+        raise ValueError(f"out must be ({n}, {record}), got ({out.shape[0]}, {out.shape[1]})")
+    for i in range(n):
+        if spaces[i] < 0 or spaces[i] + 1 + record > buf.shape[0]:
+            raise IndexError(f"record {i} at byte {spaces[i] + 1} runs past the buffer")
+    with nogil:
+        for i in range(n):
+            memcpy(&out[i, 0], &buf[spaces[i] + 1], <size_t>record)

@@ -34,6 +34,8 @@ from fastw2v.native import atomic_write
 logger = logging.getLogger("fastw2v")
 
 CHUNK_BYTES = 1 << 24
+# encodings in which byte 0x0a is always "\n": words can be joined and split on it
+_ASCII_SAFE = ("utf-8", "iso8859-1", "ascii")
 MAX_WORD_BYTES = 1 << 20     # a "word" longer than this means a wrong header or format
 TEXT_BATCH_LINES = 4096
 _HEADER_MAX_BYTES = 256
@@ -299,29 +301,36 @@ class _BinaryReader:
                 f"within {MAX_WORD_BYTES} bytes for vector "
                 f"{self.n_records + len(spaces) + 1}: the header's vector size "
                 f"({self.dim}) is wrong or this is not a binary word2vec file")
-        word_starts, spaces = starts.tolist(), spaces.tolist()
-        if not spaces:
+        if not len(spaces):
             return pos
         if self.n_records == 0:
             self._check_looks_binary(buf[spaces[0] + 1:spaces[0] + 1 + record],
                                      base + spaces[0] + 1)
-        # word2vec.c writes a newline after each vector: it starts the next word
-        raw = [buf[a:b].lstrip(b"\n") for a, b in zip(word_starts, spaces)]
-        self.keys += _decode_words(raw, self.path, self.encoding, self.errors,
-                                   lambda i: f"byte offset {base + spaces[i] - len(raw[i])}",
-                                   self.dim)
-        # Gather the vectors: a (len(buf) - record + 1, record) byte view whose row j
-        # starts at byte j, indexed by the vector starts: one copy, no index per byte.
-        data = np.frombuffer(buf, np.uint8)
-        windows = np.lib.stride_tricks.as_strided(
-            data, shape=(len(data) - record + 1, record), strides=(1, 1), writeable=False)
+        # word2vec.c writes a newline after each vector: it starts the next word.
+        # Fast path: decode all words at once; any doubt -> word by word, for exact
+        # errors and policies.
+        words = None
+        if self.errors == "strict" and codecs.lookup(self.encoding).name in _ASCII_SAFE:
+            try:
+                words = _vocab.join_words(buf, starts, spaces).decode(
+                    self.encoding).split("\n")
+            except UnicodeDecodeError:
+                words = None
+            if words is not None and len(words) != len(spaces):
+                words = None
+        if words is None:
+            raw = [buf[a:b].lstrip(b"\n") for a, b in zip(starts.tolist(), spaces.tolist())]
+            words = _decode_words(raw, self.path, self.encoding, self.errors,
+                                  lambda i: f"byte offset {base + int(spaces[i]) - len(raw[i])}",
+                                  self.dim)
+        self.keys += words
         rows = self.rows
         rows.reserve(rows.n + len(spaces))
         out = rows.array.reshape(-1).view(np.uint8).reshape(-1, record)
-        out[rows.n:rows.n + len(spaces)] = windows[np.array(spaces) + 1]
+        if len(spaces) and record:
+            _vocab.copy_records(buf, spaces, record, out[rows.n:rows.n + len(spaces)])
         rows.n += len(spaces)
         self.n_records += len(spaces)
-        del data, windows                         # (buf may be an mmap to close)
         return pos
 
     def _check_looks_binary(self, data, offset):
