@@ -127,7 +127,8 @@ class Word2VecConfig:
         _bool(self, "shrink_windows")
         _bool(self, "compute_loss")
         _bool(self, "shared_negatives")
-        _int(self, "max_sentence_length", lo=1, hi=1 << 30)
+        _int(self, "max_sentence_length", lo=1, hi=10_000_000,
+             hint="(each thread holds a buffer of that many ids)")
         if self.unicode_errors not in UNICODE_ERRORS:
             raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
                              f"got {self.unicode_errors!r}")

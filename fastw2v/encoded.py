@@ -3,6 +3,7 @@ training never touches Python objects. It can live in memory or in memory-mapped
 files, for corpora larger than RAM."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -52,9 +53,6 @@ class EncodedCorpus:
         if self._ids_below > n_words:
             raise IndexError(f"the encoded corpus holds id {self._ids_below - 1}, outside "
                              f"the vocabulary [0, {n_words})")
-
-    def sentence(self, s: int) -> np.ndarray:
-        return self.ids[self.offsets[s]:self.offsets[s + 1]]
 
     def shards(self, n: int):
         """Split the sentences into at most n contiguous runs [begin, end) of about equal
@@ -109,9 +107,12 @@ class _Writer:
         return EncodedCorpus(ids, offsets, n_tokens, n_source_sentences)
 
     def abort(self):
+        """Close and remove the half-written files: their .npy headers are placeholders."""
         if self.directory is not None:
-            for f in self.files:
+            for f, path in zip(self.files, self.paths):
                 f.close()
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
 
 def _npy_header(dtype, length) -> bytes:

@@ -125,3 +125,19 @@ def test_encode_ids_needs_int_vocabulary(corpus):
     vocab = select_words(count_iterable(corpus), 1)
     with pytest.raises(TypeError, match="not integers"):
         encode_ids(IdSequences(np.array([1, 2]), [0, 2]), vocab, 10)
+
+
+def test_encode_failure_removes_half_written_files(tmp_path):
+    from fastw2v.vocab import count_file
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"good words\nbad\xff\n")
+    vocab = select_words(count_file(str(path), unicode_errors="replace"), 1)
+
+    class Broken(list):
+        def __iter__(self):
+            yield ["good"]
+            raise RuntimeError("the corpus went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        encode_iterable(Broken([["good"]]), vocab, 10, directory=tmp_path / "enc")
+    assert list((tmp_path / "enc").iterdir()) == []
