@@ -27,7 +27,8 @@ def extension(name, sources):
 extensions = [
     extension("fastw2v._vocab",
               ["fastw2v/_vocab.pyx", "src_c/w2v_text.c", "src_c/w2v_tables.c"]),
-    extension("fastw2v._train", ["fastw2v/_train.pyx", "src_c/w2v_train.c", "src_c/w2v_train_avx2.c"]),
+    extension("fastw2v._train", ["fastw2v/_train.pyx", "src_c/w2v_train.c",
+                                 "src_c/w2v_train_avx2.c"]),
     extension("fastw2v._lookup", ["fastw2v/_lookup.pyx", "src_c/w2v_lookup.c"]),
 ]
 

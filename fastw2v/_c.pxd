@@ -66,6 +66,7 @@ cdef extern from "w2v_train.h" nogil:
         W2V_RUN_NONFINITE
         W2V_EXP_TABLE_SIZE
         W2V_MAX_EXP
+        W2V_BLOCK
         W2V_SIMD_AUTO
         W2V_SIMD_GENERIC
         W2V_SIMD_AVX2
@@ -102,6 +103,9 @@ cdef extern from "w2v_train.h" nogil:
         int32_t *span
         int32_t *ctx
         int32_t *negs
+        float *grad
+        float *errs
+        float **inputs
         double loss
         int64_t words
         int64_t trained
@@ -110,10 +114,12 @@ cdef extern from "w2v_train.h" nogil:
         double alpha
 
     int w2v_model_init(w2v_model *m, int simd)
-    int w2v_cpu_has_avx2()
+    int w2v_simd_supported(int simd)
     void w2v_thread_seed(w2v_thread *t, uint64_t seed)
     int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
     int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,
                              const int32_t *negs, int n_negs, float alpha)
     int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
                                int32_t word, const int32_t *negs, int n_negs, float alpha)
+    int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
+                            int32_t word, const int32_t *negs, int n_negs, float alpha)

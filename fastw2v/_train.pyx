@@ -2,7 +2,7 @@
 # Validation and allocation happen in Python (fastw2v.word2vec) before anything gets here.
 import numpy as np
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from fastw2v._c cimport *
@@ -17,12 +17,20 @@ SIMD_NAMES = {"auto": W2V_SIMD_AUTO, "generic": W2V_SIMD_GENERIC, "avx2": W2V_SI
 
 def available_simd():
     """Kernel variants this build and CPU can run, best last."""
-    return ["generic", "avx2"] if w2v_cpu_has_avx2() else ["generic"]
+    return [name for name, code in SIMD_NAMES.items()
+            if name != "auto" and w2v_simd_supported(code)]
 
 _EMPTY_F32 = np.zeros(1, dtype=np.float32)
 _EMPTY_I32 = np.zeros(1, dtype=np.int32)
 _EMPTY_I64 = np.zeros(1, dtype=np.int64)
 _EMPTY_U8 = np.zeros(1, dtype=np.uint8)
+
+
+def _padded(n, dtype):
+    """A zeroed array of n items with a free cache line on each side, so that the scratch
+    arrays that one thread writes never share a cache line with another thread's."""
+    pad = 64 // np.dtype(dtype).itemsize
+    return np.zeros(n + 2 * pad, dtype=dtype)[pad:pad + n]
 
 
 cdef class ThreadState:
@@ -31,13 +39,17 @@ cdef class ThreadState:
     cdef object buffers
 
     def __init__(self, int64_t dim, int64_t max_span, int window, int negative, uint64_t seed):
-        h = np.zeros(dim, dtype=np.float32)
-        e = np.zeros(dim, dtype=np.float32)
-        span = np.zeros(max(max_span, 1), dtype=np.int32)
-        ctx = np.zeros(max(2 * window, 1), dtype=np.int32)
-        negs = np.zeros(max(negative, 1), dtype=np.int32)
-        self.buffers = (h, e, span, ctx, negs)
-        cdef float[::1] h_v = h, e_v = e
+        h = _padded(dim, np.float32)
+        e = _padded(dim, np.float32)
+        span = _padded(max(max_span, 1), np.int32)
+        ctx = _padded(max(2 * window, 1), np.int32)
+        negs = _padded(max(2 * negative, 1), np.int32)
+        grad = _padded(max(2 * window, 1) * W2V_BLOCK, np.float32)
+        errs = _padded(max(2 * window, 1) * dim, np.float32)
+        inputs = _padded(max(2 * window, 1), np.uintp)
+        self.buffers = (h, e, span, ctx, negs, grad, errs, inputs)
+        cdef uintptr_t[::1] inputs_v = inputs
+        cdef float[::1] h_v = h, e_v = e, grad_v = grad, errs_v = errs
         cdef int32_t[::1] span_v = span, ctx_v = ctx, negs_v = negs
         memset(&self.t, 0, sizeof(w2v_thread))
         self.t.h = &h_v[0]
@@ -45,6 +57,9 @@ cdef class ThreadState:
         self.t.span = &span_v[0]
         self.t.ctx = &ctx_v[0]
         self.t.negs = &negs_v[0]
+        self.t.grad = &grad_v[0]
+        self.t.errs = &errs_v[0]
+        self.t.inputs = <float **>&inputs_v[0]
         w2v_thread_seed(&self.t, seed)
 
     def take_counters(self):
@@ -140,7 +155,7 @@ cdef class Trainer:
     @property
     def simd(self):
         """The kernel variant in use: 'generic' or 'avx2'."""
-        return "avx2" if self.m.simd == W2V_SIMD_AVX2 else "generic"
+        return next(name for name, code in SIMD_NAMES.items() if code == self.m.simd)
 
     def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
         """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or
@@ -187,6 +202,18 @@ cdef class Trainer:
         return w2v_train_cbow_example(&self.m, &state.t, &ctx[0] if ctx.shape[0] else NULL,
                                       ctx.shape[0], word, &negs[0] if negs.shape[0] else NULL,
                                       negs.shape[0], alpha)
+
+    def sg_window(self, ThreadState state, const int32_t[::1] ctx, int32_t word,
+                  const int32_t[::1] negs, float alpha):
+        """One skip-gram window with explicit context and noise words (see w2v_train.h)."""
+        self._check_ids(np.asarray(ctx))
+        self._check_ids(np.asarray([word]))
+        self._check_ids(np.asarray(negs))
+        if ctx.shape[0] > 2 * self.m.window:
+            raise ValueError("more context words than 2 * window")
+        return w2v_train_sg_window(&self.m, &state.t, &ctx[0] if ctx.shape[0] else NULL,
+                                   ctx.shape[0], word, &negs[0] if negs.shape[0] else NULL,
+                                   negs.shape[0], alpha)
 
     def _check_ids(self, ids):
         if ids.size and (ids.min() < 0 or ids.max() >= self.m.n_words):

@@ -2,7 +2,9 @@
  *
  * The kernels in w2v_train_impl.h are compiled here for the baseline instruction set and
  * in w2v_train_avx2.c for AVX2 + FMA; w2v_model_init picks one set once, by asking the CPU,
- * and stores it in the model (no -march=native, no branch on the CPU in the hot loop). */
+ * and stores it in the model (no -march=native, no branch on the CPU in the hot loop).
+ * An AVX-512 variant (64-byte vectors) was measured and dropped: 4-7% slower at dim 100,
+ * no consistent gain at dim 300 (bench/RESULTS.md). */
 #include "w2v_train.h"
 
 #include <assert.h>
@@ -11,8 +13,8 @@
 #include <string.h>
 
 #define W2V_FN(name) name##_generic
+#define W2V_VEC_BYTES 16
 #include "w2v_train_impl.h"
-#undef W2V_FN
 
 W2V_DECLARE_KERNELS(avx2)
 
@@ -30,14 +32,15 @@ void w2v_thread_seed(w2v_thread *t, uint64_t seed)
     if (t->rng == 0) t->rng = 1;   /* xorshift never leaves 0 */
 }
 
-int w2v_cpu_has_avx2(void)
+int w2v_simd_supported(int simd)
 {
+    if (simd == W2V_SIMD_GENERIC) return 1;
 #if W2V_HAVE_AVX2_BUILD
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (simd == W2V_SIMD_AVX2) return avx2;
 #endif
+    return 0;
 }
 
 int w2v_model_init(w2v_model *m, int simd)
@@ -48,21 +51,22 @@ int w2v_model_init(w2v_model *m, int simd)
         m->sigmoid[i] = (float)s;
         m->log_sigmoid[i] = (float)log(s);
     }
-    if (simd == W2V_SIMD_AUTO) simd = w2v_cpu_has_avx2() ? W2V_SIMD_AVX2 : W2V_SIMD_GENERIC;
-    if (simd == W2V_SIMD_AVX2 && !w2v_cpu_has_avx2()) return -1;
+    if (simd == W2V_SIMD_AUTO)
+        simd = w2v_simd_supported(W2V_SIMD_AVX2) ? W2V_SIMD_AVX2 : W2V_SIMD_GENERIC;
+    if (!w2v_simd_supported(simd)) return -1;
+    m->simd = simd;
+    m->train_sentences = w2v_train_sentences_generic;
+    m->sg_example = w2v_train_sg_example_generic;
+    m->cbow_example = w2v_train_cbow_example_generic;
+    m->sg_window = w2v_train_sg_window_generic;
 #if W2V_HAVE_AVX2_BUILD
     if (simd == W2V_SIMD_AVX2) {
         m->train_sentences = w2v_train_sentences_avx2;
         m->sg_example = w2v_train_sg_example_avx2;
         m->cbow_example = w2v_train_cbow_example_avx2;
-        m->simd = W2V_SIMD_AVX2;
-        return 0;
+        m->sg_window = w2v_train_sg_window_avx2;
     }
 #endif
-    m->train_sentences = w2v_train_sentences_generic;
-    m->sg_example = w2v_train_sg_example_generic;
-    m->cbow_example = w2v_train_cbow_example_generic;
-    m->simd = W2V_SIMD_GENERIC;
     return 0;
 }
 
@@ -81,4 +85,10 @@ int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx
                            int32_t word, const int32_t *negs, int n_negs, float alpha)
 {
     return m->cbow_example(m, t, ctx, n_ctx, word, negs, n_negs, alpha);
+}
+
+int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
+                        int32_t word, const int32_t *negs, int n_negs, float alpha)
+{
+    return m->sg_window(m, t, ctx, n_ctx, word, negs, n_negs, alpha);
 }

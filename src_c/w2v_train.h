@@ -12,6 +12,7 @@
 #define W2V_EXP_TABLE_SIZE 1000
 #define W2V_MAX_EXP 6
 #define W2V_PROGRESS_WORDS 10000   /* words between updates of the shared progress count */
+#define W2V_BLOCK 16               /* output rows per block of the skip-gram window kernel */
 
 enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 
@@ -22,6 +23,13 @@ enum { W2V_SIMD_AUTO = 0, W2V_SIMD_GENERIC = 1, W2V_SIMD_AVX2 = 2 };
 #define W2V_HAVE_AVX2_BUILD 1
 #else
 #define W2V_HAVE_AVX2_BUILD 0
+/* Skip-gram over one window: every context word ctx[0:n_ctx] predicts `word` with the
+ * same Huffman path (if m->hs) and the same noise words (if m->negative); all scores are
+ * computed with the output rows as they were before the window, then every row is updated
+ * (see w2v_train_impl.h). n_ctx <= 2 * window. Returns W2V_RUN_*. */
+int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
+                        int32_t word, const int32_t *negs, int n_negs, float alpha);
+
 #endif
 
 typedef struct w2v_model w2v_model;
@@ -63,6 +71,8 @@ struct w2v_model {
                       int, float);
     int (*cbow_example)(const w2v_model *, w2v_thread *, const int32_t *, int, int32_t,
                         const int32_t *, int, float);
+    int (*sg_window)(const w2v_model *, w2v_thread *, const int32_t *, int, int32_t,
+                     const int32_t *, int, float);
 };
 
 struct w2v_thread {
@@ -71,7 +81,10 @@ struct w2v_thread {
     float *e;                   /* (dim,) accumulated gradient for the input rows */
     int32_t *span;              /* (max_span,) the subsampled ids being trained */
     int32_t *ctx;               /* (2 * window,) context ids of one CBOW example */
-    int32_t *negs;              /* (negative,) noise words of one example */
+    int32_t *negs;              /* (2 * negative,) noise words of this and the next example */
+    float *grad;                /* (W2V_BLOCK, 2 * window) gradients of one block of a window */
+    float *errs;                /* (2 * window, dim) accumulated input gradients of a window */
+    float **inputs;             /* (2 * window,) the input rows of a window */
     double loss;                /* summed binary-logistic losses */
     int64_t words;              /* corpus words processed (before subsampling) */
     int64_t trained;            /* words kept after subsampling */
@@ -84,8 +97,9 @@ struct w2v_thread {
  * Returns 0, or -1 if the CPU lacks the instruction set asked for. */
 int w2v_model_init(w2v_model *m, int simd);
 
-/* 1 if this build has AVX2 + FMA kernels and the CPU runs them. */
-int w2v_cpu_has_avx2(void);
+/* 1 if this build has the kernels of instruction set `simd` (a W2V_SIMD_* value other
+ * than AUTO) and this CPU runs them. */
+int w2v_simd_supported(int simd);
 
 /* The kernels of one instruction set, defined in w2v_train_impl.h. */
 #define W2V_DECLARE_KERNELS(isa) \
@@ -93,7 +107,9 @@ int w2v_cpu_has_avx2(void);
     int w2v_train_sg_example_##isa(const w2v_model *, w2v_thread *, int32_t, int32_t, \
                                    const int32_t *, int, float); \
     int w2v_train_cbow_example_##isa(const w2v_model *, w2v_thread *, const int32_t *, int, \
-                                     int32_t, const int32_t *, int, float);
+                                     int32_t, const int32_t *, int, float); \
+    int w2v_train_sg_window_##isa(const w2v_model *, w2v_thread *, const int32_t *, int, \
+                                  int32_t, const int32_t *, int, float);
 
 /* Seed a thread's RNG: the same seed always gives the same stream. */
 void w2v_thread_seed(w2v_thread *t, uint64_t seed);
@@ -111,5 +127,12 @@ int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int
  * every context row += e (cbow_mean == 0: e / n_ctx). Returns W2V_RUN_*. */
 int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
                            int32_t word, const int32_t *negs, int n_negs, float alpha);
+
+/* Skip-gram over one window: every context word ctx[0:n_ctx] predicts `word` with the
+ * same Huffman path (if m->hs) and the same noise words (if m->negative); all scores are
+ * computed with the output rows as they were before the window, then every row is updated
+ * (see w2v_train_impl.h). n_ctx <= 2 * window. Returns W2V_RUN_*. */
+int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
+                        int32_t word, const int32_t *negs, int n_negs, float alpha);
 
 #endif

@@ -14,6 +14,7 @@
 #endif
 
 #define W2V_FN(name) name##_avx2
+#define W2V_VEC_BYTES 32
 #include "w2v_train_impl.h"
 
 #if defined(__clang__)

@@ -67,6 +67,60 @@ def ref_predict(h, word, negs, alpha, w_ns, w_hs, paths, sig, logsig, hs, negati
     return e, loss
 
 
+def ref_outputs(word, negs, w_ns, w_hs, paths, hs, negative):
+    """The output rows an example trains against, in the kernel's order:
+    (matrix, row, label, skip_saturated)."""
+    out = []
+    if hs:
+        off, points, codes = paths
+        out += [(w_hs, points[k], 1 - int(codes[k]), True) for k in range(off[word], off[word + 1])]
+    if negative:
+        out.append((w_ns, word, 1, False))
+        out += [(w_ns, n, 0, False) for n in negs if n != word]
+    return out
+
+
+def ref_block(xs, word, negs, alpha, w_ns, w_hs, paths, sig, logsig, hs, negative):
+    """Inputs xs (n_in, dim) all predicting `word` as one block (w2v_train_impl.h,
+    predict_block): every score with the output rows as they were on entry, then
+    errs = G V and V += G^T X. Returns (errs, loss); the inputs are not changed."""
+    outputs = ref_outputs(word, negs, w_ns, w_hs, paths, hs, negative)
+    old = [mat[row].copy() for mat, row, _, _ in outputs]
+    errs = np.zeros_like(xs)
+    loss = 0.0
+    for c, x in enumerate(xs):
+        for (mat, row, y, skip), v in zip(outputs, old):
+            v_work = v.copy()
+            loss += ref_step(x, v_work, errs[c], y, alpha, sig, logsig, skip)
+            mat[row] += v_work - v          # the update is g * x, applied to the live row
+    return errs, loss
+
+
+def test_block_reference_is_the_sequence_of_steps(rng):
+    """With one input and distinct output rows, the block update equals WORD2VEC.md's
+    sequence of steps exactly; so the kernels, tested against ref_block, follow it."""
+    for hs, negative in ((0, 5), (1, 0), (1, 3)):
+        w_ns = rng.uniform(-0.5, 0.5, (N_WORDS, DIM)).astype(np.float32)
+        w_hs = rng.uniform(-0.5, 0.5, (N_WORDS - 1, DIM)).astype(np.float32)
+        vocab = Vocab([f"w{i}" for i in range(N_WORDS)], np.arange(N_WORDS, 0, -1) * 10)
+        paths = vocab.huffman()
+        sig = (1 / (1 + np.exp(-((np.arange(TABLE) / TABLE * 2 - 1) * MAX_EXP)))).astype(np.float32)
+        logsig = np.log(sig)
+        x = rng.uniform(-1, 1, DIM).astype(np.float32)
+        word = 3
+        negs = rng.choice(np.arange(4, N_WORDS), size=negative, replace=False)
+        a_ns, a_hs, b_ns, b_hs = w_ns.copy(), w_hs.copy(), w_ns.copy(), w_hs.copy()
+        e_seq, loss_seq = ref_predict(x.copy(), word, negs, np.float32(0.3), a_ns, a_hs, paths,
+                                      sig, logsig, hs, negative)
+        e_blk, loss_blk = ref_block(x[None].copy(), word, negs, np.float32(0.3), b_ns, b_hs,
+                                    paths, sig, logsig, hs, negative)
+        np.testing.assert_allclose(e_blk[0], e_seq, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(b_ns, a_ns, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(b_hs, a_hs, rtol=1e-6, atol=1e-7)
+        assert loss_blk == pytest.approx(loss_seq)
+        assert not np.array_equal(a_ns if negative else a_hs, w_ns if negative else w_hs)
+
+
 # (sg, hs, negative, cbow_mean): skip-gram and CBOW (mean and sum) x NS, HS, both
 COMBINATIONS = [(sg, hs, neg, mean) for sg, mean in ((1, 1), (0, 1), (0, 0))
                 for hs, neg in ((0, 5), (1, 0), (1, 3))]
@@ -90,9 +144,9 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
         if sg:
             ctx = int(rng.integers(N_WORDS))
             rc = trainer.sg_example(state, ctx, word, negs, alpha)
-            e, loss = ref_predict(r_in[ctx].copy(), word, negs, alpha, r_ns, r_hs, paths,
-                                  sig, logsig, hs, negative)
-            r_in[ctx] += e
+            e, loss = ref_block(r_in[ctx][None].copy(), word, negs, alpha, r_ns, r_hs, paths,
+                                sig, logsig, hs, negative)
+            r_in[ctx] += e[0]
         else:
             ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 7))).astype(np.int32)
             rc = trainer.cbow_example(state, ctx, word, negs, alpha)
@@ -101,8 +155,9 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
                 h += r_in[c]
             if cbow_mean:
                 h /= np.float32(len(ctx))
-            e, loss = ref_predict(h, word, negs, alpha, r_ns, r_hs, paths, sig, logsig, hs,
-                                  negative)
+            e, loss = ref_block(h[None], word, negs, alpha, r_ns, r_hs, paths, sig, logsig, hs,
+                                negative)
+            e = e[0]
             if not cbow_mean:
                 e /= np.float32(len(ctx))
             for c in ctx:            # a repeated context word is updated once per use
@@ -115,6 +170,41 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
     assert not np.allclose(w_in, make_trainer(np.random.default_rng(12345), sg=sg, hs=hs,
                                               negative=negative)[2][0])
     assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
+
+
+@pytest.mark.parametrize("simd", _train.available_simd())
+@pytest.mark.parametrize("hs, negative", ((0, 5), (1, 0), (1, 3)))
+def test_window_kernel_equals_numpy_reference(rng, hs, negative, simd):
+    """Skip-gram over a window at once (hierarchical softmax, shared negatives): every
+    context row against the same output rows, as a block; repeated context words too."""
+    window = 4
+    trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
+        rng, sg=1, hs=hs, negative=negative, window=window, simd=simd)
+    sig, logsig = trainer.sigmoid_tables()
+    r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
+    alpha = np.float32(0.05)
+    total_loss = 0.0
+    for step in range(30):
+        word = int(rng.integers(N_WORDS))
+        negs = rng.integers(0, N_WORDS, size=negative).astype(np.int32)
+        if negative and step % 5 == 0:
+            negs[-1] = word
+        ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 2 * window + 1))).astype(np.int32)
+        if step % 3 == 0:
+            ctx[0] = ctx[-1]                 # the same word twice in one window
+        rc = trainer.sg_window(state, ctx, word, negs, alpha)
+        errs, loss = ref_block(r_in[ctx].copy(), word, negs, alpha, r_ns, r_hs, paths, sig,
+                               logsig, hs, negative)
+        for c, e in zip(ctx, errs):
+            r_in[c] += e
+        total_loss += loss
+        assert rc == _train.RUN_OK
+        np.testing.assert_allclose(w_in, r_in, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_ns, r_ns, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(w_hs, r_hs, rtol=1e-5, atol=1e-6)
+    assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
+    with pytest.raises(ValueError, match="more context words"):
+        trainer.sg_window(state, np.zeros(2 * window + 1, np.int32), 0, negs, alpha)
 
 
 def test_kernel_saturated_steps(rng):

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Counting and encoding speed on plain text, in MB/s on one core, next to gensim's
+vocabulary scan of the same file.
+
+    python bench/bench_text.py --corpus ../shared/data/pd-encyc8.lines.gz --mb 100
+
+The first --mb megabytes of the (decompressed) corpus are written to a temporary plain
+text file, cut at a line end, so that decompression is not measured. Every timing is the
+best of --repeat runs. Counting and encoding each use one thread. gensim is measured only
+if it is importable (bench/requirements.txt).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import tempfile
+import time
+
+
+def best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def write_sample(corpus, path, n_bytes):
+    opener = gzip.open if corpus.endswith(".gz") else open
+    with opener(corpus, "rb") as src, open(path, "wb") as dst:
+        written = 0
+        for line in src:
+            if written >= n_bytes:
+                break
+            dst.write(line)
+            written += len(line)
+    return written
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default="../shared/data/pd-encyc8.lines.gz")
+    p.add_argument("--mb", type=float, default=100.0, help="megabytes (10^6) of text")
+    p.add_argument("--repeat", type=int, default=3)
+    a = p.parse_args(argv)
+
+    from fastw2v.encoded import encode_file
+    from fastw2v.vocab import count_file, select_words
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sample.txt")
+        n_bytes = write_sample(a.corpus, path, int(a.mb * 1e6))
+        mb = n_bytes / 1e6
+        t_count, raw = best(lambda: count_file(path), a.repeat)
+        vocab = select_words(raw, 5)
+        t_encode, enc = best(lambda: encode_file(path, vocab, 10000), a.repeat)
+        rows = [("fastw2v count_file", t_count), ("fastw2v encode_file", t_encode),
+                ("fastw2v count + encode", t_count + t_encode)]
+        try:
+            from gensim.models import Word2Vec
+            from gensim.models.word2vec import LineSentence
+        except ImportError:
+            pass
+        else:
+            def gensim_scan():
+                model = Word2Vec(vector_size=100, min_count=5, workers=1)
+                model.build_vocab(corpus_iterable=LineSentence(path))
+                return model
+            t_gensim, _ = best(gensim_scan, a.repeat)
+            rows.append(("gensim build_vocab (LineSentence)", t_gensim))
+        print(f"{mb:.1f} MB of text, {enc.n_tokens:,} tokens, {len(vocab):,} words at "
+              f"min_count 5; best of {a.repeat}; command: python bench/bench_text.py "
+              f"--corpus {a.corpus} --mb {a.mb:g}\n")
+        print("| step | seconds | MB/s (one core) |")
+        print("|---|---:|---:|")
+        for name, t in rows:
+            print(f"| {name} | {t:.2f} | {mb / t:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
