@@ -4,8 +4,9 @@ vocabulary scan of the same file.
 
     python bench/bench_text.py --corpus ../shared/data/pd-encyc8.lines.gz --mb 100
 
-The first --mb megabytes of the (decompressed) corpus are written to a temporary plain
-text file, cut at a line end, so that decompression is not measured. Every timing is the
+The first --mb megabytes of the (decompressed) corpus, repeated if it is shorter, are
+written to a temporary plain text file, cut at a line end, so that decompression is not
+measured. Every timing is the
 best of --repeat runs. Counting and encoding each use one thread. gensim is measured only
 if it is importable (bench/requirements.txt).
 """
@@ -28,14 +29,17 @@ def best(fn, repeat):
 
 
 def write_sample(corpus, path, n_bytes):
+    """The corpus's lines, repeated if it is shorter, up to n_bytes."""
     opener = gzip.open if corpus.endswith(".gz") else open
-    with opener(corpus, "rb") as src, open(path, "wb") as dst:
-        written = 0
-        for line in src:
-            if written >= n_bytes:
-                break
-            dst.write(line)
-            written += len(line)
+    written = 0
+    with open(path, "wb") as dst:
+        while written < n_bytes:
+            with opener(corpus, "rb") as src:
+                for line in src:
+                    if written >= n_bytes:
+                        break
+                    dst.write(line)
+                    written += len(line)
     return written
 
 
