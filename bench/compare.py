@@ -242,7 +242,9 @@ def child_main(a) -> int:
                    vocab_size_reported=len(model.wv.index_to_key),
                    corpus_total_words=int(model.corpus_total_words),
                    in_vocab_per_pass=int(model.corpus.n_ids),
-                   words_kept=int(kept), epoch_losses=[float(x) for x in model.epoch_losses])
+                   words_kept=int(kept), epoch_losses=[float(x) for x in model.epoch_losses],
+                   examples=int(getattr(model, "examples_trained", 0)),
+                   steps=int(getattr(model, "steps_trained", 0)))
     elif system == "fasttext":
         import fasttext
         from fasttext import FastText as FT
@@ -505,6 +507,32 @@ def fmt_table(rows: list, a, stats: dict) -> str:
     return "\n".join(lines)
 
 
+def fmt_throughput(rows: list, a, peak_gflops) -> str:
+    """Trained pairs/s and achieved GFLOP/s. fastw2v counts its examples and logistic steps;
+    the peers follow the same recipe, so their expected work is taken as fastw2v's at the
+    same threads (fastText's is ~1.2% higher: it reads ~5.06 passes)."""
+    work = {r["threads"]: r for r in rows
+            if r["system"] == "fastw2v" and "error" not in r and r.get("steps")}
+    if not work:
+        return ""
+    unit = "pairs" if a.sg else "windows"
+    lines = [f"| system | threads | train s | {unit}/s (M) | steps/s (M) | GFLOP/s |"
+             + (" % of peak |" if peak_gflops else ""),
+             "|---|---:|---:|---:|---:|---:|" + ("---:|" if peak_gflops else "")]
+    for r in rows:
+        w = work.get(r.get("threads"))
+        if "error" in r or w is None or not r.get("train_s"):
+            continue
+        gflops = 6 * a.dim * w["steps"] / r["train_s"] / 1e9
+        line = (f"| {r['system']} | {r['threads']} | {r['train_s']:.1f} | "
+                f"{w['examples'] / r['train_s'] / 1e6:.2f} | {w['steps'] / r['train_s'] / 1e6:.1f} | "
+                f"{gflops:.1f} |")
+        if peak_gflops:
+            line += f" {100 * gflops / (peak_gflops * r['threads']):.1f} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=DEFAULT_CORPUS, help="one sentence per line; .gz allowed "
@@ -540,6 +568,9 @@ def main(argv=None) -> int:
     p.add_argument("--python", default=sys.executable, help="Python for the child processes")
     p.add_argument("--per-section", action="store_true", help="also print per-section analogy accuracy")
     p.add_argument("--json", dest="json_out", default=None, help="also write all results to this JSON file")
+    p.add_argument("--peak-gflops", type=float, default=None,
+                   help="one core's float32 matrix-product GFLOP/s (bench/peak.py), to show "
+                        "achieved GFLOP/s as a share of threads x that")
     # internal: one system's training run in a child process
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
@@ -640,6 +671,15 @@ def main(argv=None) -> int:
     print()
     print(fmt_table(rows, a, stats))
     print()
+    throughput = fmt_throughput(rows, a, a.peak_gflops)
+    if throughput:
+        print(throughput)
+        print()
+        print("Work per system = fastw2v's counted examples and steps at the same threads (the "
+              "same recipe; see fmt_throughput). A step is one (input, output row) logistic "
+              "update: score, input gradient and output update, 3 multiply-adds per dimension "
+              "= 6 x dim flops (the smaller per-example terms are not counted).")
+        print()
     print("wall s: vocabulary + training + writing the vectors (word2vec binary), inside the "
           "child (Python start-up and imports excluded; word2vec.c: the whole process). "
           "CPU s: user + system seconds over the same span. words/s: corpus tokens x epochs / train s. fastw2v speed-up: this row's wall s / "

@@ -110,6 +110,7 @@ cdef extern from "w2v_train.h" nogil:
         int64_t words
         int64_t trained
         int64_t examples
+        int64_t steps
         int64_t unpublished
         double alpha
 

@@ -63,10 +63,13 @@ cdef class ThreadState:
         w2v_thread_seed(&self.t, seed)
 
     def take_counters(self):
-        """Returns (loss, words, trained, examples) since the last call, and resets them."""
-        out = (self.t.loss, self.t.words, self.t.trained, self.t.examples)
+        """Returns (loss, words, trained, examples, steps) since the last call, and resets
+        them: the summed loss, corpus words read, words kept after subsampling, examples
+        ((centre, context) pairs for skip-gram, windows for CBOW) and logistic steps (one
+        per input and output row)."""
+        out = (self.t.loss, self.t.words, self.t.trained, self.t.examples, self.t.steps)
         self.t.loss = 0.0
-        self.t.words = self.t.trained = self.t.examples = 0
+        self.t.words = self.t.trained = self.t.examples = self.t.steps = 0
         return out
 
     @property

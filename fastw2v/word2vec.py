@@ -61,6 +61,15 @@ class Word2Vec:
         softmax (n_words - 1, vector_size) (gensim's ``syn1neg`` and ``syn1``).
     epoch_losses : list of float
         Summed training loss of each epoch trained so far.
+    words_trained : int
+        Words kept after subsampling, over every epoch trained so far.
+    examples_trained : int
+        Examples trained so far: (centre, context) pairs for skip-gram, context windows
+        for CBOW.
+    steps_trained : int
+        Binary-logistic steps trained so far, one per example and output row (Huffman
+        node, target or noise word); each costs about 6 x vector_size floating-point
+        operations (bench/RESULTS.md turns this into GFLOP/s).
     """
 
     def __init__(self, sentences=None, corpus_file=None, *, callbacks=(), progress=False,
@@ -75,6 +84,8 @@ class Word2Vec:
         self.w_out_hs = None
         self.epoch_losses = []
         self.words_trained = 0        # words kept after subsampling, over every epoch
+        self.examples_trained = 0
+        self.steps_trained = 0
         self._threads = None          # per-thread state, kept across train() calls
         self._schedule = None         # learning-rate schedule of an unfinished train()
         if sentences is not None or corpus_file is not None:
@@ -198,7 +209,7 @@ class Word2Vec:
         self.w_out_ns = np.zeros((n, dim), np.float32) if cfg.negative else None
         self.w_out_hs = np.zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
         self.epoch_losses = []
-        self.words_trained = 0
+        self.words_trained = self.examples_trained = self.steps_trained = 0
         self._threads = None
         self._schedule = None
 
@@ -314,9 +325,12 @@ class Word2Vec:
             while schedule["epochs_done"] < schedule["epochs"]:
                 epoch = schedule["epochs_done"]
                 _call(callbacks, "on_epoch_begin", self)
-                loss, trained = self._run_epoch(trainer, states, shards, report, epoch)
+                loss, trained, examples, steps = self._run_epoch(trainer, states, shards,
+                                                                 report, epoch)
                 self.epoch_losses.append(loss)
                 self.words_trained += trained
+                self.examples_trained += examples
+                self.steps_trained += steps
                 schedule["epochs_done"] += 1
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
@@ -350,6 +364,8 @@ class Word2Vec:
         arrays.update(key_arrays)
         meta = {"config": self.config.to_dict(), "key_encoding": key_encoding,
                 "epoch_losses": self.epoch_losses, "words_trained": self.words_trained,
+                "examples_trained": self.examples_trained,
+                "steps_trained": self.steps_trained,
                 "schedule": self._schedule}
         native.save_arrays(path, arrays, meta, kind="word2vec")
 
@@ -374,6 +390,8 @@ class Word2Vec:
             model.w_out_hs = arrays.get("w_out_hs")
             model.epoch_losses = [float(x) for x in meta["epoch_losses"]]
             model.words_trained = int(meta["words_trained"])
+            model.examples_trained = int(meta["examples_trained"])
+            model.steps_trained = int(meta["steps_trained"])
             model._schedule = meta["schedule"]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a complete fastw2v model ({exc!r}); was it "
@@ -496,7 +514,7 @@ class Word2Vec:
             self._collect(states)
             logger.warning("training interrupted; the vectors keep what was trained so far")
             raise
-        loss, trained = self._collect(states)
+        counts = self._collect(states)
         for r in results:
             if isinstance(r, BaseException):
                 raise r
@@ -507,16 +525,19 @@ class Word2Vec:
             raise FloatingPointError(
                 f"training diverged in epoch {epoch + 1}: the weights became non-finite. "
                 f"Lower the learning rate (alpha is {self.config.alpha}).")
-        return loss, trained
+        return counts
 
     def _collect(self, states):
-        """(loss, words kept after subsampling) of every thread since the last call."""
-        loss = trained = 0
+        """(loss, words kept after subsampling, examples, steps) of every thread since
+        the last call."""
+        loss = trained = examples = steps = 0
         for state in states:
-            state_loss, _, state_trained, _ = state.take_counters()
+            state_loss, _, state_trained, state_examples, state_steps = state.take_counters()
             loss += state_loss
             trained += state_trained
-        return float(loss), int(trained)
+            examples += state_examples
+            steps += state_steps
+        return float(loss), int(trained), int(examples), int(steps)
 
 
 class _Source:

@@ -89,6 +89,7 @@ struct w2v_thread {
     int64_t words;              /* corpus words processed (before subsampling) */
     int64_t trained;            /* words kept after subsampling */
     int64_t examples;           /* (centre, context) pairs for sg, windows for CBOW */
+    int64_t steps;              /* (input, output row) logistic steps */
     int64_t unpublished;        /* words not yet added to the shared count */
     double alpha;               /* current learning rate */
 };

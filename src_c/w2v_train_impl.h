@@ -223,6 +223,7 @@ static inline int predict_block(const w2v_model *m, w2v_thread *t, float *const 
     int n, bad = 0;
     float loss = 0.0f;   /* summed here, not in t: a chain through memory per step is slow */
     while ((n = next_outputs(m, &cur, word, negs, n_negs, rows, labels, skip)) > 0) {
+        t->steps += (int64_t)n * n_in;
         for (int c = 0; c < n_in; c++) {
             dots(dim, xs[c], n, rows, f);
             for (int k = 0; k < n; k++) {

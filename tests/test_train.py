@@ -260,7 +260,7 @@ def test_learning_rate_decays_linearly_to_end(rng):
     assert state.alpha == pytest.approx(0.5 - 0.49 * 0.5)    # half the schedule done
     trainer.run(state, 0, enc.n_sentences)
     assert state.alpha == pytest.approx(0.01)
-    loss, words, trained, examples = state.take_counters()
+    loss, words, trained, examples, steps = state.take_counters()
     assert words == trained == 2 * enc.n_ids                 # no subsampling
     assert examples > 0 and loss > 0
 
@@ -275,7 +275,7 @@ def test_subsampling_keeps_expected_fraction(rng):
         schedule_words=10 * enc.n_ids)
     for _ in range(10):
         trainer.run(state, 0, enc.n_sentences)
-    _, words, trained, _ = state.take_counters()
+    _, words, trained, _, _ = state.take_counters()
     expected = 10 * float(np.dot(vocab.counts, keep))
     sd = np.sqrt(10 * float(np.dot(vocab.counts, keep * (1 - keep))))
     assert words == 10 * enc.n_ids
@@ -289,5 +289,5 @@ def test_stop_flag_stops_run(rng):
         offsets=enc.offsets, schedule_words=enc.n_ids)
     trainer.request_stop()
     assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_STOPPED
-    _, words, _, _ = state.take_counters()
+    _, words, _, _, _ = state.take_counters()
     assert words < enc.n_ids

@@ -104,6 +104,31 @@ def test_training_several_workers_all_shards_trained(planted):
     assert group_purity(model.wv, groups) > 0.95
 
 
+@pytest.mark.parametrize("sg, hs, negative", [(1, 1, 0), (1, 0, 3), (0, 1, 0), (1, 1, 2)])
+def test_examples_and_steps_counted_exactly(sg, hs, negative):
+    """Without subsampling or window shrinking the work is known: every (centre, context)
+    pair (skip-gram) or window (CBOW), and one step per output row."""
+    sentences = [["a", "b", "c", "d", "a"], ["b", "a"], ["c", "d", "c", "b", "a", "d"]]
+    window = 2
+    model = Word2Vec(sentences, sg=sg, hs=hs, negative=negative, window=window, sample=0,
+                     shrink_windows=False, min_count=1, vector_size=8, epochs=3,
+                     workers=2, shared_negatives=True)
+    off, _, _ = model.vocab.huffman()
+    path_len = dict(zip(model.vocab.index_to_key, np.diff(off)))
+    examples = steps = 0
+    for s in sentences:
+        for i, word in enumerate(s):
+            n_ctx = min(len(s) - 1, i + window) - max(0, i - window)
+            outputs = (path_len[word] if hs else 0) + (1 + negative if negative else 0)
+            examples += n_ctx if sg else 1
+            steps += (n_ctx if sg else 1) * outputs
+    assert model.examples_trained == 3 * examples
+    if negative:   # a noise word equal to the centre word is skipped
+        assert 0.5 * 3 * steps < model.steps_trained <= 3 * steps
+    else:
+        assert model.steps_trained == 3 * steps
+
+
 def test_training_more_workers_than_sentences():
     model = Word2Vec([["a", "b", "c"], ["b", "c", "a"]], workers=8, **SMALL)
     assert np.isfinite(model.wv.vectors).all()
@@ -449,6 +474,9 @@ def test_save_load_round_trip_and_mmap(planted, tmp_path):
     np.testing.assert_array_equal(back.wv.vectors, model.wv.vectors)
     np.testing.assert_array_equal(back.syn1, model.syn1)
     assert back.wv.most_similar("g1w1") == model.wv.most_similar("g1w1")
+    assert (back.words_trained, back.examples_trained, back.steps_trained) == (
+        model.words_trained, model.examples_trained, model.steps_trained)
+    assert model.steps_trained > model.examples_trained > 0
     back.train(sentences, epochs=1)                       # a loaded model trains on
     mapped = Word2Vec.load(path, mmap="r")
     assert not mapped.wv.vectors.flags.writeable and not mapped.wv.vectors.flags.owndata
