@@ -6,7 +6,8 @@ vocabulary scan of the same file.
 
 The first --mb megabytes of the (decompressed) corpus, repeated if it is shorter, are
 written to a temporary plain text file, cut at a line end, so that decompression is not
-measured. Every timing is the
+measured. build_vocab(corpus_file=...) counts and encodes in one read (the counter
+keeps the token stream and it is renumbered in place once the vocabulary is chosen). Every timing is the
 best of --repeat runs. Counting and encoding each use one thread. gensim is measured only
 if it is importable (bench/requirements.txt).
 """
@@ -17,6 +18,8 @@ import gzip
 import os
 import tempfile
 import time
+
+import numpy as np
 
 
 def best(fn, repeat):
@@ -51,7 +54,8 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
 
-    from fastw2v.encoded import encode_file
+    from fastw2v import Word2Vec
+    from fastw2v.encoded import encode_file, encode_recorded
     from fastw2v.vocab import count_file, select_words
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,8 +65,20 @@ def main(argv=None):
         t_count, raw = best(lambda: count_file(path), a.repeat)
         vocab = select_words(raw, 5)
         t_encode, enc = best(lambda: encode_file(path, vocab, 10000), a.repeat)
-        rows = [("fastw2v count_file", t_count), ("fastw2v encode_file", t_encode),
-                ("fastw2v count + encode", t_count + t_encode)]
+
+        def one_read():
+            raw = count_file(path, record=True)
+            return encode_recorded(raw.recording, select_words(raw, 5), 10000)
+        t_one, enc_one = best(one_read, a.repeat)
+        assert np.array_equal(enc_one.ids, enc.ids)
+        t_build, _ = best(lambda: Word2Vec(min_count=5).build_vocab(corpus_file=path), a.repeat)
+        rows = [("fastw2v count_file", t_count),
+                ("fastw2v encode_file (a second read)", t_encode),
+                ("fastw2v count + encode, two reads", t_count + t_encode),
+                ("fastw2v count + encode, one read (count_file(record=True) + "
+                 "encode_recorded)", t_one),
+                ("fastw2v Word2Vec.build_vocab(corpus_file=...) (one read, + tables, "
+                 "weights)", t_build)]
         try:
             from gensim.models import Word2Vec
             from gensim.models.word2vec import LineSentence

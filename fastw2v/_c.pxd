@@ -30,10 +30,14 @@ cdef extern from "w2v_text.h" nogil:
         int64_t n_sentences
         int64_t min_reduce
         int64_t n_prunes
+        int record
+        int32_t *rec_ids
+        int64_t *rec_ends
 
-    w2v_counter *w2v_counter_new(int64_t max_size)
+    w2v_counter *w2v_counter_new(int64_t max_size, int record)
     void w2v_counter_free(w2v_counter *c)
     int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final)
+    int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap)
 
     ctypedef struct w2v_encoder:
         int64_t out_len

@@ -2,7 +2,9 @@
 # Huffman tree and the alias table. Thin wrappers around src_c/w2v_text.c and w2v_tables.c.
 import numpy as np
 
+from cython.view cimport array as cvarray
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcpy
 
 from fastw2v._c cimport *
@@ -37,12 +39,16 @@ cdef class TokenCounter:
     """Counts whitespace-separated tokens in a stream of byte chunks (C, no GIL).
 
     With max_size > 0 the rarest words are pruned whenever more than max_size distinct
-    words are held, as word2vec.c does.
+    words are held, as word2vec.c does. With record=True (no pruning) it also keeps the
+    token stream, which take_encoded() then turns into the encoded corpus.
     """
     cdef w2v_counter *c
+    cdef bint finished
 
-    def __cinit__(self, int64_t max_size=0):
-        self.c = w2v_counter_new(max_size)
+    def __cinit__(self, int64_t max_size=0, bint record=False):
+        if record and max_size > 0:
+            raise ValueError("a recording counter cannot prune (max_size must be 0)")
+        self.c = w2v_counter_new(max_size, record)
         if self.c is NULL:
             raise MemoryError("cannot allocate the token counter")
 
@@ -53,9 +59,12 @@ cdef class TokenCounter:
         cdef const char *p = data_ptr(data)
         cdef int64_t n = data.shape[0]
         cdef int rc
+        if self.finished:
+            raise RuntimeError("this counter has seen its final chunk")
         with nogil:
             rc = w2v_counter_feed(self.c, p, n, final)
         check(rc)
+        self.finished = final
 
     @property
     def n_tokens(self):
@@ -82,6 +91,44 @@ cdef class TokenCounter:
         counts = np.array(<int64_t[:n]> t.count, dtype=np.int64) if n else np.zeros(0, np.int64)
         first = np.array(<int64_t[:n]> t.first, dtype=np.int64) if n else np.zeros(0, np.int64)
         return keys, counts, first
+
+    def take_encoded(self, const int32_t[::1] remap):
+        """The recorded stream as an encoded corpus: remap[i] is the id of the word with
+        table index i (the order of export()), or -1 to drop it. Returns (ids int32, line
+        lengths int64: ids kept from each line that held a token). Hands the stream's
+        memory over to the returned arrays, so it can be called once."""
+        if not self.c.record or not self.finished:
+            raise RuntimeError("take_encoded needs a recording counter that has seen its "
+                               "final chunk")
+        if self.c.rec_ids is NULL and self.c.n_tokens > 0:
+            raise RuntimeError("the recorded stream was already taken")
+        if remap.shape[0] != self.c.table.n_words:
+            raise ValueError(f"remap has {remap.shape[0]} entries for "
+                             f"{self.c.table.n_words} words")
+        cdef int64_t kept
+        with nogil:
+            kept = w2v_counter_remap(self.c, &remap[0]) if self.c.n_tokens else 0
+        ids = _owned(<void **>&self.c.rec_ids, kept, 4, "i")
+        lengths = _owned(<void **>&self.c.rec_ends, self.c.n_sentences, 8, "q")
+        return ids, lengths
+
+
+cdef object _owned(void **p, int64_t n, int itemsize, str fmt):
+    """A numpy array of n items over the malloc'ed buffer *p (shrunk to fit), which it
+    then owns and frees; *p is set to NULL."""
+    if n == 0:
+        free(p[0])
+        p[0] = NULL
+        return np.zeros(0, dtype=np.int32 if itemsize == 4 else np.int64)
+    cdef void *q = realloc(p[0], <size_t>n * itemsize)
+    if q is NULL:
+        q = p[0]
+    p[0] = NULL
+    cdef cvarray arr = cvarray(shape=(n,), itemsize=itemsize, format=fmt, mode="c",
+                               allocate_buffer=False)
+    arr.data = <char *>q
+    arr.callback_free_data = free
+    return np.asarray(arr)
 
 
 cdef class Lookup:

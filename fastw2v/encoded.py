@@ -150,6 +150,19 @@ def encode_file(path, vocab, max_sentence_length, directory=None) -> EncodedCorp
     return writer.finish(encoder.n_tokens, encoder.n_lines)
 
 
+def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:
+    """Encode the token stream that count_file(record=True) kept, in place: the same
+    result as encode_file on the same file, without reading it a second time. Can be
+    called once per recording."""
+    index = {key: i for i, key in enumerate(vocab.index_to_key)}
+    remap = np.fromiter((index.get(key, -1) if key else -1 for key in recording.table_keys),
+                        dtype=np.int32, count=len(recording.table_keys))
+    ids, lengths = recording.counter.take_encoded(remap)
+    offsets = np.concatenate(([0], chunk_ends(lengths, max_sentence_length)))
+    return EncodedCorpus(ids, offsets.astype(np.int64), recording.counter.n_tokens,
+                         recording.counter.n_sentences)
+
+
 def _relative(batch, base):
     ids, ends = batch
     return ids, ends - base

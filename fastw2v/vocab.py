@@ -21,11 +21,27 @@ class RawCounts:
     n_sentences: int            # sentences (lines) holding at least one token
     min_reduce: int = 1         # words rarer than this may have been pruned while counting
     raw_forms: dict = field(default_factory=dict)  # key -> [bytes] when decoding changed it
+    recording: object = None    # count_file(record=True): the token stream, see Recording
 
 
-def count_file(path, max_vocab_size=None, unicode_errors="strict") -> RawCounts:
-    """Count the tokens of a corpus file in compiled code, without the GIL."""
-    counter = _vocab.TokenCounter(max_vocab_size or 0)
+@dataclass
+class Recording:
+    """The token stream kept while counting a file, to encode it without a second read
+    (fastw2v.encoded.encode_recorded)."""
+
+    counter: object             # the _vocab.TokenCounter that recorded it
+    table_keys: list            # the decoded key of each table index ('' = not a word)
+
+
+def count_file(path, max_vocab_size=None, unicode_errors="strict", record=False) -> RawCounts:
+    """Count the tokens of a corpus file in compiled code, without the GIL.
+
+    record=True (not with max_vocab_size) also keeps the stream of tokens (4 bytes each),
+    so that encode_recorded() can encode the corpus without reading the file again."""
+    if record and max_vocab_size:
+        raise ValueError("record=True cannot be combined with max_vocab_size: pruning "
+                         "renumbers the words")
+    counter = _vocab.TokenCounter(max_vocab_size or 0, record=record)
     for chunk in iter_chunks(path):
         counter.feed(chunk)
     counter.feed(b"", final=True)
@@ -43,10 +59,11 @@ def count_file(path, max_vocab_size=None, unicode_errors="strict") -> RawCounts:
             key = raw.decode("utf-8", unicode_errors)
             keys.append(key)
             raw_forms.setdefault(key, []).append(raw)
+    recording = Recording(counter, list(keys)) if record else None
     if raw_forms:
         keys, counts, first = _merge_duplicates(keys, counts, first)
     return RawCounts(keys, counts, first, counter.n_tokens, counter.n_sentences,
-                     counter.min_reduce, raw_forms)
+                     counter.min_reduce, raw_forms, recording)
 
 
 def _merge_duplicates(keys, counts, first):

@@ -15,7 +15,7 @@ import numpy as np
 from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
-from fastw2v.encoded import encode_file, encode_ids, encode_iterable
+from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
 from fastw2v.keyedvectors import KeyedVectors
 from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
                            select_words)
@@ -145,7 +145,7 @@ class Word2Vec:
                                "build_vocab(...) without update first")
         source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
-        raw = source.count(cfg)
+        raw = source.count(cfg, encoded_dir)
         if raw.min_reduce > 1:
             logger.warning("max_vocab_size=%d pruned words while counting: counts below %d "
                            "are approximate", cfg.max_vocab_size, raw.min_reduce)
@@ -550,7 +550,7 @@ class _Source:
         if corpus_iterable is None and corpus_file is None:
             raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
                              "corpus_file (a path)")
-        self.path = self.ids = self.tokens = None
+        self.path = self.ids = self.tokens = self.recording = None
         if corpus_file is not None:
             self.path = check_path(corpus_file)
         else:
@@ -558,15 +558,23 @@ class _Source:
             if self.ids is None:
                 self.tokens = check_restartable(corpus_iterable)
 
-    def count(self, cfg):
+    def count(self, cfg, encoded_dir=None):
         if self.path is not None:
-            return count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors)
+            # one read of the file: the counter keeps the token stream for encode(), unless
+            # pruning renumbers words or the encoded corpus goes to disk
+            record = not cfg.max_vocab_size and encoded_dir is None
+            raw = count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors, record)
+            self.recording, raw.recording = raw.recording, None
+            return raw
         if self.ids is not None:
             return count_ids(self.ids, cfg.max_vocab_size)
         return count_iterable(self.tokens, cfg.max_vocab_size)
 
     def encode(self, vocab, cfg, encoded_dir=None):
         if self.path is not None:
+            if self.recording is not None and encoded_dir is None:
+                recording, self.recording = self.recording, None
+                return encode_recorded(recording, vocab, cfg.max_sentence_length)
             return encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir)
         if self.ids is not None:
             return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)

@@ -207,10 +207,12 @@ static int scan(w2v_carry *carry, const char *buf, int64_t n, int final,
 
 /* ---- counting ------------------------------------------------------------------------ */
 
-w2v_counter *w2v_counter_new(int64_t max_size)
+w2v_counter *w2v_counter_new(int64_t max_size, int record)
 {
+    if (record && max_size > 0) return NULL;   /* pruning would renumber recorded words */
     w2v_counter *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
+    c->record = record;
     c->table = w2v_table_new();
     if (!c->table) {
         free(c);
@@ -226,6 +228,8 @@ void w2v_counter_free(w2v_counter *c)
     if (!c) return;
     w2v_table_free(c->table);
     free(c->carry.buf);
+    free(c->rec_ids);
+    free(c->rec_ends);
     free(c);
 }
 
@@ -234,6 +238,14 @@ static int count_token(void *ctx, const char *tok, int64_t len)
     w2v_counter *c = ctx;
     int64_t w = w2v_table_add(c->table, tok, len, w2v_hash_bytes(tok, len), c->n_tokens);
     if (w < 0) return (int)w;
+    if (c->record) {
+        if (c->n_tokens == c->rec_cap) {
+            int64_t cap = c->rec_cap ? 2 * c->rec_cap : 1 << 16;
+            if (grow_array((void **)&c->rec_ids, cap, sizeof(int32_t))) return W2V_ENOMEM;
+            c->rec_cap = cap;
+        }
+        c->rec_ids[c->n_tokens] = (int32_t)w;
+    }
     c->table->count[w]++;
     c->n_tokens++;
     c->line_has_token = 1;
@@ -250,9 +262,31 @@ static int count_token(void *ctx, const char *tok, int64_t len)
 static int count_eol(void *ctx)
 {
     w2v_counter *c = ctx;
+    if (c->record && c->line_has_token) {
+        if (c->n_sentences == c->rec_ends_cap) {
+            int64_t cap = c->rec_ends_cap ? 2 * c->rec_ends_cap : 1 << 12;
+            if (grow_array((void **)&c->rec_ends, cap, sizeof(int64_t))) return W2V_ENOMEM;
+            c->rec_ends_cap = cap;
+        }
+        c->rec_ends[c->n_sentences] = c->n_tokens;
+    }
     c->n_sentences += c->line_has_token;
     c->line_has_token = 0;
     return W2V_OK;
+}
+
+int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap)
+{
+    int64_t kept = 0, pos = 0;
+    for (int64_t s = 0; s < c->n_sentences; s++) {
+        int64_t line_start = kept;
+        for (; pos < c->rec_ends[s]; pos++) {
+            int32_t id = remap[c->rec_ids[pos]];
+            if (id >= 0) c->rec_ids[kept++] = id;
+        }
+        c->rec_ends[s] = kept - line_start;
+    }
+    return kept;
 }
 
 int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final)

@@ -51,7 +51,11 @@ typedef struct {
 } w2v_carry;
 
 /* Counts tokens; with max_size > 0, prunes the rarest words whenever the table grows past
- * max_size, as word2vec.c does (drop count <= min_reduce, then raise min_reduce). */
+ * max_size, as word2vec.c does (drop count <= min_reduce, then raise min_reduce).
+ *
+ * With `record` (only without pruning, which renumbers the words) it also keeps the
+ * stream: the table index of every token and the end of every line that holds a token,
+ * so that the corpus can be encoded without reading it again (w2v_counter_remap). */
 typedef struct {
     w2v_table *table;
     w2v_carry carry;
@@ -61,12 +65,20 @@ typedef struct {
     int64_t max_size;       /* 0 = unbounded */
     int64_t min_reduce;     /* next pruning threshold; starts at 1 */
     int64_t n_prunes;
+    int record;
+    int32_t *rec_ids; int64_t rec_cap;          /* (n_tokens,) table index of each token */
+    int64_t *rec_ends; int64_t rec_ends_cap;    /* (n_sentences,) token position of each end */
 } w2v_counter;
 
-w2v_counter *w2v_counter_new(int64_t max_size);
+/* A counter; record != 0 keeps the token stream (then max_size must be 0). */
+w2v_counter *w2v_counter_new(int64_t max_size, int record);
 void w2v_counter_free(w2v_counter *c);
 /* Count the tokens in buf[0:n]; final != 0 means no more bytes follow. */
 int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final);
+/* Turn the recorded stream into the encoded corpus, in place: each token's table index i
+ * becomes remap[i], and tokens with remap[i] < 0 are dropped. rec_ids[0:returned] are then
+ * the kept ids and rec_ends[0:n_sentences] the number kept from each line. */
+int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap);
 
 /* Maps tokens to ids through a table whose `id` field is set (-1 = drop the token), and
  * cuts the id stream into sentences of at most max_len ids. Empty sentences vanish. */

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fastw2v.encoded import chunk_ends, encode_file, encode_iterable
-from fastw2v.vocab import count_iterable, select_words
+from fastw2v.encoded import chunk_ends, encode_file, encode_iterable, encode_recorded
+from fastw2v.vocab import count_file, count_iterable, select_words
 
 from conftest import write_lines
 
@@ -32,12 +32,52 @@ def test_encode_file_and_iterable_match_reference(tmp_path, corpus, max_len):
     vocab = select_words(count_iterable(corpus), min_count=8)   # some words are unknown
     ids, offsets = reference_encode(corpus, vocab, max_len)
     path = write_lines(tmp_path / "c.txt", corpus)
-    for enc in (encode_file(path, vocab, max_len), encode_iterable(corpus, vocab, max_len)):
+    recorded = count_file(path, record=True).recording      # one read: count and encode
+    for enc in (encode_file(path, vocab, max_len), encode_iterable(corpus, vocab, max_len),
+                encode_recorded(recorded, vocab, max_len)):
         assert enc.ids.dtype == np.int32 and enc.offsets.dtype == np.int64
         np.testing.assert_array_equal(enc.ids, ids)
         np.testing.assert_array_equal(enc.offsets, offsets)
         assert enc.n_tokens == sum(map(len, corpus))
         assert enc.n_source_sentences == sum(1 for s in corpus if s)
+
+
+@pytest.mark.parametrize("errors", ["replace", "ignore"])
+def test_encode_recorded_equals_encode_file(tmp_path, errors):
+    """The one-read path gives exactly what reading the file again gives: undecodable
+    tokens, blank lines, lines of unknown words only, no final newline, a token cut by
+    the 4 MiB chunk boundary."""
+    rng = np.random.default_rng(3)
+    words = [b"a", b"bb", b"caf\xc3\xa9", b"\xff\xfe", b"x\xffy", b"x\xfey", b"\xc3"]
+    lines = [b" ".join(rng.choice(words, size=int(rng.integers(0, 12)))) for _ in range(3000)]
+    lines[10] = b"   \t "
+    lines[11] = b"\xc3 \xc3 \xc3"
+    data = b"\n".join(lines) + b"\n" + b"q" * (4 << 20) + b" a bb"
+    path = tmp_path / "c.txt"
+    path.write_bytes(data)
+    raw = count_file(path, unicode_errors=errors, record=True)
+    vocab = select_words(raw, min_count=2)
+    for max_len in (3, 10000):
+        again = encode_file(path, vocab, max_len)
+        rec = encode_recorded(count_file(path, unicode_errors=errors, record=True).recording,
+                              vocab, max_len)
+        np.testing.assert_array_equal(rec.ids, again.ids)
+        np.testing.assert_array_equal(rec.offsets, again.offsets)
+        assert (rec.n_tokens, rec.n_source_sentences) == (again.n_tokens,
+                                                          again.n_source_sentences)
+    assert len(rec.ids) > 0
+
+
+def test_recording_is_taken_once_and_not_with_pruning(tmp_path, corpus):
+    path = write_lines(tmp_path / "c.txt", corpus)
+    raw = count_file(path, record=True)
+    vocab = select_words(raw, min_count=1)
+    encode_recorded(raw.recording, vocab, 100)
+    with pytest.raises(RuntimeError, match="already taken"):
+        encode_recorded(raw.recording, vocab, 100)
+    with pytest.raises(ValueError, match="max_vocab_size"):
+        count_file(path, max_vocab_size=10, record=True)
+    assert count_file(path).recording is None
 
 
 def test_encode_long_line_is_chunked_never_truncated(tmp_path):

@@ -129,6 +129,19 @@ def test_examples_and_steps_counted_exactly(sg, hs, negative):
         assert model.steps_trained == 3 * steps
 
 
+def test_build_vocab_from_file_reads_it_once_and_encodes_like_a_second_read(tmp_path):
+    from fastw2v.encoded import encode_file
+    (tmp_path / "a.txt").write_text("a b c a b\nd a\n\nb b c e\n")
+    (tmp_path / "b.txt").write_text("f f a f g\ng f\n")
+    model = Word2Vec(min_count=2, vector_size=8, workers=1)
+    for path, update in ((tmp_path / "a.txt", False), (tmp_path / "b.txt", True)):
+        model.build_vocab(corpus_file=path, update=update)
+        again = encode_file(str(path), model.vocab, model.config.max_sentence_length)
+        np.testing.assert_array_equal(model.corpus.ids, again.ids)
+        np.testing.assert_array_equal(model.corpus.offsets, again.offsets)
+    assert model.wv.index_to_key == ["b", "a", "c", "f", "g"]
+
+
 def test_training_more_workers_than_sentences():
     model = Word2Vec([["a", "b", "c"], ["b", "c", "a"]], workers=8, **SMALL)
     assert np.isfinite(model.wv.vectors).all()
