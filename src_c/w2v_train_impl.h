@@ -8,16 +8,31 @@
  * with: GCC/Clang vector extensions, so that one source compiles to SSE, NEON or AVX2
  * without intrinsics. The vectors load from any float address. */
 #define VL (W2V_VEC_BYTES / (int)sizeof(float))
+#define HL (VL / 2)
 typedef float vec __attribute__((vector_size(W2V_VEC_BYTES), aligned(4), may_alias));
+/* half a vector, for the tail of a row: dims such as 100 or 300 leave 4 floats after the
+ * full vectors, which would otherwise take four scalar steps per row */
+typedef float half __attribute__((vector_size(W2V_VEC_BYTES / 2), aligned(4), may_alias));
 
 static inline vec vload(const float *p) { return *(const vec *)p; }
 static inline void vstore(float *p, vec v) { *(vec *)p = v; }
+static inline half hload(const float *p) { return *(const half *)p; }
+static inline void hstore(float *p, half v) { *(half *)p = v; }
 
 static inline float hsum(vec v)
 {
     float a[VL];
     memcpy(a, &v, sizeof a);
     for (int w = VL / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; l++) a[l] += a[l + w];
+    return a[0];
+}
+
+static inline float hsum_half(half v)
+{
+    float a[HL];
+    memcpy(a, &v, sizeof a);
+    for (int w = HL / 2; w > 0; w /= 2)
         for (int l = 0; l < w; l++) a[l] += a[l + w];
     return a[0];
 }
@@ -39,6 +54,14 @@ static inline void dots(int64_t n, const float *x, int n_rows, float *const *row
             a3 += xi * vload(r3 + i);
         }
         float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
+        if (i + HL <= n) {
+            half xi = hload(x + i);
+            s0 += hsum_half(xi * hload(r0 + i));
+            s1 += hsum_half(xi * hload(r1 + i));
+            s2 += hsum_half(xi * hload(r2 + i));
+            s3 += hsum_half(xi * hload(r3 + i));
+            i += HL;
+        }
         for (; i < n; i++) {
             s0 += x[i] * r0[i];
             s1 += x[i] * r1[i];
@@ -56,6 +79,10 @@ static inline void dots(int64_t n, const float *x, int n_rows, float *const *row
         int64_t i = 0;
         for (; i + VL <= n; i += VL) a0 += vload(x + i) * vload(r + i);
         float s = hsum(a0);
+        if (i + HL <= n) {
+            s += hsum_half(hload(x + i) * hload(r + i));
+            i += HL;
+        }
         for (; i < n; i++) s += x[i] * r[i];
         out[k] = s;
     }
@@ -86,6 +113,12 @@ static inline void add_combination(int64_t n, int n_rows, const float *a, float 
         vec acc = vload(out + i);
         for (int k = 0; k < n_rows; k++) acc += a[k] * vload(rows[k] + i);
         vstore(out + i, acc);
+    }
+    if (i + HL <= n) {
+        half acc = hload(out + i);
+        for (int k = 0; k < n_rows; k++) acc += a[k] * hload(rows[k] + i);
+        hstore(out + i, acc);
+        i += HL;
     }
     for (; i < n; i++) {
         float s = out[i];
@@ -202,10 +235,11 @@ static inline int next_outputs(const w2v_model *m, output_cursor *cur, int32_t w
  * X the inputs it computes the scores F = X V^T with V as it was on entry, the gradients
  * G = logistic_gradient(F), then errs += G V and V += G^T X. The inputs themselves are not
  * changed: the caller adds errs (n_in rows of dim) to them. With one input this is
- * word2vec.c's sequence of steps for one example (its rows are distinct, so the order of
- * the steps does not matter; a noise word drawn twice sees its first update only here).
- * With several inputs it is a mini-batch: each output row is read once per block for all
- * of them, and no dot product waits for another. Returns W2V_RUN_OK or W2V_RUN_NONFINITE. */
+ * word2vec.c's sequence of steps for one example: its rows are distinct, so the order of
+ * the steps does not matter (except for a noise word drawn twice: here both of its scores
+ * use the row as it was on entry, in word2vec.c the second sees the first update). With
+ * several inputs it is a mini-batch: each output row is read once per block for all of
+ * them, and no dot product waits for another. Returns W2V_RUN_OK or W2V_RUN_NONFINITE. */
 static inline int predict_block(const w2v_model *m, w2v_thread *t, float *const *xs, int n_in,
                                 int32_t word, const int32_t *negs, int n_negs, float alpha,
                                 float *errs)
