@@ -71,6 +71,7 @@ cdef extern from "w2v_train.h" nogil:
         W2V_EXP_TABLE_SIZE
         W2V_MAX_EXP
         W2V_BLOCK
+        W2V_MAX_INPUTS
         W2V_SIMD_AUTO
         W2V_SIMD_GENERIC
         W2V_SIMD_AVX2

@@ -12,6 +12,7 @@ RUN_STOPPED = W2V_RUN_STOPPED
 RUN_NONFINITE = W2V_RUN_NONFINITE
 EXP_TABLE_SIZE = W2V_EXP_TABLE_SIZE
 MAX_EXP = W2V_MAX_EXP
+MAX_INPUTS = W2V_MAX_INPUTS
 SIMD_NAMES = {"auto": W2V_SIMD_AUTO, "generic": W2V_SIMD_GENERIC, "avx2": W2V_SIMD_AVX2}
 
 
@@ -44,9 +45,9 @@ cdef class ThreadState:
         span = _padded(max(max_span, 1), np.int32)
         ctx = _padded(max(2 * window, 1), np.int32)
         negs = _padded(max(2 * negative, 1), np.int32)
-        grad = _padded(max(2 * window, 1) * W2V_BLOCK, np.float32)
-        errs = _padded(max(2 * window, 1) * dim, np.float32)
-        inputs = _padded(max(2 * window, 1), np.uintp)
+        grad = _padded(W2V_BLOCK * W2V_MAX_INPUTS, np.float32)
+        errs = _padded(W2V_MAX_INPUTS * dim, np.float32)
+        inputs = _padded(W2V_MAX_INPUTS, np.uintp)
         self.buffers = (h, e, span, ctx, negs, grad, errs, inputs)
         cdef uintptr_t[::1] inputs_v = inputs
         cdef float[::1] h_v = h, e_v = e, grad_v = grad, errs_v = errs

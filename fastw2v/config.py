@@ -74,9 +74,10 @@ class Word2VecConfig:
     shared_negatives : bool
         Skip-gram only: draw the noise words once per centre word and use them for all
         its context words (as Intel's pWord2Vec does), instead of once per (centre,
-        context) pair as word2vec.c and gensim do. 1.14x faster at the same quality on
-        our benchmark (bench/RESULTS.md); off by default so that the default recipe is
-        word2vec.c's.
+        context) pair as word2vec.c and gensim do; each window is then trained as one
+        block. Same quality; no consistent speed gain since the per-pair kernel
+        prefetches its noise rows (bench/RESULTS.md); off by default so that the
+        default recipe is word2vec.c's.
     max_sentence_length : int
         Sentences longer than this many in-vocabulary tokens are trained as consecutive
         chunks of this length (context windows do not reach across a cut); no token is

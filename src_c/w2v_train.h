@@ -13,6 +13,7 @@
 #define W2V_MAX_EXP 6
 #define W2V_PROGRESS_WORDS 10000   /* words between updates of the shared progress count */
 #define W2V_BLOCK 16               /* output rows per block of the skip-gram window kernel */
+#define W2V_MAX_INPUTS 32          /* context words per block of the window kernel */
 
 enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 
@@ -24,9 +25,9 @@ enum { W2V_SIMD_AUTO = 0, W2V_SIMD_GENERIC = 1, W2V_SIMD_AVX2 = 2 };
 #else
 #define W2V_HAVE_AVX2_BUILD 0
 /* Skip-gram over one window: every context word ctx[0:n_ctx] predicts `word` with the
- * same Huffman path (if m->hs) and the same noise words (if m->negative); all scores are
- * computed with the output rows as they were before the window, then every row is updated
- * (see w2v_train_impl.h). n_ctx <= 2 * window. Returns W2V_RUN_*. */
+ * same Huffman path (if m->hs) and the same noise words (if m->negative); the scores of
+ * up to W2V_MAX_INPUTS context words at a time are computed with the output rows as they
+ * were before them, then every row is updated (see w2v_train_impl.h). Returns W2V_RUN_*. */
 int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
                         int32_t word, const int32_t *negs, int n_negs, float alpha);
 
@@ -82,9 +83,10 @@ struct w2v_thread {
     int32_t *span;              /* (max_span,) the subsampled ids being trained */
     int32_t *ctx;               /* (2 * window,) context ids of one CBOW example */
     int32_t *negs;              /* (2 * negative,) noise words of this and the next example */
-    float *grad;                /* (W2V_BLOCK, 2 * window) gradients of one block of a window */
-    float *errs;                /* (2 * window, dim) accumulated input gradients of a window */
-    float **inputs;             /* (2 * window,) the input rows of a window */
+    /* the window kernel's scratch, for up to W2V_MAX_INPUTS context words at a time */
+    float *grad;                /* (W2V_BLOCK, W2V_MAX_INPUTS) gradients of one block */
+    float *errs;                /* (W2V_MAX_INPUTS, dim) accumulated input gradients */
+    float **inputs;             /* (W2V_MAX_INPUTS,) the input rows */
     double loss;                /* summed binary-logistic losses */
     int64_t words;              /* corpus words processed (before subsampling) */
     int64_t trained;            /* words kept after subsampling */

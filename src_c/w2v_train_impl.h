@@ -302,17 +302,24 @@ int W2V_FN(w2v_train_cbow_example)(const w2v_model *m, w2v_thread *t, const int3
 /* Skip-gram over a whole window whose context words all predict the same output rows: the
  * centre's Huffman path and, with shared negatives, one set of noise words. Unlike
  * word2vec.c, the pairs of one window all see the output rows as they were before it (a
- * mini-batch over the window, see predict_block). Returns W2V_RUN_*. */
+ * mini-batch over the window, see predict_block); a window of more than W2V_MAX_INPUTS
+ * context words is trained as consecutive mini-batches of that many, so that the scratch
+ * memory does not grow with the window. Returns W2V_RUN_*. */
 int W2V_FN(w2v_train_sg_window)(const w2v_model *m, w2v_thread *t, const int32_t *ctx,
                                 int n_ctx, int32_t word, const int32_t *negs, int n_negs,
                                 float alpha)
 {
     const int64_t dim = m->dim;
-    for (int c = 0; c < n_ctx; c++) t->inputs[c] = m->w_in + (int64_t)ctx[c] * dim;
-    memset(t->errs, 0, (size_t)n_ctx * (size_t)dim * sizeof(float));
-    int rc = predict_block(m, t, t->inputs, n_ctx, word, negs, n_negs, alpha, t->errs);
-    for (int c = 0; c < n_ctx; c++) axpy(dim, 1.0f, t->errs + (int64_t)c * dim, t->inputs[c]);
-    return rc;
+    for (int c0 = 0; c0 < n_ctx; c0 += W2V_MAX_INPUTS) {
+        int n_in = n_ctx - c0 < W2V_MAX_INPUTS ? n_ctx - c0 : W2V_MAX_INPUTS;
+        for (int c = 0; c < n_in; c++) t->inputs[c] = m->w_in + (int64_t)ctx[c0 + c] * dim;
+        memset(t->errs, 0, (size_t)n_in * (size_t)dim * sizeof(float));
+        int rc = predict_block(m, t, t->inputs, n_in, word, negs, n_negs, alpha, t->errs);
+        for (int c = 0; c < n_in; c++)
+            axpy(dim, 1.0f, t->errs + (int64_t)c * dim, t->inputs[c]);
+        if (rc != W2V_RUN_OK) return rc;
+    }
+    return W2V_RUN_OK;
 }
 
 /* ---- the loop over a shard ----------------------------------------------------------- */

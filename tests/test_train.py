@@ -173,11 +173,11 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
 
 
 @pytest.mark.parametrize("simd", _train.available_simd())
-@pytest.mark.parametrize("hs, negative", ((0, 5), (1, 0), (1, 3)))
-def test_window_kernel_equals_numpy_reference(rng, hs, negative, simd):
+@pytest.mark.parametrize("hs, negative, window", ((0, 5, 4), (1, 0, 4), (1, 3, 4), (1, 2, 21)))
+def test_window_kernel_equals_numpy_reference(rng, hs, negative, window, simd):
     """Skip-gram over a window at once (hierarchical softmax, shared negatives): every
-    context row against the same output rows, as a block; repeated context words too."""
-    window = 4
+    context row against the same output rows, as a block; repeated context words too.
+    A window of more than MAX_INPUTS context words goes in consecutive blocks."""
     trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
         rng, sg=1, hs=hs, negative=negative, window=window, simd=simd)
     sig, logsig = trainer.sigmoid_tables()
@@ -189,15 +189,18 @@ def test_window_kernel_equals_numpy_reference(rng, hs, negative, simd):
         negs = rng.integers(0, N_WORDS, size=negative).astype(np.int32)
         if negative and step % 5 == 0:
             negs[-1] = word
-        ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 2 * window + 1))).astype(np.int32)
+        size = 2 * window if step % 4 == 1 else int(rng.integers(1, 2 * window + 1))
+        ctx = rng.integers(0, N_WORDS, size=size).astype(np.int32)
         if step % 3 == 0:
             ctx[0] = ctx[-1]                 # the same word twice in one window
         rc = trainer.sg_window(state, ctx, word, negs, alpha)
-        errs, loss = ref_block(r_in[ctx].copy(), word, negs, alpha, r_ns, r_hs, paths, sig,
-                               logsig, hs, negative)
-        for c, e in zip(ctx, errs):
-            r_in[c] += e
-        total_loss += loss
+        for c0 in range(0, len(ctx), _train.MAX_INPUTS):
+            part = ctx[c0:c0 + _train.MAX_INPUTS]
+            errs, loss = ref_block(r_in[part].copy(), word, negs, alpha, r_ns, r_hs, paths,
+                                   sig, logsig, hs, negative)
+            for c, e in zip(part, errs):
+                r_in[c] += e
+            total_loss += loss
         assert rc == _train.RUN_OK
         np.testing.assert_allclose(w_in, r_in, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(w_ns, r_ns, rtol=1e-5, atol=1e-6)
