@@ -17,18 +17,10 @@ import argparse
 import gzip
 import os
 import tempfile
-import time
 
 import numpy as np
 
-
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
+from bench_io import best   # best-of-n timing, shared with the other benchmarks
 
 
 def write_sample(corpus, path, n_bytes):

@@ -21,11 +21,6 @@ def available_simd():
     return [name for name, code in SIMD_NAMES.items()
             if name != "auto" and w2v_simd_supported(code)]
 
-_EMPTY_F32 = np.zeros(1, dtype=np.float32)
-_EMPTY_I32 = np.zeros(1, dtype=np.int32)
-_EMPTY_I64 = np.zeros(1, dtype=np.int64)
-_EMPTY_U8 = np.zeros(1, dtype=np.uint8)
-
 
 def _padded(n, dtype):
     """A zeroed array of n items with a free cache line on each side, so that the scratch
@@ -38,8 +33,11 @@ cdef class ThreadState:
     """Everything one training thread owns: RNG, scratch vectors, counters."""
     cdef w2v_thread t
     cdef object buffers
+    cdef readonly int64_t dim, max_span     # the sizes its buffers were made for
+    cdef readonly int window, negative
 
     def __init__(self, int64_t dim, int64_t max_span, int window, int negative, uint64_t seed):
+        self.dim, self.max_span, self.window, self.negative = dim, max_span, window, negative
         h = _padded(dim, np.float32)
         e = _padded(dim, np.float32)
         span = _padded(max(max_span, 1), np.int32)
@@ -167,10 +165,22 @@ cdef class Trainer:
         if not 0 <= s_begin <= s_end <= self.n_sentences:
             raise IndexError(f"sentences [{s_begin}, {s_end}) are not within the corpus's "
                              f"[0, {self.n_sentences})")
+        self._check_state(state)
         cdef int rc
         with nogil:
             rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)
         return rc
+
+    def _check_state(self, ThreadState state):
+        """The kernels write into the state's buffers without bounds checks: they must be
+        at least as large as this trainer's settings need."""
+        if (state.dim != self.m.dim or state.max_span < self.m.max_span
+                or state.window < self.m.window or state.negative < self.m.negative):
+            raise ValueError(
+                f"this ThreadState was made for dim={state.dim}, max_span={state.max_span}, "
+                f"window={state.window}, negative={state.negative}; the trainer needs "
+                f"dim={self.m.dim} and at least max_span={self.m.max_span}, "
+                f"window={self.m.window}, negative={self.m.negative}")
 
     def request_stop(self):
         """Make every running thread return within about W2V_PROGRESS_WORDS words."""
@@ -189,8 +199,7 @@ cdef class Trainer:
     def sg_example(self, ThreadState state, int32_t context, int32_t word,
                    const int32_t[::1] negs, float alpha):
         """One skip-gram example with explicit noise words (see w2v_train.h)."""
-        self._check_ids(np.asarray([context, word]))
-        self._check_ids(np.asarray(negs))
+        self._check_example(state, np.asarray([context]), word, negs)
         return w2v_train_sg_example(&self.m, &state.t, context, word,
                                     &negs[0] if negs.shape[0] else NULL,
                                     negs.shape[0], alpha)
@@ -198,11 +207,7 @@ cdef class Trainer:
     def cbow_example(self, ThreadState state, const int32_t[::1] ctx, int32_t word,
                      const int32_t[::1] negs, float alpha):
         """One CBOW example with explicit context and noise words (see w2v_train.h)."""
-        self._check_ids(np.asarray(ctx))
-        self._check_ids(np.asarray([word]))
-        self._check_ids(np.asarray(negs))
-        if ctx.shape[0] > 2 * self.m.window:
-            raise ValueError("more context words than 2 * window")
+        self._check_example(state, np.asarray(ctx), word, negs)
         return w2v_train_cbow_example(&self.m, &state.t, &ctx[0] if ctx.shape[0] else NULL,
                                       ctx.shape[0], word, &negs[0] if negs.shape[0] else NULL,
                                       negs.shape[0], alpha)
@@ -210,14 +215,17 @@ cdef class Trainer:
     def sg_window(self, ThreadState state, const int32_t[::1] ctx, int32_t word,
                   const int32_t[::1] negs, float alpha):
         """One skip-gram window with explicit context and noise words (see w2v_train.h)."""
-        self._check_ids(np.asarray(ctx))
-        self._check_ids(np.asarray([word]))
-        self._check_ids(np.asarray(negs))
-        if ctx.shape[0] > 2 * self.m.window:
-            raise ValueError("more context words than 2 * window")
+        self._check_example(state, np.asarray(ctx), word, negs)
         return w2v_train_sg_window(&self.m, &state.t, &ctx[0] if ctx.shape[0] else NULL,
                                    ctx.shape[0], word, &negs[0] if negs.shape[0] else NULL,
                                    negs.shape[0], alpha)
+
+    def _check_example(self, ThreadState state, ctx, int32_t word, negs):
+        self._check_state(state)
+        for ids in (ctx, np.asarray([word]), np.asarray(negs)):
+            self._check_ids(ids)
+        if len(ctx) > 2 * self.m.window:
+            raise ValueError("more context words than 2 * window")
 
     def _check_ids(self, ids):
         if ids.size and (ids.min() < 0 or ids.max() >= self.m.n_words):

@@ -14,8 +14,9 @@ cdef int check(int rc) except -1:
     if rc == W2V_OK or rc >= 0:
         return 0
     if rc == W2V_ENOMEM:
-        raise MemoryError("out of memory while counting or encoding the corpus; "
-                          "set max_vocab_size to bound the vocabulary")
+        raise MemoryError("out of memory while counting or encoding the corpus; set "
+                          "max_vocab_size to bound the vocabulary, or encoded_dir to keep "
+                          "the encoded corpus on disk")
     if rc == W2V_ETOOLONG:
         raise ValueError("a token is longer than 2**31 - 1 bytes; "
                          "is this a binary file rather than text?")

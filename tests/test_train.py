@@ -121,6 +121,11 @@ def test_block_reference_is_the_sequence_of_steps(rng):
         assert not np.array_equal(a_ns if negative else a_hs, w_ns if negative else w_hs)
 
 
+def assert_same_weights(weights, reference):
+    for live, ref in zip(weights, reference):
+        np.testing.assert_allclose(live, ref, rtol=1e-5, atol=1e-6)
+
+
 # (sg, hs, negative, cbow_mean): skip-gram and CBOW (mean and sum) x NS, HS, both
 COMBINATIONS = [(sg, hs, neg, mean) for sg, mean in ((1, 1), (0, 1), (0, 0))
                 for hs, neg in ((0, 5), (1, 0), (1, 3))]
@@ -164,9 +169,7 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
                 r_in[c] += e
         total_loss += loss
         assert rc == _train.RUN_OK
-        np.testing.assert_allclose(w_in, r_in, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(w_ns, r_ns, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(w_hs, r_hs, rtol=1e-5, atol=1e-6)
+        assert_same_weights((w_in, w_ns, w_hs), (r_in, r_ns, r_hs))
     assert not np.allclose(w_in, make_trainer(np.random.default_rng(12345), sg=sg, hs=hs,
                                               negative=negative)[2][0])
     assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
@@ -202,9 +205,7 @@ def test_window_kernel_equals_numpy_reference(rng, hs, negative, window, simd):
                 r_in[c] += e
             total_loss += loss
         assert rc == _train.RUN_OK
-        np.testing.assert_allclose(w_in, r_in, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(w_ns, r_ns, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(w_hs, r_hs, rtol=1e-5, atol=1e-6)
+        assert_same_weights((w_in, w_ns, w_hs), (r_in, r_ns, r_hs))
     assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
     with pytest.raises(ValueError, match="more context words"):
         trainer.sg_window(state, np.zeros(2 * window + 1, np.int32), 0, negs, alpha)
@@ -235,6 +236,17 @@ def test_kernel_nonfinite_is_reported(rng):
     w_in[3, 0] = np.nan
     rc = trainer.sg_example(state, 3, 1, np.array([2, 4], np.int32), np.float32(0.1))
     assert rc == _train.RUN_NONFINITE
+
+
+def test_kernels_reject_a_thread_state_too_small_for_the_trainer(rng):
+    """The kernels write into the state's buffers unchecked: a mismatch is an error."""
+    trainer, _, _, _ = make_trainer(rng, sg=1, hs=0, negative=5, window=3)
+    for args in ((DIM + 1, 1000, 3, 5), (DIM, 1000, 2, 5), (DIM, 1000, 3, 4), (DIM, 10, 3, 5)):
+        small = _train.ThreadState(*args, 7)
+        with pytest.raises(ValueError, match="ThreadState was made for"):
+            trainer.run(small, 0, 0)
+        with pytest.raises(ValueError, match="ThreadState was made for"):
+            trainer.sg_example(small, 0, 1, np.zeros(5, np.int32), 0.1)
 
 
 def test_kernel_twins_reject_bad_ids(rng):
