@@ -84,7 +84,7 @@ struct w2v_thread {
     int32_t *ctx;               /* (2 * window,) context ids of one CBOW example */
     int32_t *negs;              /* (2 * negative,) noise words of this and the next example */
     /* the window kernel's scratch, for up to W2V_MAX_INPUTS context words at a time */
-    float *grad;                /* (W2V_BLOCK, W2V_MAX_INPUTS) gradients of one block */
+    float *grad;                /* (W2V_MAX_INPUTS, W2V_BLOCK) scores, then gradients, of one block */
     float *errs;                /* (W2V_MAX_INPUTS, dim) accumulated input gradients */
     float **inputs;             /* (W2V_MAX_INPUTS,) the input rows */
     double loss;                /* summed binary-logistic losses */

@@ -7,7 +7,7 @@
 /* W2V_VEC_BYTES (set by the including file) is the width of the vectors the kernels compute
  * with: GCC/Clang vector extensions, so that one source compiles to SSE, NEON or AVX2
  * without intrinsics. The vectors load from any float address. */
-#define VL (W2V_VEC_BYTES / (int)sizeof(float))
+#define VL (W2V_VEC_BYTES / 4)   /* floats per vector; plain numbers, for #if */
 #define HL (VL / 2)
 typedef float vec __attribute__((vector_size(W2V_VEC_BYTES), aligned(4), may_alias));
 /* half a vector, for the tail of a row: dims such as 100 or 300 leave 4 floats after the
@@ -19,49 +19,94 @@ static inline void vstore(float *p, vec v) { *(vec *)p = v; }
 static inline half hload(const float *p) { return *(const half *)p; }
 static inline void hstore(float *p, half v) { *(half *)p = v; }
 
-static inline float hsum(vec v)
+/* Four floats, the unit of the horizontal sums below. */
+typedef float f4 __attribute__((vector_size(16), aligned(4), may_alias));
+
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define W2V_SHUFFLE __builtin_shufflevector   /* Clang, GCC >= 12 */
+#endif
+#endif
+
+/* The sum of the lanes of v, as four partial sums. */
+static inline f4 fold4(vec v)
 {
-    float a[VL];
-    memcpy(a, &v, sizeof a);
-    for (int w = VL / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) a[l] += a[l + w];
-    return a[0];
+#if VL == 4
+    return v;
+#elif VL == 8 && defined(W2V_SHUFFLE)
+    return W2V_SHUFFLE(v, v, 0, 1, 2, 3) + W2V_SHUFFLE(v, v, 4, 5, 6, 7);
+#else
+    f4 parts[VL / 4];
+    memcpy(parts, &v, sizeof parts);
+    f4 s = parts[0];
+    for (int p = 1; p < VL / 4; p++) s += parts[p];
+    return s;
+#endif
 }
 
-static inline float hsum_half(half v)
+/* {sum of h0's lanes, ..., sum of h3's lanes}: a 4 x 4 transpose folded into the adds,
+ * instead of four chains of scalar adds. */
+static inline f4 sum4(f4 h0, f4 h1, f4 h2, f4 h3)
 {
-    float a[HL];
-    memcpy(a, &v, sizeof a);
-    for (int w = HL / 2; w > 0; w /= 2)
-        for (int l = 0; l < w; l++) a[l] += a[l + w];
-    return a[0];
+#ifdef W2V_SHUFFLE
+    f4 t0 = W2V_SHUFFLE(h0, h1, 0, 4, 1, 5) + W2V_SHUFFLE(h0, h1, 2, 6, 3, 7);
+    f4 t1 = W2V_SHUFFLE(h2, h3, 0, 4, 1, 5) + W2V_SHUFFLE(h2, h3, 2, 6, 3, 7);
+    return W2V_SHUFFLE(t0, t1, 0, 1, 4, 5) + W2V_SHUFFLE(t0, t1, 2, 3, 6, 7);
+#else
+    f4 s = {(h0[0] + h0[2]) + (h0[1] + h0[3]), (h1[0] + h1[2]) + (h1[1] + h1[3]),
+            (h2[0] + h2[2]) + (h2[1] + h2[3]), (h3[0] + h3[2]) + (h3[1] + h3[3])};
+    return s;
+#endif
 }
+
+/* An FMA takes about four cycles and a core starts two per cycle, so a loop whose sums
+ * each wait on the previous step runs at a fraction of the core's speed unless about eight
+ * independent sums are in flight. The primitives below are arranged for that; the
+ * two-input forms (dots2, add_combination2) also load each row slice once for two sums,
+ * which halves the loads per multiply-add. */
 
 /* out[k] = x . rows[k] for k < n_rows, vectors of length n. Four rows at a time, so that x
- * is loaded once for four independent sums. */
+ * is loaded once for four sums, each sum split over even and odd vectors (eight chains). */
 static inline void dots(int64_t n, const float *x, int n_rows, float *const *rows, float *out)
 {
     int k = 0;
     for (; k + 4 <= n_rows; k += 4) {
         const float *r0 = rows[k], *r1 = rows[k + 1], *r2 = rows[k + 2], *r3 = rows[k + 3];
         vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        vec b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
         int64_t i = 0;
-        for (; i + VL <= n; i += VL) {
+        for (; i + 2 * VL <= n; i += 2 * VL) {
+            vec xi = vload(x + i), xj = vload(x + i + VL);
+            a0 += xi * vload(r0 + i);
+            a1 += xi * vload(r1 + i);
+            a2 += xi * vload(r2 + i);
+            a3 += xi * vload(r3 + i);
+            b0 += xj * vload(r0 + i + VL);
+            b1 += xj * vload(r1 + i + VL);
+            b2 += xj * vload(r2 + i + VL);
+            b3 += xj * vload(r3 + i + VL);
+        }
+        if (i + VL <= n) {
             vec xi = vload(x + i);
             a0 += xi * vload(r0 + i);
             a1 += xi * vload(r1 + i);
             a2 += xi * vload(r2 + i);
             a3 += xi * vload(r3 + i);
+            i += VL;
         }
-        float s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-        if (i + HL <= n) {
-            half xi = hload(x + i);
-            s0 += hsum_half(xi * hload(r0 + i));
-            s1 += hsum_half(xi * hload(r1 + i));
-            s2 += hsum_half(xi * hload(r2 + i));
-            s3 += hsum_half(xi * hload(r3 + i));
+        f4 h0 = fold4(a0 + b0), h1 = fold4(a1 + b1), h2 = fold4(a2 + b2), h3 = fold4(a3 + b3);
+#if HL == 4
+        if (i + HL <= n) {   /* dims such as 100 and 300 leave four floats */
+            f4 xi = hload(x + i);
+            h0 += xi * hload(r0 + i);
+            h1 += xi * hload(r1 + i);
+            h2 += xi * hload(r2 + i);
+            h3 += xi * hload(r3 + i);
             i += HL;
         }
+#endif
+        f4 s = sum4(h0, h1, h2, h3);
+        float s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
         for (; i < n; i++) {
             s0 += x[i] * r0[i];
             s1 += x[i] * r1[i];
@@ -75,55 +120,188 @@ static inline void dots(int64_t n, const float *x, int n_rows, float *const *row
     }
     for (; k < n_rows; k++) {
         const float *r = rows[k];
-        vec a0 = {0};
+        vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         int64_t i = 0;
+        for (; i + 4 * VL <= n; i += 4 * VL) {
+            a0 += vload(x + i) * vload(r + i);
+            a1 += vload(x + i + VL) * vload(r + i + VL);
+            a2 += vload(x + i + 2 * VL) * vload(r + i + 2 * VL);
+            a3 += vload(x + i + 3 * VL) * vload(r + i + 3 * VL);
+        }
         for (; i + VL <= n; i += VL) a0 += vload(x + i) * vload(r + i);
-        float s = hsum(a0);
+        f4 h = fold4((a0 + a1) + (a2 + a3));
+#if HL == 4
         if (i + HL <= n) {
-            s += hsum_half(hload(x + i) * hload(r + i));
+            h += hload(x + i) * hload(r + i);
             i += HL;
         }
+#endif
+        float s = (h[0] + h[2]) + (h[1] + h[3]);
         for (; i < n; i++) s += x[i] * r[i];
         out[k] = s;
     }
 }
 
-/* out += sum_k a[k] * rows[k] for k < n_rows, vectors of length n; each slice of out is
- * loaded and stored once, four slices at a time so that four sums are in flight. */
-static inline void add_combination(int64_t n, int n_rows, const float *a, float *const *rows,
-                                   float *out)
+/* out += sum_k a[k * a_step] * rows[k] for k < n_rows, vectors of length n; each slice of
+ * out is loaded and stored once. Four slices at a time, each summed over even and odd k in
+ * separate registers (eight chains). */
+static inline void add_combination(int64_t n, int n_rows, const float *a, int64_t a_step,
+                                   float *const *rows, float *out)
 {
     int64_t i = 0;
     for (; i + 4 * VL <= n; i += 4 * VL) {
         vec acc0 = vload(out + i), acc1 = vload(out + i + VL);
         vec acc2 = vload(out + i + 2 * VL), acc3 = vload(out + i + 3 * VL);
-        for (int k = 0; k < n_rows; k++) {
-            const float *r = rows[k] + i;
-            acc0 += a[k] * vload(r);
-            acc1 += a[k] * vload(r + VL);
-            acc2 += a[k] * vload(r + 2 * VL);
-            acc3 += a[k] * vload(r + 3 * VL);
+        vec odd0 = {0}, odd1 = {0}, odd2 = {0}, odd3 = {0};
+        int k = 0;
+        for (; k + 2 <= n_rows; k += 2) {
+            const float *r = rows[k] + i, *q = rows[k + 1] + i;
+            acc0 += a[k * a_step] * vload(r);
+            acc1 += a[k * a_step] * vload(r + VL);
+            acc2 += a[k * a_step] * vload(r + 2 * VL);
+            acc3 += a[k * a_step] * vload(r + 3 * VL);
+            odd0 += a[(k + 1) * a_step] * vload(q);
+            odd1 += a[(k + 1) * a_step] * vload(q + VL);
+            odd2 += a[(k + 1) * a_step] * vload(q + 2 * VL);
+            odd3 += a[(k + 1) * a_step] * vload(q + 3 * VL);
         }
-        vstore(out + i, acc0);
-        vstore(out + i + VL, acc1);
-        vstore(out + i + 2 * VL, acc2);
-        vstore(out + i + 3 * VL, acc3);
+        if (k < n_rows) {
+            const float *r = rows[k] + i;
+            acc0 += a[k * a_step] * vload(r);
+            acc1 += a[k * a_step] * vload(r + VL);
+            acc2 += a[k * a_step] * vload(r + 2 * VL);
+            acc3 += a[k * a_step] * vload(r + 3 * VL);
+        }
+        vstore(out + i, acc0 + odd0);
+        vstore(out + i + VL, acc1 + odd1);
+        vstore(out + i + 2 * VL, acc2 + odd2);
+        vstore(out + i + 3 * VL, acc3 + odd3);
     }
     for (; i + VL <= n; i += VL) {
-        vec acc = vload(out + i);
-        for (int k = 0; k < n_rows; k++) acc += a[k] * vload(rows[k] + i);
-        vstore(out + i, acc);
+        vec acc = vload(out + i), odd = {0};
+        int k = 0;
+        for (; k + 2 <= n_rows; k += 2) {
+            acc += a[k * a_step] * vload(rows[k] + i);
+            odd += a[(k + 1) * a_step] * vload(rows[k + 1] + i);
+        }
+        if (k < n_rows) acc += a[k * a_step] * vload(rows[k] + i);
+        vstore(out + i, acc + odd);
     }
     if (i + HL <= n) {
-        half acc = hload(out + i);
-        for (int k = 0; k < n_rows; k++) acc += a[k] * hload(rows[k] + i);
-        hstore(out + i, acc);
+        half acc0 = hload(out + i), acc1 = {0}, acc2 = {0}, acc3 = {0};
+        int k = 0;
+        for (; k + 4 <= n_rows; k += 4) {
+            acc0 += a[k * a_step] * hload(rows[k] + i);
+            acc1 += a[(k + 1) * a_step] * hload(rows[k + 1] + i);
+            acc2 += a[(k + 2) * a_step] * hload(rows[k + 2] + i);
+            acc3 += a[(k + 3) * a_step] * hload(rows[k + 3] + i);
+        }
+        for (; k < n_rows; k++) acc0 += a[k * a_step] * hload(rows[k] + i);
+        hstore(out + i, (acc0 + acc1) + (acc2 + acc3));
         i += HL;
     }
     for (; i < n; i++) {
         float s = out[i];
-        for (int k = 0; k < n_rows; k++) s += a[k] * rows[k][i];
+        for (int k = 0; k < n_rows; k++) s += a[k * a_step] * rows[k][i];
         out[i] = s;
+    }
+}
+
+/* x0 . rows[k] -> out0[k] and x1 . rows[k] -> out1[k] for k < n_rows: two inputs against
+ * four rows at a time (eight chains), so that each row slice is loaded once for both. */
+static inline void dots2(int64_t n, const float *x0, const float *x1, int n_rows,
+                         float *const *rows, float *out0, float *out1)
+{
+    int k = 0;
+    for (; k + 4 <= n_rows; k += 4) {
+        const float *r0 = rows[k], *r1 = rows[k + 1], *r2 = rows[k + 2], *r3 = rows[k + 3];
+        vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        vec b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        int64_t i = 0;
+        for (; i + VL <= n; i += VL) {
+            vec u = vload(x0 + i), w = vload(x1 + i);
+            vec v0 = vload(r0 + i), v1 = vload(r1 + i), v2 = vload(r2 + i), v3 = vload(r3 + i);
+            a0 += u * v0;
+            a1 += u * v1;
+            a2 += u * v2;
+            a3 += u * v3;
+            b0 += w * v0;
+            b1 += w * v1;
+            b2 += w * v2;
+            b3 += w * v3;
+        }
+        f4 h0 = fold4(a0), h1 = fold4(a1), h2 = fold4(a2), h3 = fold4(a3);
+        f4 e0 = fold4(b0), e1 = fold4(b1), e2 = fold4(b2), e3 = fold4(b3);
+#if HL == 4
+        if (i + HL <= n) {
+            f4 u = hload(x0 + i), w = hload(x1 + i);
+            f4 v0 = hload(r0 + i), v1 = hload(r1 + i), v2 = hload(r2 + i), v3 = hload(r3 + i);
+            h0 += u * v0;
+            h1 += u * v1;
+            h2 += u * v2;
+            h3 += u * v3;
+            e0 += w * v0;
+            e1 += w * v1;
+            e2 += w * v2;
+            e3 += w * v3;
+            i += HL;
+        }
+#endif
+        f4 s = sum4(h0, h1, h2, h3), t = sum4(e0, e1, e2, e3);
+        for (; i < n; i++)
+            for (int j = 0; j < 4; j++) {
+                s[j] += x0[i] * rows[k + j][i];
+                t[j] += x1[i] * rows[k + j][i];
+            }
+        memcpy(out0 + k, &s, sizeof s);
+        memcpy(out1 + k, &t, sizeof t);
+    }
+    if (k < n_rows) {
+        dots(n, x0, n_rows - k, rows + k, out0 + k);
+        dots(n, x1, n_rows - k, rows + k, out1 + k);
+    }
+}
+
+/* out0 += sum_k a0[k * a_step] * rows[k] and out1 += sum_k a1[k * a_step] * rows[k] for
+ * k < n_rows: two outputs, four slices at a time (eight chains), each row slice loaded
+ * once for both. */
+static inline void add_combination2(int64_t n, int n_rows, const float *a0, const float *a1,
+                                    int64_t a_step, float *const *rows, float *out0,
+                                    float *out1)
+{
+    int64_t i = 0;
+    for (; i + 4 * VL <= n; i += 4 * VL) {
+        vec p0 = vload(out0 + i), p1 = vload(out0 + i + VL);
+        vec p2 = vload(out0 + i + 2 * VL), p3 = vload(out0 + i + 3 * VL);
+        vec q0 = vload(out1 + i), q1 = vload(out1 + i + VL);
+        vec q2 = vload(out1 + i + 2 * VL), q3 = vload(out1 + i + 3 * VL);
+        for (int k = 0; k < n_rows; k++) {
+            const float *r = rows[k] + i;
+            float c0 = a0[k * a_step], c1 = a1[k * a_step];
+            vec v0 = vload(r), v1 = vload(r + VL), v2 = vload(r + 2 * VL), v3 = vload(r + 3 * VL);
+            p0 += c0 * v0;
+            p1 += c0 * v1;
+            p2 += c0 * v2;
+            p3 += c0 * v3;
+            q0 += c1 * v0;
+            q1 += c1 * v1;
+            q2 += c1 * v2;
+            q3 += c1 * v3;
+        }
+        vstore(out0 + i, p0);
+        vstore(out0 + i + VL, p1);
+        vstore(out0 + i + 2 * VL, p2);
+        vstore(out0 + i + 3 * VL, p3);
+        vstore(out1 + i, q0);
+        vstore(out1 + i + VL, q1);
+        vstore(out1 + i + 2 * VL, q2);
+        vstore(out1 + i + 3 * VL, q3);
+    }
+    if (i < n) {   /* the last slices, one output at a time */
+        float *r[W2V_MAX_INPUTS > W2V_BLOCK ? W2V_MAX_INPUTS : W2V_BLOCK];
+        for (int k = 0; k < n_rows; k++) r[k] = rows[k] + i;
+        add_combination(n - i, n_rows, a0, a_step, r, out0 + i);
+        add_combination(n - i, n_rows, a1, a_step, r, out1 + i);
     }
 }
 
@@ -174,31 +352,42 @@ static inline int32_t draw_noise(const w2v_model *m, w2v_thread *t)
 
 /* ---- the shared update ------------------------------------------------------------------ */
 
-/* The gradient scale of one binary-logistic step with score f = h . v and label y in {0, 1}:
- *   g = (y - sigmoid(f)) * alpha
+/* The gradient scales of n binary-logistic steps with scores f[k] = h . v_k and labels
+ * y[k] in {0, 1}:
+ *   g[k] = (y[k] - sigmoid(f[k])) * alpha
  * with word2vec.c's table sigmoid. Outside (-MAX_EXP, MAX_EXP) the sigmoid saturates to 0
- * or 1; `skip_saturated` (hierarchical softmax) then gives g = 0 instead. Adds the step's
- * loss to *loss if m->compute_loss. Returns 0, or 1 if f is not finite (the weights
+ * or 1; where skip_saturated[k] (hierarchical softmax) g[k] is 0 instead. Returns the
+ * steps' loss if m->compute_loss (else 0); sets *bad if a score is not finite (the weights
  * diverged). */
-static inline int logistic_gradient(const w2v_model *m, float f, int y, float alpha,
-                                    int skip_saturated, float *g, float *loss)
+static inline float logistic_gradients(const w2v_model *m, int n, const float *f, const int *y,
+                                       const int *skip_saturated, float alpha, float *g,
+                                       int *bad)
 {
-    if (f > -W2V_MAX_EXP && f < W2V_MAX_EXP) {
-        /* word2vec.c computes this scale in integers (83, not 83.33), which skews the
-         * table; we use the exact grid */
-        int idx = (int)((f + W2V_MAX_EXP) * ((float)W2V_EXP_TABLE_SIZE / (2 * W2V_MAX_EXP)));
-        *g = ((float)y - m->sigmoid[idx]) * alpha;
-        if (m->compute_loss)   /* -log sigmoid(f), or -log sigmoid(-f) = f - log sigmoid(f) */
-            *loss -= y ? m->log_sigmoid[idx] : m->log_sigmoid[idx] - f;
-    } else if (f >= W2V_MAX_EXP || f <= -W2V_MAX_EXP) {
-        *g = skip_saturated ? 0.0f : ((float)y - (f > 0 ? 1.0f : 0.0f)) * alpha;
-        /* the loss is about max(0, -f) or max(0, f) out here */
-        if (!skip_saturated && m->compute_loss && (f > 0) != (y == 1)) *loss += fabsf(f);
-    } else {
-        *g = 0.0f;
-        return 1;   /* NaN */
+    float loss = 0.0f;   /* a local sum: a chain through memory per step is slow */
+    for (int k = 0; k < n; k++) {
+        float fk = f[k];
+        if (fk > -W2V_MAX_EXP && fk < W2V_MAX_EXP) {
+            /* word2vec.c computes this scale in integers (83, not 83.33), which skews the
+             * table; we use the exact grid. Just under MAX_EXP the product can round up to
+             * the table size. */
+            int idx = (int)((fk + W2V_MAX_EXP) *
+                            ((float)W2V_EXP_TABLE_SIZE / (2 * W2V_MAX_EXP)));
+            if (idx > W2V_EXP_TABLE_SIZE - 1) idx = W2V_EXP_TABLE_SIZE - 1;
+            g[k] = ((float)y[k] - m->sigmoid[idx]) * alpha;
+            /* -log sigmoid(f) for y = 1, -log sigmoid(-f) = f - log sigmoid(f) for y = 0;
+             * no branch on y, which is as good as random on a Huffman path */
+            if (m->compute_loss) loss += (float)(1 - y[k]) * fk - m->log_sigmoid[idx];
+        } else if (fk >= W2V_MAX_EXP || fk <= -W2V_MAX_EXP) {
+            g[k] = skip_saturated[k] ? 0.0f : ((float)y[k] - (fk > 0 ? 1.0f : 0.0f)) * alpha;
+            /* the loss is about max(0, -f) or max(0, f) out here */
+            if (!skip_saturated[k] && m->compute_loss && (fk > 0) != (y[k] == 1))
+                loss += fabsf(fk);
+        } else {
+            g[k] = 0.0f;
+            *bad = 1;   /* NaN */
+        }
     }
-    return 0;
+    return loss;
 }
 
 /* The output rows that inputs predicting `word` train against, in order: the nodes of its
@@ -233,7 +422,7 @@ static inline int next_outputs(const w2v_model *m, output_cursor *cur, int32_t w
 
 /* Inputs xs[0:n_in] each predict `word` through the same output rows V (next_outputs). With
  * X the inputs it computes the scores F = X V^T with V as it was on entry, the gradients
- * G = logistic_gradient(F), then errs += G V and V += G^T X. The inputs themselves are not
+ * G = logistic_gradients(F), then errs += G V and V += G^T X. The inputs themselves are not
  * changed: the caller adds errs (n_in rows of dim) to them. With one input this is
  * word2vec.c's sequence of steps for one example: its rows are distinct, so the order of
  * the steps does not matter (except for a noise word drawn twice: here both of its scores
@@ -247,27 +436,41 @@ static inline int predict_block(const w2v_model *m, w2v_thread *t, float *const 
     const int64_t dim = m->dim;
     float *rows[W2V_BLOCK];
     int labels[W2V_BLOCK], skip[W2V_BLOCK];
-    float f[W2V_BLOCK], g[W2V_BLOCK];
-    float *grad = t->grad;   /* (W2V_BLOCK, n_in): column c is input c's gradients */
+    /* (n_in, W2V_BLOCK): row c holds input c's scores, then its gradients. Each phase below
+     * runs over all inputs before the next begins, so that no step waits for the one
+     * before it. */
+    float *grad = t->grad;
     output_cursor cur = {0, 0, -1};
     if (m->hs) {
         cur.path = m->path_off[word];
         cur.path_end = m->path_off[word + 1];
     }
     int n, bad = 0;
-    float loss = 0.0f;   /* summed here, not in t: a chain through memory per step is slow */
+    float loss = 0.0f;
     while ((n = next_outputs(m, &cur, word, negs, n_negs, rows, labels, skip)) > 0) {
         t->steps += (int64_t)n * n_in;
-        for (int c = 0; c < n_in; c++) {
-            dots(dim, xs[c], n, rows, f);
-            for (int k = 0; k < n; k++) {
-                bad |= logistic_gradient(m, f[k], labels[k], alpha, skip[k], &g[k], &loss);
-                grad[k * n_in + c] = g[k];
-            }
-            add_combination(dim, n, g, rows, errs + (int64_t)c * dim);
+        int c = 0;
+        for (; c + 2 <= n_in; c += 2)
+            dots2(dim, xs[c], xs[c + 1], n, rows, grad + c * W2V_BLOCK,
+                  grad + (c + 1) * W2V_BLOCK);
+        if (c < n_in) dots(dim, xs[c], n, rows, grad + c * W2V_BLOCK);
+        for (c = 0; c < n_in; c++) {
+            float *g = grad + c * W2V_BLOCK;
+            loss += logistic_gradients(m, n, g, labels, skip, alpha, g, &bad);
         }
         if (bad) return W2V_RUN_NONFINITE;
-        for (int k = 0; k < n; k++) add_combination(dim, n_in, grad + k * n_in, xs, rows[k]);
+        for (c = 0; c + 2 <= n_in; c += 2)
+            add_combination2(dim, n, grad + c * W2V_BLOCK, grad + (c + 1) * W2V_BLOCK, 1, rows,
+                             errs + (int64_t)c * dim, errs + (int64_t)(c + 1) * dim);
+        if (c < n_in)
+            add_combination(dim, n, grad + c * W2V_BLOCK, 1, rows, errs + (int64_t)c * dim);
+        int k = 0;
+        for (; k + 2 <= n; k += 2) {
+            if (rows[k] == rows[k + 1]) break;   /* a noise word drawn twice in a row */
+            add_combination2(dim, n_in, grad + k, grad + k + 1, W2V_BLOCK, xs, rows[k],
+                             rows[k + 1]);
+        }
+        for (; k < n; k++) add_combination(dim, n_in, grad + k, W2V_BLOCK, xs, rows[k]);
     }
     t->loss += loss;
     return W2V_RUN_OK;
@@ -356,6 +559,17 @@ static inline void draw_negatives(const w2v_model *m, w2v_thread *t, int32_t *ne
     }
 }
 
+/* Start loading the Huffman path (node ids and codes) of `word`, so that a later
+ * prefetch_outputs finds its node ids in the cache. */
+static inline void prefetch_path(const w2v_model *m, int32_t word)
+{
+    int64_t a = m->path_off[word], b = m->path_off[word + 1];
+    for (int64_t k = a; k < b; k += 16) __builtin_prefetch(m->path_points + k, 0, 3);
+    __builtin_prefetch(m->path_points + b - 1, 0, 3);
+    __builtin_prefetch(m->path_codes + a, 0, 3);
+    __builtin_prefetch(m->path_codes + b - 1, 0, 3);
+}
+
 /* Start loading the output rows that centre word `word` will use. */
 static inline void prefetch_outputs(const w2v_model *m, int32_t word)
 {
@@ -386,6 +600,10 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
         if (m->shrink_windows) reach -= next_below(t, m->window);
         int64_t lo = i - reach < 0 ? 0 : i - reach;
         int64_t hi = i + reach >= len ? len - 1 : i + reach;
+        /* a pipeline over the next centre words: path_off three ahead, the path two
+         * ahead, the output rows one ahead, each step's addresses already in the cache */
+        if (m->hs && i + 3 < len) __builtin_prefetch(m->path_off + span[i + 3], 0, 3);
+        if (m->hs && i + 2 < len) prefetch_path(m, span[i + 2]);
         if (i + 1 < len) prefetch_outputs(m, span[i + 1]);
         if (i + 1 + m->window < len)
             prefetch_row(m->w_in + (int64_t)span[i + 1 + m->window] * m->dim, m->dim);

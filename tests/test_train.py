@@ -12,13 +12,13 @@ MAX_EXP, TABLE = _train.MAX_EXP, _train.EXP_TABLE_SIZE
 
 
 def make_trainer(rng, *, sg, hs, negative, cbow_mean=1, window=3, counts=None,
-                 ids=None, offsets=None, keep_prob=None, **kw):
+                 ids=None, offsets=None, keep_prob=None, dim=DIM, **kw):
     counts = counts if counts is not None else np.sort(rng.integers(1, 500, N_WORDS))[::-1]
     vocab = Vocab([f"w{i}" for i in range(N_WORDS)], counts)
     # non-zero output weights, so every term of the update is exercised
-    w_in = rng.uniform(-0.5, 0.5, (N_WORDS, DIM)).astype(np.float32)
-    w_ns = rng.uniform(-0.5, 0.5, (N_WORDS, DIM)).astype(np.float32)
-    w_hs = rng.uniform(-0.5, 0.5, (N_WORDS - 1, DIM)).astype(np.float32)
+    w_in = rng.uniform(-0.5, 0.5, (N_WORDS, dim)).astype(np.float32)
+    w_ns = rng.uniform(-0.5, 0.5, (N_WORDS, dim)).astype(np.float32)
+    w_hs = rng.uniform(-0.5, 0.5, (N_WORDS - 1, dim)).astype(np.float32)
     prob, alias = vocab.noise_table(0.75)
     off, points, codes = vocab.huffman()
     ids = np.zeros(0, np.int32) if ids is None else ids
@@ -29,7 +29,7 @@ def make_trainer(rng, *, sg, hs, negative, cbow_mean=1, window=3, counts=None,
     params.update(kw)
     trainer = _train.Trainer(w_in, w_ns, w_hs, ids, offsets, keep_prob, prob, alias, off,
                              points, codes, **params)
-    state = _train.ThreadState(DIM, 1000, window, max(negative, 1), 7)
+    state = _train.ThreadState(dim, 1000, window, max(negative, 1), 7)
     return trainer, state, (w_in, w_ns, w_hs), (off, points, codes)
 
 
@@ -38,7 +38,8 @@ def ref_step(h, v, e, y, alpha, sig, logsig, skip_saturated):
     Returns the loss term."""
     f = np.float32(np.dot(h.astype(np.float64), v.astype(np.float64)))
     if -MAX_EXP < f < MAX_EXP:
-        idx = int((f + MAX_EXP) * (TABLE / MAX_EXP / 2))
+        # just under MAX_EXP the float32 product rounds up to TABLE: the last entry
+        idx = min(int((f + MAX_EXP) * (TABLE / MAX_EXP / 2)), TABLE - 1)
         g = np.float32((y - sig[idx]) * alpha)
         loss = -logsig[idx] if y else f - logsig[idx]
     elif skip_saturated:
@@ -131,11 +132,17 @@ COMBINATIONS = [(sg, hs, neg, mean) for sg, mean in ((1, 1), (0, 1), (0, 0))
                 for hs, neg in ((0, 5), (1, 0), (1, 3))]
 
 
+# 16: whole vectors only; 100: blocks of four vectors and a half-vector tail, as in real
+# use; 37: every tail of the kernels (vector, half vector and single floats)
+DIMS = (16, 100, 37)
+
+
 @pytest.mark.parametrize("simd", _train.available_simd())
+@pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("sg, hs, negative, cbow_mean", COMBINATIONS)
-def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, simd):
+def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, dim, simd):
     trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
-        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean, simd=simd)
+        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean, simd=simd, dim=dim)
     assert trainer.simd == simd
     sig, logsig = trainer.sigmoid_tables()
     r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
@@ -155,7 +162,7 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
         else:
             ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 7))).astype(np.int32)
             rc = trainer.cbow_example(state, ctx, word, negs, alpha)
-            h = np.zeros(DIM, np.float32)
+            h = np.zeros(dim, np.float32)
             for c in ctx:
                 h += r_in[c]
             if cbow_mean:
@@ -171,18 +178,19 @@ def test_kernel_step_equals_numpy_reference(rng, sg, hs, negative, cbow_mean, si
         assert rc == _train.RUN_OK
         assert_same_weights((w_in, w_ns, w_hs), (r_in, r_ns, r_hs))
     assert not np.allclose(w_in, make_trainer(np.random.default_rng(12345), sg=sg, hs=hs,
-                                              negative=negative)[2][0])
+                                              negative=negative, dim=dim)[2][0])
     assert state.take_counters()[0] == pytest.approx(total_loss, rel=1e-4)
 
 
 @pytest.mark.parametrize("simd", _train.available_simd())
+@pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("hs, negative, window", ((0, 5, 4), (1, 0, 4), (1, 3, 4), (1, 2, 21)))
-def test_window_kernel_equals_numpy_reference(rng, hs, negative, window, simd):
+def test_window_kernel_equals_numpy_reference(rng, hs, negative, window, dim, simd):
     """Skip-gram over a window at once (hierarchical softmax, shared negatives): every
     context row against the same output rows, as a block; repeated context words too.
     A window of more than MAX_INPUTS context words goes in consecutive blocks."""
     trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
-        rng, sg=1, hs=hs, negative=negative, window=window, simd=simd)
+        rng, sg=1, hs=hs, negative=negative, window=window, simd=simd, dim=dim)
     sig, logsig = trainer.sigmoid_tables()
     r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
     alpha = np.float32(0.05)
@@ -224,6 +232,27 @@ def test_kernel_saturated_steps(rng):
     np.testing.assert_array_equal(w_ns[1], 1.0)             # y=1, sigmoid=1: no change
     np.testing.assert_allclose(w_ns[2], 1.0 - 0.1 * 1.0)    # y=0: g = -alpha
     np.testing.assert_allclose(w_in[0], 1.0 - 0.1 * 1.0)    # e = g * v_old
+
+
+@pytest.mark.parametrize("simd", _train.available_simd())
+def test_kernel_score_just_under_max_exp(rng, simd):
+    """A score just under MAX_EXP maps onto the table's last entry (the float32 index
+    computation rounds up to the table size there; it used to read past the table)."""
+    trainer, state, (w_in, w_ns, _), _ = make_trainer(rng, sg=1, hs=0, negative=1, simd=simd)
+    sig, logsig = trainer.sigmoid_tables()
+    f = np.nextafter(np.float32(MAX_EXP), np.float32(0))
+    w_in[0] = 0.0
+    w_in[0, 0] = f
+    w_ns[1] = 0.0
+    w_ns[1, 0] = 1.0       # score of the target: exactly f
+    w_ns[2] = 0.0          # score of the noise word: 0
+    state.take_counters()
+    trainer.sg_example(state, 0, 1, np.array([2], np.int32), np.float32(0.1))
+    g = np.float32((1 - sig[TABLE - 1]) * np.float32(0.1))
+    assert w_ns[1, 0] == pytest.approx(1.0 + g * f, rel=1e-6)
+    assert w_in[0, 0] == pytest.approx(f + g, rel=1e-6)
+    loss = -logsig[TABLE - 1] + (0.0 - logsig[TABLE // 2])
+    assert state.take_counters()[0] == pytest.approx(loss, rel=1e-5)
 
 
 def test_kernel_unknown_simd_rejected(rng):
