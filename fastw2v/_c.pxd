@@ -72,6 +72,7 @@ cdef extern from "w2v_train.h" nogil:
         W2V_MAX_EXP
         W2V_BLOCK
         W2V_MAX_INPUTS
+        W2V_HOT_ROWS
         W2V_SIMD_AUTO
         W2V_SIMD_GENERIC
         W2V_SIMD_AVX2
@@ -93,6 +94,7 @@ cdef extern from "w2v_train.h" nogil:
         int sg, hs, negative, window, shrink_windows, cbow_mean, compute_loss
         int shared_negatives
         int64_t max_span
+        int64_t hot_first
         double alpha_start, alpha_end
         int64_t schedule_words
         int64_t *words_done
@@ -111,6 +113,9 @@ cdef extern from "w2v_train.h" nogil:
         float *grad
         float *errs
         float **inputs
+        float *hot
+        float *hot_base
+        int64_t unmerged
         double loss
         int64_t words
         int64_t trained

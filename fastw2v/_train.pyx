@@ -13,6 +13,7 @@ RUN_NONFINITE = W2V_RUN_NONFINITE
 EXP_TABLE_SIZE = W2V_EXP_TABLE_SIZE
 MAX_EXP = W2V_MAX_EXP
 MAX_INPUTS = W2V_MAX_INPUTS
+HOT_ROWS = W2V_HOT_ROWS
 SIMD_NAMES = {"auto": W2V_SIMD_AUTO, "generic": W2V_SIMD_GENERIC, "avx2": W2V_SIMD_AVX2}
 
 
@@ -46,9 +47,12 @@ cdef class ThreadState:
         grad = _padded(W2V_BLOCK * W2V_MAX_INPUTS, np.float32)
         errs = _padded(W2V_MAX_INPUTS * dim, np.float32)
         inputs = _padded(W2V_MAX_INPUTS, np.uintp)
-        self.buffers = (h, e, span, ctx, negs, grad, errs, inputs)
+        hot = _padded(W2V_HOT_ROWS * dim, np.float32)
+        hot_base = _padded(W2V_HOT_ROWS * dim, np.float32)
+        self.buffers = (h, e, span, ctx, negs, grad, errs, inputs, hot, hot_base)
         cdef uintptr_t[::1] inputs_v = inputs
         cdef float[::1] h_v = h, e_v = e, grad_v = grad, errs_v = errs
+        cdef float[::1] hot_v = hot, hot_base_v = hot_base
         cdef int32_t[::1] span_v = span, ctx_v = ctx, negs_v = negs
         memset(&self.t, 0, sizeof(w2v_thread))
         self.t.h = &h_v[0]
@@ -59,6 +63,8 @@ cdef class ThreadState:
         self.t.grad = &grad_v[0]
         self.t.errs = &errs_v[0]
         self.t.inputs = <float **>&inputs_v[0]
+        self.t.hot = &hot_v[0]
+        self.t.hot_base = &hot_base_v[0]
         w2v_thread_seed(&self.t, seed)
 
     def take_counters(self):
@@ -103,9 +109,13 @@ cdef class Trainer:
                  const int32_t[::1] path_points, const uint8_t[::1] path_codes,
                  *, int sg, int hs, int negative, int window, bint shrink_windows,
                  int cbow_mean, bint compute_loss, int64_t max_span,
-                 bint shared_negatives=False,
+                 bint shared_negatives=False, int hot_rows=0,
                  double alpha_start, double alpha_end, int64_t schedule_words,
                  str simd="auto"):
+        """hot_rows: how many of the heaviest Huffman nodes each thread trains in a private
+        copy, merged every HOT_SYNC_WORDS words (at most HOT_ROWS; 0 with one thread)."""
+        if not 0 <= hot_rows <= W2V_HOT_ROWS:
+            raise ValueError(f"hot_rows must be within [0, {W2V_HOT_ROWS}], got {hot_rows}")
         # keep every array alive as long as the raw pointers below are used
         self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
                        noise_alias, path_off, path_points, path_codes)
@@ -141,6 +151,11 @@ cdef class Trainer:
         self.m.compute_loss = compute_loss
         self.m.shared_negatives = shared_negatives
         self.m.max_span = max_span
+        # node ids grow towards the root (word2vec.c's Huffman order): the last hot_rows
+        # nodes are the heaviest
+        self.m.hot_first = n - 1
+        if hs:
+            self.m.hot_first = n - 1 - min(hot_rows, w_out_hs.shape[0])
         self.m.alpha_start = alpha_start
         self.m.alpha_end = alpha_end
         self.m.schedule_words = schedule_words
@@ -222,6 +237,9 @@ cdef class Trainer:
 
     def _check_example(self, ThreadState state, ctx, int32_t word, negs):
         self._check_state(state)
+        if self.m.hs and self.m.hot_first < self.m.n_words - 1:
+            raise ValueError("the single-example kernels read the shared Huffman nodes only: "
+                             "make the trainer with hot_rows=0 to call them")
         for ids in (ctx, np.asarray([word]), np.asarray(negs)):
             self._check_ids(ids)
         if len(ctx) > 2 * self.m.window:

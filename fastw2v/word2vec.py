@@ -474,6 +474,9 @@ class Word2Vec:
             shrink_windows=cfg.shrink_windows, cbow_mean=cfg.cbow_mean,
             compute_loss=cfg.compute_loss, max_span=cfg.max_sentence_length,
             shared_negatives=cfg.shared_negatives,
+            # with several threads, each trains the heaviest Huffman nodes (the root is on
+            # every path) in a private copy, merged every 1,000 words
+            hot_rows=_train.HOT_ROWS if cfg.resolved_workers() > 1 else 0,
             alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
             simd=os.environ.get("FASTW2V_SIMD", "auto"))
 

@@ -14,6 +14,8 @@
 #define W2V_PROGRESS_WORDS 10000   /* words between updates of the shared progress count */
 #define W2V_BLOCK 16               /* output rows per block of the skip-gram window kernel */
 #define W2V_MAX_INPUTS 32          /* context words per block of the window kernel */
+#define W2V_HOT_ROWS 64            /* Huffman nodes each thread may keep a private copy of */
+#define W2V_HOT_SYNC_WORDS 1000    /* words between merges of those copies */
 
 enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 
@@ -57,6 +59,11 @@ struct w2v_model {
     int sg, hs, negative, window, shrink_windows, cbow_mean, compute_loss;
     int shared_negatives;       /* skip-gram: one noise draw per centre word */
     int64_t max_span;           /* ids trained as one span at most (sentence chunk) */
+    /* Huffman nodes hot_first and up (the heaviest: every path starts at the root) are
+     * trained in each thread's private copy and merged into w_out_hs every
+     * W2V_HOT_SYNC_WORDS words, so that threads do not fight over their cache lines;
+     * n_words - 1 (no node) turns this off */
+    int64_t hot_first;
     /* learning rate: alpha_start -> alpha_end linearly over schedule_words words */
     double alpha_start, alpha_end;
     int64_t schedule_words;
@@ -87,6 +94,11 @@ struct w2v_thread {
     float *grad;                /* (W2V_MAX_INPUTS, W2V_BLOCK) scores, then gradients, of one block */
     float *errs;                /* (W2V_MAX_INPUTS, dim) accumulated input gradients */
     float **inputs;             /* (W2V_MAX_INPUTS,) the input rows */
+    /* (W2V_HOT_ROWS, dim) each: the private copies of the hot Huffman nodes, and those
+     * nodes as they were at the last merge */
+    float *hot;
+    float *hot_base;
+    int64_t unmerged;           /* words since the last merge */
     double loss;                /* summed binary-logistic losses */
     int64_t words;              /* corpus words processed (before subsampling) */
     int64_t trained;            /* words kept after subsampling */

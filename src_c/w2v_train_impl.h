@@ -399,14 +399,16 @@ typedef struct {
 } output_cursor;
 
 /* Fills rows/labels/skip with the next block of output rows; returns how many (0: done). */
-static inline int next_outputs(const w2v_model *m, output_cursor *cur, int32_t word,
-                               const int32_t *negs, int n_negs, float **rows, int *labels,
-                               int *skip)
+static inline int next_outputs(const w2v_model *m, const w2v_thread *t, output_cursor *cur,
+                               int32_t word, const int32_t *negs, int n_negs, float **rows,
+                               int *labels, int *skip)
 {
     const int64_t dim = m->dim;
     int n = 0;
     for (; n < W2V_BLOCK && cur->path < cur->path_end; n++, cur->path++) {
-        rows[n] = m->w_out_hs + (int64_t)m->path_points[cur->path] * dim;
+        int64_t node = m->path_points[cur->path];
+        rows[n] = node >= m->hot_first ? t->hot + (node - m->hot_first) * dim
+                                       : m->w_out_hs + node * dim;
         labels[n] = 1 - m->path_codes[cur->path];
         skip[n] = 1;
     }
@@ -447,7 +449,7 @@ static inline int predict_block(const w2v_model *m, w2v_thread *t, float *const 
     }
     int n, bad = 0;
     float loss = 0.0f;
-    while ((n = next_outputs(m, &cur, word, negs, n_negs, rows, labels, skip)) > 0) {
+    while ((n = next_outputs(m, t, &cur, word, negs, n_negs, rows, labels, skip)) > 0) {
         t->steps += (int64_t)n * n_in;
         int c = 0;
         for (; c + 2 <= n_in; c += 2)
@@ -576,7 +578,8 @@ static inline void prefetch_outputs(const w2v_model *m, int32_t word)
     if (m->negative) prefetch_row(m->w_out_ns + (int64_t)word * m->dim, m->dim);
     if (m->hs)
         for (int64_t k = m->path_off[word]; k < m->path_off[word + 1]; k++)
-            prefetch_row(m->w_out_hs + (int64_t)m->path_points[k] * m->dim, m->dim);
+            if (m->path_points[k] < m->hot_first)   /* the private hot rows stay cached */
+                prefetch_row(m->w_out_hs + (int64_t)m->path_points[k] * m->dim, m->dim);
 }
 
 /* The noise words are drawn one example ahead, so that their rows load while the current
@@ -641,12 +644,40 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
     return W2V_RUN_OK;
 }
 
+/* The thread's private copies of the hot Huffman nodes: load them from the shared matrix,
+ * and merge them back, adding what this thread changed since the last merge to whatever
+ * the other threads have written meanwhile (Hogwild, in batches). */
+static void load_hot(const w2v_model *m, w2v_thread *t)
+{
+    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->dim * sizeof(float);
+    memcpy(t->hot, m->w_out_hs + m->hot_first * m->dim, bytes);
+    memcpy(t->hot_base, t->hot, bytes);
+    t->unmerged = 0;
+}
+
+static void merge_hot(const w2v_model *m, w2v_thread *t)
+{
+    int64_t n = (m->n_words - 1 - m->hot_first) * m->dim;
+    float *shared = m->w_out_hs + m->hot_first * m->dim;
+    for (int64_t i = 0; i < n; i++) {
+        /* where no other thread wrote, take the private value as it is: adding the change
+         * would round, and one thread alone must train exactly as without copies */
+        float s = shared[i];
+        float v = s == t->hot_base[i] ? t->hot[i] : s + (t->hot[i] - t->hot_base[i]);
+        shared[i] = v;
+        t->hot[i] = t->hot_base[i] = v;
+    }
+    t->unmerged = 0;
+}
+
 static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
 {
     publish_progress(m, t);   /* sets t->alpha from the shared count */
     for (int64_t s = s_begin; s < s_end; s++) {
         int64_t pos = m->offsets[s], end = m->offsets[s + 1];
         while (pos < end) {
+            if (t->unmerged >= W2V_HOT_SYNC_WORDS && m->hot_first < m->n_words - 1)
+                merge_hot(m, t);
             if (t->unpublished >= W2V_PROGRESS_WORDS) {
                 publish_progress(m, t);
                 if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) return W2V_RUN_STOPPED;
@@ -659,6 +690,7 @@ static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64
                 assert(w >= 0 && w < m->n_words);   /* checked in Python; debug builds recheck */
                 t->words++;
                 t->unpublished++;
+                t->unmerged++;
                 if (m->keep_prob && m->keep_prob[w] < 1.0f && next_unit(t) >= m->keep_prob[w])
                     continue;
                 t->span[len++] = w;
@@ -681,7 +713,10 @@ int W2V_FN(w2v_train_sentences)(const w2v_model *m, w2v_thread *t, int64_t s_beg
     /* work on a copy on this thread's stack: the counters change with every word, and the
      * callers' structs of different threads may share a cache line */
     w2v_thread local = *t;
+    int hot = m->hs && m->hot_first < m->n_words - 1;
+    if (hot) load_hot(m, &local);
     int rc = train_shard(m, &local, s_begin, s_end);
+    if (hot) merge_hot(m, &local);
     *t = local;
     return rc;
 }

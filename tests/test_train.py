@@ -335,3 +335,37 @@ def test_stop_flag_stops_run(rng):
     assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_STOPPED
     _, words, _, _, _ = state.take_counters()
     assert words < enc.n_ids
+
+
+@pytest.mark.parametrize("hot_rows", [5, _train.HOT_ROWS])
+@pytest.mark.parametrize("sg", [1, 0])
+def test_hot_nodes_in_private_copies_train_like_shared_ones(hot_rows, sg):
+    """With hot rows, a thread trains the heaviest Huffman nodes in a private copy and
+    merges it every HOT_SYNC_WORDS words; alone, it must give exactly the shared-matrix
+    result. 5 rows: some nodes private, some shared; 64: all 29 nodes of this vocabulary
+    are private."""
+    enc, vocab = small_corpus(np.random.default_rng(0), n_sent=300)   # 6,000 words: merges
+    counts = np.zeros(N_WORDS, np.int64)
+    counts[:len(vocab)] = vocab.counts
+    results = []
+    for hot in (0, hot_rows):
+        trainer, state, weights, _ = make_trainer(
+            np.random.default_rng(1), sg=sg, hs=1, negative=2, counts=np.maximum(counts, 1),
+            ids=enc.ids, offsets=enc.offsets, schedule_words=3 * enc.n_ids, hot_rows=hot)
+        before = [w.copy() for w in weights]
+        for _ in range(3):
+            assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_OK
+        assert not np.allclose(weights[2], before[2])          # the nodes were trained
+        results.append((weights, state.take_counters()))
+    (shared, counters_shared), (private, counters_private) = results
+    for a, b in zip(private, shared):
+        np.testing.assert_array_equal(a, b)
+    assert counters_private == counters_shared                  # loss, words, pairs, steps
+
+
+def test_hot_rows_checked(rng):
+    with pytest.raises(ValueError, match="hot_rows must be within"):
+        make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=_train.HOT_ROWS + 1)
+    trainer, state, _, _ = make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=4)
+    with pytest.raises(ValueError, match="hot_rows=0"):
+        trainer.sg_example(state, 0, 1, np.zeros(0, np.int32), 0.1)
