@@ -566,6 +566,7 @@ static inline void draw_negatives(const w2v_model *m, w2v_thread *t, int32_t *ne
 static inline void prefetch_path(const w2v_model *m, int32_t word)
 {
     int64_t a = m->path_off[word], b = m->path_off[word + 1];
+    if (a == b) return;   /* a one-word vocabulary */
     for (int64_t k = a; k < b; k += 16) __builtin_prefetch(m->path_points + k, 0, 3);
     __builtin_prefetch(m->path_points + b - 1, 0, 3);
     __builtin_prefetch(m->path_codes + a, 0, 3);
