@@ -286,10 +286,18 @@ INTERRUPT_SCRIPT = textwrap.dedent("""
 """)
 
 
+def _default_sigint():
+    """In the child: Ctrl-C handled as usual even when the test run itself was started in
+    the background (a shell without job control starts it with SIGINT ignored, which a
+    child inherits, and Python then never raises KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_training_ctrl_c_stops_and_keeps_vectors():
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPT_SCRIPT],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         assert proc.stdout.readline().strip() == "ready"
         threading.Event().wait(1.0)      # let the workers get going
@@ -535,7 +543,8 @@ SAVE_LOOP_SCRIPT = textwrap.dedent("""
 def test_ctrl_c_during_save_leaves_old_or_new_file(tmp_path, delay):
     path = tmp_path / "model.fw2v"
     proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP_SCRIPT, str(path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         assert proc.stdout.readline().strip() == "ready"
         threading.Event().wait(delay)
