@@ -645,6 +645,12 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
     return W2V_RUN_OK;
 }
 
+/* 1 if this model trains hot Huffman nodes in per-thread copies (see w2v_model.hot_first). */
+static inline int has_hot_rows(const w2v_model *m)
+{
+    return m->hs && m->hot_first < m->n_words - 1;
+}
+
 /* The thread's private copies of the hot Huffman nodes: load them from the shared matrix,
  * and merge them back, adding what this thread changed since the last merge to whatever
  * the other threads have written meanwhile (Hogwild, in batches). */
@@ -677,8 +683,7 @@ static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64
     for (int64_t s = s_begin; s < s_end; s++) {
         int64_t pos = m->offsets[s], end = m->offsets[s + 1];
         while (pos < end) {
-            if (t->unmerged >= W2V_HOT_SYNC_WORDS && m->hot_first < m->n_words - 1)
-                merge_hot(m, t);
+            if (t->unmerged >= W2V_HOT_SYNC_WORDS && has_hot_rows(m)) merge_hot(m, t);
             if (t->unpublished >= W2V_PROGRESS_WORDS) {
                 publish_progress(m, t);
                 if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) return W2V_RUN_STOPPED;
@@ -714,10 +719,9 @@ int W2V_FN(w2v_train_sentences)(const w2v_model *m, w2v_thread *t, int64_t s_beg
     /* work on a copy on this thread's stack: the counters change with every word, and the
      * callers' structs of different threads may share a cache line */
     w2v_thread local = *t;
-    int hot = m->hs && m->hot_first < m->n_words - 1;
-    if (hot) load_hot(m, &local);
+    if (has_hot_rows(m)) load_hot(m, &local);
     int rc = train_shard(m, &local, s_begin, s_end);
-    if (hot) merge_hot(m, &local);
+    if (has_hot_rows(m)) merge_hot(m, &local);
     *t = local;
     return rc;
 }
