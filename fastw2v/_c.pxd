@@ -73,6 +73,7 @@ cdef extern from "w2v_train.h" nogil:
         W2V_BLOCK
         W2V_MAX_INPUTS
         W2V_HOT_ROWS
+        W2V_HOT_SYNC_WORDS
         W2V_SIMD_AUTO
         W2V_SIMD_GENERIC
         W2V_SIMD_AVX2
@@ -95,6 +96,7 @@ cdef extern from "w2v_train.h" nogil:
         int shared_negatives
         int64_t max_span
         int64_t hot_first
+        int64_t hot_sync_words
         double alpha_start, alpha_end
         int64_t schedule_words
         int64_t *words_done

@@ -14,6 +14,7 @@ EXP_TABLE_SIZE = W2V_EXP_TABLE_SIZE
 MAX_EXP = W2V_MAX_EXP
 MAX_INPUTS = W2V_MAX_INPUTS
 HOT_ROWS = W2V_HOT_ROWS
+HOT_SYNC_WORDS = W2V_HOT_SYNC_WORDS
 SIMD_NAMES = {"auto": W2V_SIMD_AUTO, "generic": W2V_SIMD_GENERIC, "avx2": W2V_SIMD_AVX2}
 
 
@@ -110,12 +111,16 @@ cdef class Trainer:
                  *, int sg, int hs, int negative, int window, bint shrink_windows,
                  int cbow_mean, bint compute_loss, int64_t max_span,
                  bint shared_negatives=False, int hot_rows=0,
+                 int64_t hot_sync_words=W2V_HOT_SYNC_WORDS,
                  double alpha_start, double alpha_end, int64_t schedule_words,
                  str simd="auto"):
         """hot_rows: how many of the heaviest Huffman nodes each thread trains in a private
-        copy, merged every HOT_SYNC_WORDS words (at most HOT_ROWS; 0 with one thread)."""
+        copy (at most HOT_ROWS; 0 with one thread), merged into the shared matrix every
+        hot_sync_words words of that thread."""
         if not 0 <= hot_rows <= W2V_HOT_ROWS:
             raise ValueError(f"hot_rows must be within [0, {W2V_HOT_ROWS}], got {hot_rows}")
+        if hot_sync_words < 1:
+            raise ValueError(f"hot_sync_words must be at least 1, got {hot_sync_words}")
         # keep every array alive as long as the raw pointers below are used
         self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
                        noise_alias, path_off, path_points, path_codes)
@@ -156,6 +161,7 @@ cdef class Trainer:
         self.m.hot_first = n - 1
         if hs:
             self.m.hot_first = n - 1 - min(hot_rows, w_out_hs.shape[0])
+        self.m.hot_sync_words = hot_sync_words
         self.m.alpha_start = alpha_start
         self.m.alpha_end = alpha_end
         self.m.schedule_words = schedule_words
@@ -168,6 +174,16 @@ cdef class Trainer:
         if w2v_model_init(&self.m, SIMD_NAMES[simd]) != 0:
             raise ValueError(f"this CPU or build cannot run the {simd!r} kernels; "
                              f"available: {available_simd()}")
+
+    @property
+    def hot_rows(self):
+        """How many Huffman nodes each thread trains in a private copy."""
+        return self.m.n_words - 1 - self.m.hot_first if self.m.hs else 0
+
+    @property
+    def hot_sync_words(self):
+        """Words of a thread between two merges of its private copies."""
+        return self.m.hot_sync_words
 
     @property
     def simd(self):

@@ -462,6 +462,7 @@ class Word2Vec:
         if cfg.negative:
             noise_prob, noise_alias = vocab.noise_table(cfg.ns_exponent)
         path_off = path_points = path_codes = None
+        workers = cfg.resolved_workers()
         if cfg.hs:
             path_off, path_points, path_codes = vocab.huffman()
         return _train.Trainer(
@@ -475,8 +476,12 @@ class Word2Vec:
             compute_loss=cfg.compute_loss, max_span=cfg.max_sentence_length,
             shared_negatives=cfg.shared_negatives,
             # with several threads, each trains the heaviest Huffman nodes (the root is on
-            # every path) in a private copy, merged every 1,000 words
-            hot_rows=_train.HOT_ROWS if cfg.resolved_workers() > 1 else 0,
+            # every path) in a private copy, merged every 1,000 words with two threads and
+            # proportionally more often with more: between merges a thread does not see
+            # the others' changes to these nodes, and 16 threads merging every 1,000 words
+            # lost most of the analogy accuracy (bench/RESULTS.md, "Thread scaling")
+            hot_rows=_train.HOT_ROWS if workers > 1 else 0,
+            hot_sync_words=max(1, _train.HOT_SYNC_WORDS // max(1, workers - 1)),
             alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
             simd=os.environ.get("FASTW2V_SIMD", "auto"))
 

@@ -15,7 +15,7 @@
 #define W2V_BLOCK 16               /* output rows per block of the skip-gram window kernel */
 #define W2V_MAX_INPUTS 32          /* context words per block of the window kernel */
 #define W2V_HOT_ROWS 64            /* Huffman nodes each thread may keep a private copy of */
-#define W2V_HOT_SYNC_WORDS 1000    /* words between merges of those copies */
+#define W2V_HOT_SYNC_WORDS 1000    /* words between merges of those copies, with 2 threads */
 
 enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 
@@ -61,9 +61,10 @@ struct w2v_model {
     int64_t max_span;           /* ids trained as one span at most (sentence chunk) */
     /* Huffman nodes hot_first and up (the heaviest: every path starts at the root) are
      * trained in each thread's private copy and merged into w_out_hs every
-     * W2V_HOT_SYNC_WORDS words, so that threads do not fight over their cache lines;
+     * hot_sync_words words, so that threads do not fight over their cache lines;
      * n_words - 1 (no node) turns this off */
     int64_t hot_first;
+    int64_t hot_sync_words;
     /* learning rate: alpha_start -> alpha_end linearly over schedule_words words */
     double alpha_start, alpha_end;
     int64_t schedule_words;

@@ -683,7 +683,7 @@ static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64
     for (int64_t s = s_begin; s < s_end; s++) {
         int64_t pos = m->offsets[s], end = m->offsets[s + 1];
         while (pos < end) {
-            if (t->unmerged >= W2V_HOT_SYNC_WORDS && has_hot_rows(m)) merge_hot(m, t);
+            if (t->unmerged >= m->hot_sync_words && has_hot_rows(m)) merge_hot(m, t);
             if (t->unpublished >= W2V_PROGRESS_WORDS) {
                 publish_progress(m, t);
                 if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) return W2V_RUN_STOPPED;

@@ -337,13 +337,14 @@ def test_stop_flag_stops_run(rng):
     assert words < enc.n_ids
 
 
-@pytest.mark.parametrize("hot_rows", [5, _train.HOT_ROWS])
+@pytest.mark.parametrize("hot_rows, sync", [(5, _train.HOT_SYNC_WORDS),
+                                           (_train.HOT_ROWS, _train.HOT_SYNC_WORDS), (5, 7)])
 @pytest.mark.parametrize("sg", [1, 0])
-def test_hot_nodes_in_private_copies_train_like_shared_ones(hot_rows, sg):
+def test_hot_nodes_in_private_copies_train_like_shared_ones(hot_rows, sync, sg):
     """With hot rows, a thread trains the heaviest Huffman nodes in a private copy and
-    merges it every HOT_SYNC_WORDS words; alone, it must give exactly the shared-matrix
-    result. 5 rows: some nodes private, some shared; 64: all 29 nodes of this vocabulary
-    are private."""
+    merges it every `sync` words; alone, it must give exactly the shared-matrix result.
+    5 rows: some nodes private, some shared; 64: all 29 nodes of this vocabulary are
+    private."""
     enc, vocab = small_corpus(np.random.default_rng(0), n_sent=300)   # 6,000 words: merges
     counts = np.zeros(N_WORDS, np.int64)
     counts[:len(vocab)] = vocab.counts
@@ -351,7 +352,8 @@ def test_hot_nodes_in_private_copies_train_like_shared_ones(hot_rows, sg):
     for hot in (0, hot_rows):
         trainer, state, weights, _ = make_trainer(
             np.random.default_rng(1), sg=sg, hs=1, negative=2, counts=np.maximum(counts, 1),
-            ids=enc.ids, offsets=enc.offsets, schedule_words=3 * enc.n_ids, hot_rows=hot)
+            ids=enc.ids, offsets=enc.offsets, schedule_words=3 * enc.n_ids, hot_rows=hot,
+            hot_sync_words=sync)
         before = [w.copy() for w in weights]
         for _ in range(3):
             assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_OK
@@ -366,6 +368,8 @@ def test_hot_nodes_in_private_copies_train_like_shared_ones(hot_rows, sg):
 def test_hot_rows_checked(rng):
     with pytest.raises(ValueError, match="hot_rows must be within"):
         make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=_train.HOT_ROWS + 1)
+    with pytest.raises(ValueError, match="hot_sync_words must be at least 1"):
+        make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=4, hot_sync_words=0)
     trainer, state, _, _ = make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=4)
     with pytest.raises(ValueError, match="hot_rows=0"):
         trainer.sg_example(state, 0, 1, np.zeros(0, np.int32), 0.1)

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastw2v import Word2Vec
+from fastw2v import Word2Vec, _train
 from fastw2v.vocab import select_words
 from fastw2v.synthetic import group_purity, planted_groups
 
@@ -93,6 +93,28 @@ def test_training_build_vocab_then_train_equals_constructor(planted):
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
     assert b.corpus_count == len(sentences)
     assert b.corpus_total_words == sum(map(len, sentences))
+
+
+@pytest.mark.parametrize("workers, sync", [(2, 1000), (3, 500), (16, 66)])
+def test_hot_huffman_copies_merge_more_often_with_more_workers(planted, workers, sync):
+    """Between two merges a thread does not see the other threads' changes to the hot
+    Huffman nodes: with 16 threads on 16 cores, merging every 1,000 words (as with 2)
+    lost most of the analogy accuracy, so the interval shrinks with the thread count."""
+    sentences, _ = planted
+    model = Word2Vec(hs=1, negative=0, workers=workers, **SMALL)
+    model.build_vocab(sentences)
+    trainer = model._make_trainer(model.corpus, 0.025, 0.0001, 1)
+    assert trainer.hot_rows == _train.HOT_ROWS
+    assert trainer.hot_sync_words == sync
+    one = Word2Vec(hs=1, negative=0, workers=1, **SMALL)
+    one.build_vocab(sentences)
+    assert one._make_trainer(one.corpus, 0.025, 0.0001, 1).hot_rows == 0
+
+
+def test_many_workers_recover_planted_groups_with_hierarchical_softmax(planted):
+    sentences, groups = planted
+    model = Word2Vec(sentences, sg=1, hs=1, negative=0, workers=16, **SMALL)
+    assert group_purity(model.wv, groups, topn=5) > 0.95
 
 
 def test_training_several_workers_all_shards_trained(planted):

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""How training speed grows with the number of threads.
+
+    python bench/scaling.py --corpus ../shared/data/pd-encyc8.lines.gz --threads 1,2,4,8,16
+
+For each configuration the vocabulary is built and the corpus encoded once; then one
+epoch (the whole learning-rate schedule) is trained with each thread count, starting
+every time from the same initial weights. The thread counts are run in rounds, ascending
+in odd rounds and descending in even ones, so that a slow spell of the machine does not
+always hit the same count; the table shows the fastest epoch of each count. Columns:
+seconds, speed-up over the fewest threads, efficiency (speed-up / threads), CPU seconds
+per wall second (how many threads were busy on average), corpus tokens per second, and
+GFLOP/s (6 x dim per logistic step; with --peak-gflops also as a share of threads x one
+core's peak). With --eval-dir, the vectors of the first round's epochs are scored
+(Google analogies, WordSim-353), so that speed and quality are seen together.
+
+--variants compares settings of the private copies of the hot Huffman nodes (module
+constants of fastw2v._train that Word2Vec reads: HOT_ROWS nodes, merged every
+HOT_SYNC_WORDS / (threads - 1) words) in the same rounds: a comma list of ROWS/SYNC,
+e.g. ``0/1000,64/1000`` (0 rows: no copies). One thread
+keeps no copies, so it runs once per round and serves as every variant's base.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+CONFIGS = {
+    "sg-ns": dict(sg=1, hs=0, negative=5),
+    "cbow-ns": dict(sg=0, hs=0, negative=5),
+    "sg-hs": dict(sg=1, hs=1, negative=0),
+    "cbow-hs": dict(sg=0, hs=1, negative=0),
+}
+
+
+def weights(model):
+    """The arrays training writes to, by name (None where the loss is not used)."""
+    return {"in": model.wv.vectors, "ns": model.w_out_ns, "hs": model.w_out_hs}
+
+
+def time_epoch(model, initial, workers):
+    """One epoch on `workers` threads from the initial weights: wall s, CPU s, logistic
+    steps, corpus tokens."""
+    for name, array in weights(model).items():
+        if array is not None:
+            array[...] = initial[name]
+    model.config = model.config.replace(workers=workers)
+    steps0 = model.steps_trained
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    model.train(epochs=1)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return wall, cpu, model.steps_trained - steps0, model.corpus_total_words
+
+
+def scores(model, eval_dir):
+    from score import analogy_accuracy, similarity_spearman
+    vecs, words = model.wv.vectors, model.wv.index_to_key
+    return dict(
+        analogy=analogy_accuracy(vecs, words, os.path.join(eval_dir, "questions-words.txt"))
+        ["accuracy"],
+        ws353=similarity_spearman(vecs, words, os.path.join(eval_dir, "EN-WS-353-ALL.txt"))
+        ["rho"])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", default="/work/shared/data/pd-encyc8.lines.gz")
+    p.add_argument("--threads", default="1,2,4,8,16", help="comma list (default: %(default)s)")
+    p.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs",
+                   help="comma list of: " + ",".join(CONFIGS))
+    p.add_argument("--dim", type=int, default=100)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--variants", default=None, metavar="ROWS/SYNC,...",
+                   help="settings of the hot-row copies to compare (default: the built-in)")
+    p.add_argument("--eval-dir", default=None,
+                   help="score the first round's vectors with the evaluation sets here")
+    p.add_argument("--peak-gflops", type=float, default=None,
+                   help="one core's float32 matrix-product GFLOP/s (bench/peak.py)")
+    p.add_argument("--json", dest="json_out", default=None, help="also write every run here")
+    a = p.parse_args(argv)
+
+    import fastw2v
+    from fastw2v import Word2Vec, _train
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+    threads = [int(x) for x in a.threads.split(",")]
+    configs = a.configs.split(",")
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        p.error(f"unknown configuration(s) {unknown}: choose from {sorted(CONFIGS)}")
+    default = f"{_train.HOT_ROWS}/{_train.HOT_SYNC_WORDS}"
+    variants = [tuple(int(x) for x in v.split("/")) for v in (a.variants or default).split(",")]
+    print(f"fastw2v {fastw2v.__version__}, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, kernels "
+          f"{os.environ.get('FASTW2V_SIMD') or _train.available_simd()[-1]}; corpus {a.corpus}; "
+          f"dim {a.dim}, window 5, sample 1e-3, min_count 5, one epoch per run, fastest of "
+          f"{a.rounds} rounds; hot Huffman copies ROWS/SYNC: {a.variants or default}", flush=True)
+    runs = []
+    for name in configs:
+        model = Word2Vec(vector_size=a.dim, window=5, min_count=5, sample=1e-3, seed=a.seed,
+                         workers=1, **CONFIGS[name])
+        model.build_vocab(corpus_file=a.corpus)
+        initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
+        for r in range(a.rounds):
+            for w in (threads if r % 2 == 0 else threads[::-1]):
+                for rows, sync in variants if w > 1 else variants[:1]:
+                    # (one thread keeps no copies: the variants are the same)
+                    _train.HOT_ROWS, _train.HOT_SYNC_WORDS = rows, sync
+                    wall, cpu, steps, tokens = time_epoch(model, initial, w)
+                    run = dict(config=name, variant=f"{rows}/{sync}", dim=a.dim, threads=w,
+                               round=r, wall_s=wall, cpu_s=cpu, steps=steps, tokens=tokens)
+                    if a.eval_dir and r == 0:
+                        run.update(scores(model, a.eval_dir))
+                    runs.append(run)
+                    print(f"  {name} {run['variant']} {w:>3} threads round {r + 1}: "
+                          f"{wall:7.2f} s, {cpu / wall:5.2f} CPUs busy"
+                          + (f", analogy {run['analogy']:.2%} WS353 {run['ws353']:.3f}"
+                             if "analogy" in run else ""), flush=True)
+    print_table(runs, a.peak_gflops, several_variants=len(variants) > 1)
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump(dict(argv=sys.argv[1:], runs=runs), f, indent=1)
+
+
+def print_table(runs, peak, several_variants):
+    scored = any("analogy" in r for r in runs)
+    print("\n| configuration | threads | epoch s (fastest) | speed-up | efficiency "
+          "| CPUs busy | tokens/s | GFLOP/s" + (" | of peak" if peak else "")
+          + (" | analogy % | WS353" if scored else "") + " |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if peak else "")
+          + ("---:|---:|" if scored else ""))
+    for key in dict.fromkeys((r["config"], r["variant"]) for r in runs):
+        mine = [r for r in runs if r["config"] == key[0]
+                and (r["variant"] == key[1] or r["threads"] == 1)]
+        best = {}
+        for r in mine:
+            if r["threads"] not in best or r["wall_s"] < best[r["threads"]]["wall_s"]:
+                best[r["threads"]] = r
+        base = best[min(best)]
+        label = f"{key[0]}, dim {base['dim']}" + (f", hot {key[1]}" if several_variants else "")
+        for w, r in sorted(best.items()):
+            speedup = base["wall_s"] / r["wall_s"] * min(best)
+            gflops = 6 * r["dim"] * r["steps"] / r["wall_s"] / 1e9
+            row = (f"| {label} | {w} | {r['wall_s']:.2f} | {speedup:.2f}x "
+                   f"| {speedup / w:.0%} | {r['cpu_s'] / r['wall_s']:.2f} "
+                   f"| {r['tokens'] / r['wall_s'] / 1e6:.2f}M | {gflops:.1f}")
+            if peak:
+                row += f" | {gflops / (w * peak):.0%}"
+            if scored:
+                first = next((x for x in mine if x["threads"] == w and "analogy" in x), None)
+                row += (f" | {first['analogy']:.2%} | {first['ws353']:.3f}" if first
+                        else " | | ")
+            print(row + " |")
+
+
+if __name__ == "__main__":
+    main()
