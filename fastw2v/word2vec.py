@@ -366,7 +366,11 @@ class Word2Vec:
                 "epoch_losses": self.epoch_losses, "words_trained": self.words_trained,
                 "examples_trained": self.examples_trained,
                 "steps_trained": self.steps_trained,
-                "schedule": self._schedule}
+                "schedule": self._schedule,
+                # the byte forms of words that were not valid UTF-8 (unicode_errors), so
+                # that the same file still encodes to them after loading
+                "raw_forms": {key: [raw.hex() for raw in forms]
+                              for key, forms in self.vocab.raw_forms.items()}}
         native.save_arrays(path, arrays, meta, kind="word2vec")
 
     @classmethod
@@ -384,7 +388,9 @@ class Word2Vec:
             config = Word2VecConfig.from_params(**meta["config"])
             keys = native.unpack_keys(arrays, meta["key_encoding"])
             model = cls(**config.to_dict())
-            model.vocab = Vocab(keys, arrays["counts"])
+            raw_forms = {key: [bytes.fromhex(h) for h in forms]
+                         for key, forms in meta.get("raw_forms", {}).items()}
+            model.vocab = Vocab(keys, arrays["counts"], raw_forms)
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
             model.w_out_ns = arrays.get("w_out_ns")
             model.w_out_hs = arrays.get("w_out_hs")

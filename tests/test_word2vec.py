@@ -531,6 +531,21 @@ def test_save_load_round_trip_and_mmap(planted, tmp_path):
     assert Word2Vec.load(tmp_path / "ids.fw2v").wv.index_to_key == ids.wv.index_to_key
 
 
+def test_save_load_keeps_the_byte_forms_of_non_utf8_words(tmp_path):
+    """A word read with unicode_errors='replace' keeps its original bytes, so that the
+    same file encodes to it again; after save/load too (none of its tokens dropped)."""
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 au lait\n" * 50 + b"the cat sat\n" * 50)
+    model = Word2Vec(corpus_file=str(path), vector_size=8, min_count=1, sample=0,
+                     unicode_errors="replace", workers=1, epochs=1)
+    assert model.vocab.raw_forms == {"caf\ufffd": [b"caf\xe9"]}
+    assert model.train(corpus_file=str(path), epochs=1) == 300     # every token
+    model.save(tmp_path / "m.w2v")
+    loaded = Word2Vec.load(tmp_path / "m.w2v")
+    assert loaded.vocab.raw_forms == model.vocab.raw_forms
+    assert loaded.train(corpus_file=str(path), epochs=1) == 300
+
+
 def test_load_rejects_vectors_file_and_garbage(planted, tmp_path):
     sentences, _ = planted
     model = Word2Vec(sentences, **SMALL)
