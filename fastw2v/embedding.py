@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 
 from fastw2v import _lookup
+from fastw2v.native import aligned_empty
 
 __all__ = ["Embedding", "EmbeddingBag", "SparseGrad"]
 
@@ -96,7 +97,8 @@ class _LookupLayer:
             shape = (_check_size("num_embeddings", num_embeddings),
                      _check_size("embedding_dim", embedding_dim))
             dtype = _check_weight_dtype(np.dtype(dtype), "dtype")
-            self._weight = np.random.default_rng(rng).standard_normal(shape, dtype=dtype)
+            self._weight = aligned_empty(shape, dtype)
+            np.random.default_rng(rng).standard_normal(out=self._weight, dtype=dtype)
         else:
             self._weight = _as_weight(_weight, "_weight")
             if self._weight.shape != (num_embeddings, embedding_dim):
@@ -740,7 +742,9 @@ def _as_weight(value, name) -> np.ndarray:
     dtype = _check_weight_dtype(weight.dtype, name)
     if weight.dtype == dtype and weight.flags.c_contiguous:
         return weight
-    return np.ascontiguousarray(weight, dtype=dtype)
+    copy = aligned_empty(weight.shape, dtype)
+    copy[...] = weight
+    return copy
 
 
 def _as_ids(value, name) -> np.ndarray:

@@ -29,7 +29,7 @@ import zlib
 import numpy as np
 
 from fastw2v import _vocab
-from fastw2v.native import atomic_write
+from fastw2v.native import aligned_empty, atomic_write
 
 logger = logging.getLogger("fastw2v")
 
@@ -182,7 +182,7 @@ class _Rows:
     def __init__(self, dim, n_max, preallocate):
         self.dim = dim
         self.n_max = n_max
-        self.array = np.empty((n_max if preallocate else 0, dim), np.float32)
+        self.array = aligned_empty((n_max if preallocate else 0, dim), np.float32)
         self.n = 0
 
     def reserve(self, n_rows):
@@ -191,7 +191,7 @@ class _Rows:
             cap = max(n_rows, 2 * len(self.array))
             if self.n_max is not None:
                 cap = min(cap, self.n_max)
-            grown = np.empty((cap, self.dim), np.float32)
+            grown = aligned_empty((cap, self.dim), np.float32)
             grown[:self.n] = self.array[:self.n]
             self.array = grown
 

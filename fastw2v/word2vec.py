@@ -196,7 +196,8 @@ class Word2Vec:
         [-0.5, 0.5) / vector_size, from a stream that depends only on seed and first_row."""
         dim = self.config.vector_size
         rng = np.random.default_rng([self.config.seed, first_row])
-        rows = rng.random((n_rows, dim), dtype=np.float32)
+        rows = native.aligned_empty((n_rows, dim), np.float32)
+        rng.random(out=rows, dtype=np.float32)
         rows -= np.float32(0.5)
         rows /= np.float32(dim)
         return rows
@@ -206,8 +207,9 @@ class Word2Vec:
         self.wv = KeyedVectors(self._new_rows(n, 0), self.vocab.index_to_key,
                                self.vocab.counts)
         dim = cfg.vector_size
-        self.w_out_ns = np.zeros((n, dim), np.float32) if cfg.negative else None
-        self.w_out_hs = np.zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
+        zeros = native.aligned_zeros
+        self.w_out_ns = zeros((n, dim), np.float32) if cfg.negative else None
+        self.w_out_hs = zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
         self.epoch_losses = []
         self.words_trained = self.examples_trained = self.steps_trained = 0
         self._threads = None
@@ -216,15 +218,14 @@ class Word2Vec:
     def _grow_weights(self, n_old):
         cfg, n = self.config, len(self.vocab)
         dim = cfg.vector_size
-        w_in = np.concatenate([self.wv.vectors, self._new_rows(n - n_old, n_old)])
+        w_in = _grown(self.wv.vectors, n)
+        w_in[n_old:] = self._new_rows(n - n_old, n_old)
         self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
         if cfg.negative:
-            self.w_out_ns = np.concatenate([self.w_out_ns, np.zeros((n - n_old, dim),
-                                                                    np.float32)])
+            self.w_out_ns = _grown(self.w_out_ns, n)
         if cfg.hs:
             # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
-            self.w_out_hs = np.concatenate([self.w_out_hs, np.zeros(
-                (max(n - 1, 0) - len(self.w_out_hs), dim), np.float32)])
+            self.w_out_hs = _grown(self.w_out_hs, max(n - 1, 0))
 
     # ---- training ----
 
@@ -593,6 +594,13 @@ class _Source:
         if self.ids is not None:
             return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)
         return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir)
+
+
+def _grown(weights, n_rows):
+    """weights with zero rows appended up to n_rows, in a new aligned matrix."""
+    out = native.aligned_zeros((n_rows, weights.shape[1]), weights.dtype)
+    out[:len(weights)] = weights
+    return out
 
 
 def _check_total(name, given, actual, what):

@@ -689,6 +689,28 @@ def test_dlpack_exports_the_weight_without_a_copy(rng):
     assert torch.from_dlpack(EmbeddingBag(2, 2)).shape == (2, 2)
 
 
+def test_jax_shares_the_weight_memory(rng):
+    """JAX shares a numpy array's memory only when its data starts on a 64-byte boundary
+    (it copies others): every weight fastw2v makes does, also after a copy to float32."""
+    jnp = pytest.importorskip("jax.numpy")
+    layers = [Embedding(1000, 37, rng=rng), EmbeddingBag(3, 5),
+              Embedding.from_pretrained(np.ones((7, 3), np.float64)[:, :2].astype(">f4"))]
+    for layer in layers:
+        array = jnp.from_dlpack(layer)
+        assert array.unsafe_buffer_pointer() == layer.weight.ctypes.data
+        np.testing.assert_array_equal(np.asarray(array), layer.weight)
+
+
+def test_weights_made_here_start_on_64_byte_boundaries(rng):
+    for _ in range(20):   # numpy's own allocations are 16-byte aligned
+        layer = Embedding(int(rng.integers(1, 300)), int(rng.integers(1, 70)), rng=rng)
+        assert layer.weight.ctypes.data % 64 == 0 and layer.weight.flags.c_contiguous
+        assert layer.weight.flags.writeable and layer.weight.dtype == np.float32
+    converted = Embedding.from_pretrained(np.ones((5, 6), np.float32)[:, ::2])   # a copy
+    assert converted.weight.ctypes.data % 64 == 0 and converted.weight.flags.c_contiguous
+    np.testing.assert_array_equal(converted.weight, np.ones((5, 3)))
+
+
 # ---- kernels against numpy references -----------------------------------------------------------
 
 def kernel_inputs(rng, real, id_type, n=12, dim=5, n_ids=40):

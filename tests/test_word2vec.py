@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastw2v import Word2Vec, _train
+from fastw2v import KeyedVectors, Word2Vec, _train
 from fastw2v.vocab import select_words
 from fastw2v.synthetic import group_purity, planted_groups
 
@@ -529,6 +529,26 @@ def test_save_load_round_trip_and_mmap(planted, tmp_path):
     ids = Word2Vec(IdSequences(np.array([7, 8, 9, 7]), [0, 4]), **SMALL)
     ids.save(tmp_path / "ids.fw2v")
     assert Word2Vec.load(tmp_path / "ids.fw2v").wv.index_to_key == ids.wv.index_to_key
+
+
+def test_weights_start_on_64_byte_boundaries(planted, tmp_path):
+    """So that JAX shares them without a copy (see test_embedding) and every row of a
+    dim-16 matrix starts a cache line: new, grown, loaded and memory-mapped weights."""
+    sentences, _ = planted
+    model = Word2Vec(sentences, hs=1, negative=3, **SMALL)
+    model.build_vocab([["brand", "new", "words"]], update=True)
+    model.train([["brand", "new", "words"]], epochs=1)
+    model.save(tmp_path / "m.fw2v")
+    model.wv.save_word2vec_format(tmp_path / "v.bin", binary=True)
+    model.wv.save_word2vec_format(tmp_path / "v.txt")
+    loaded, mapped = Word2Vec.load(tmp_path / "m.fw2v"), Word2Vec.load(tmp_path / "m.fw2v",
+                                                                       mmap="r")
+    for m in (model, loaded, mapped):
+        for weights in (m.wv.vectors, m.syn1neg, m.syn1):
+            assert weights.ctypes.data % 64 == 0 and weights.flags.c_contiguous
+    for name in ("v.bin", "v.txt"):
+        vectors = KeyedVectors.load_word2vec_format(tmp_path / name, binary=name.endswith("bin"))
+        assert vectors.vectors.ctypes.data % 64 == 0
 
 
 def test_save_load_keeps_the_byte_forms_of_non_utf8_words(tmp_path):
