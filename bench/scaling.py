@@ -23,6 +23,7 @@ keeps no copies, so it runs once per round and serves as every variant's base.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -78,6 +79,9 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--variants", default=None, metavar="ROWS/SYNC,...",
                    help="settings of the hot-row copies to compare (default: the built-in)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="another Word2Vec option for every run, e.g. shared_negatives=True "
+                        "(VALUE as a Python literal; repeatable)")
     p.add_argument("--eval-dir", default=None,
                    help="score the first round's vectors with the evaluation sets here")
     p.add_argument("--peak-gflops", type=float, default=None,
@@ -89,6 +93,13 @@ def main(argv=None):
     from fastw2v import Word2Vec, _train
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+    extra = {}
+    for item in a.set:
+        name, _, value = item.partition("=")
+        try:
+            extra[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            extra[name] = value
     threads = [int(x) for x in a.threads.split(",")]
     configs = a.configs.split(",")
     unknown = [c for c in configs if c not in CONFIGS]
@@ -100,11 +111,12 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs, kernels "
           f"{os.environ.get('FASTW2V_SIMD') or _train.available_simd()[-1]}; corpus {a.corpus}; "
           f"dim {a.dim}, window 5, sample 1e-3, min_count 5, one epoch per run, fastest of "
-          f"{a.rounds} rounds; hot Huffman copies ROWS/SYNC: {a.variants or default}", flush=True)
+          f"{a.rounds} rounds; hot Huffman copies ROWS/SYNC: {a.variants or default}"
+          + "".join(f"; {item}" for item in a.set), flush=True)
     runs = []
     for name in configs:
         model = Word2Vec(vector_size=a.dim, window=5, min_count=5, sample=1e-3, seed=a.seed,
-                         workers=1, **CONFIGS[name])
+                         workers=1, **{**CONFIGS[name], **extra})
         model.build_vocab(corpus_file=a.corpus)
         initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
         for r in range(a.rounds):
