@@ -217,7 +217,6 @@ class Word2Vec:
 
     def _grow_weights(self, n_old):
         cfg, n = self.config, len(self.vocab)
-        dim = cfg.vector_size
         w_in = _grown(self.wv.vectors, n)
         w_in[n_old:] = self._new_rows(n - n_old, n_old)
         self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)

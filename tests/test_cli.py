@@ -1,5 +1,4 @@
 """The command line, run in-process through fastw2v.cli.main."""
-import numpy as np
 import pytest
 
 from fastw2v.cli import main, parse_w2v_c, read_vocab_file, sniff_format

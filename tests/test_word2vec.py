@@ -333,7 +333,6 @@ def test_training_ctrl_c_stops_and_keeps_vectors():
 # ---- id sequences, vocabulary updates, continued training ----
 
 def test_ids_give_same_vectors_as_strings():
-    from fastw2v.corpus import IdSequences
     from fastw2v.synthetic import planted_sessions
     sessions, _ = planted_sessions(n_sessions=500, seed=2)
     as_str = [[str(x) for x in s] for s in sessions]
