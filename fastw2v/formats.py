@@ -198,7 +198,9 @@ class _Rows:
     def finish(self):
         if self.n == len(self.array):
             return self.array
-        return self.array[:self.n].copy()      # release the unused capacity
+        rows = aligned_empty((self.n, self.dim), np.float32)   # release the unused capacity
+        rows[...] = self.array[:self.n]
+        return rows
 
 
 def _decode_words(raw_words, path, encoding, errors, where, dim=None):
@@ -235,7 +237,9 @@ def _drop_duplicates(keys, vectors, path):
         else:
             seen.add(k)
             keep.append(i)
-    return [keys[i] for i in keep], vectors[keep]
+    kept = aligned_empty((len(keep), vectors.shape[1]), vectors.dtype)
+    np.take(vectors, keep, axis=0, out=kept)
+    return [keys[i] for i in keep], kept
 
 
 class _BinaryReader:

@@ -34,6 +34,7 @@ def assert_same(a, b_keys, b_vectors):
     assert a.index_to_key == list(b_keys)
     np.testing.assert_array_equal(a.vectors, b_vectors)
     assert a.vectors.dtype == np.float32 and a.vectors.flags.c_contiguous
+    assert a.vectors.ctypes.data % 64 == 0      # JAX shares only such memory
 
 
 @pytest.mark.parametrize("binary", [False, True])
