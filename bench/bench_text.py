@@ -72,13 +72,13 @@ def main(argv=None):
                 ("fastw2v Word2Vec.build_vocab(corpus_file=...) (one read, + tables, "
                  "weights)", t_build)]
         try:
-            from gensim.models import Word2Vec
+            from gensim.models import Word2Vec as GensimWord2Vec
             from gensim.models.word2vec import LineSentence
         except ImportError:
             pass
         else:
             def gensim_scan():
-                model = Word2Vec(vector_size=100, min_count=5, workers=1)
+                model = GensimWord2Vec(vector_size=100, min_count=5, workers=1)
                 model.build_vocab(corpus_iterable=LineSentence(path))
                 return model
             t_gensim, _ = best(gensim_scan, a.repeat)
