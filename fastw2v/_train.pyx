@@ -253,7 +253,7 @@ cdef class Trainer:
 
     def _check_example(self, ThreadState state, ctx, int32_t word, negs):
         self._check_state(state)
-        if self.m.hs and self.m.hot_first < self.m.n_words - 1:
+        if self.hot_rows:
             raise ValueError("the single-example kernels read the shared Huffman nodes only: "
                              "make the trainer with hot_rows=0 to call them")
         for ids in (ctx, np.asarray([word]), np.asarray(negs)):

@@ -253,6 +253,7 @@ def aligned_empty(shape, dtype) -> np.ndarray:
 
 
 def aligned_zeros(shape, dtype) -> np.ndarray:
+    """aligned_empty, filled with zeros."""
     a = aligned_empty(shape, dtype)
     a.fill(0)
     return a

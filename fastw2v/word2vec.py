@@ -388,9 +388,8 @@ class Word2Vec:
             config = Word2VecConfig.from_params(**meta["config"])
             keys = native.unpack_keys(arrays, meta["key_encoding"])
             model = cls(**config.to_dict())
-            raw_forms = {key: [bytes.fromhex(h) for h in forms]
-                         for key, forms in meta.get("raw_forms", {}).items()}
-            model.vocab = Vocab(keys, arrays["counts"], raw_forms)
+            model.vocab = Vocab(keys, arrays["counts"],
+                                _raw_forms_from_meta(meta.get("raw_forms", {}), keys, path))
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
             model.w_out_ns = arrays.get("w_out_ns")
             model.w_out_hs = arrays.get("w_out_hs")
@@ -597,9 +596,23 @@ class _Source:
 
 def _grown(weights, n_rows):
     """weights with zero rows appended up to n_rows, in a new aligned matrix."""
-    out = native.aligned_zeros((n_rows, weights.shape[1]), weights.dtype)
+    out = native.aligned_empty((n_rows, weights.shape[1]), weights.dtype)
     out[:len(weights)] = weights
+    out[len(weights):] = 0
     return out
+
+
+def _raw_forms_from_meta(saved, keys, path):
+    """The byte forms saved by Word2Vec.save ({word: [hex, ...]}), checked."""
+    known = set(keys)
+    try:
+        raw_forms = {key: [bytes.fromhex(h) for h in forms] for key, forms in saved.items()}
+    except (AttributeError, TypeError, ValueError):
+        raw_forms = None
+    if raw_forms is None or not known.issuperset(raw_forms):
+        raise ValueError(f"{path}: its 'raw_forms' entry is not a map from vocabulary words "
+                         f"to lists of hex strings; was it written by Word2Vec.save()?")
+    return raw_forms
 
 
 def _check_total(name, given, actual, what):

@@ -563,6 +563,14 @@ def test_save_load_keeps_the_byte_forms_of_non_utf8_words(tmp_path):
     loaded = Word2Vec.load(tmp_path / "m.w2v")
     assert loaded.vocab.raw_forms == model.vocab.raw_forms
     assert loaded.train(corpus_file=str(path), epochs=1) == 300
+    # a file whose byte forms are not what save() writes: a clear error, not a crash
+    from fastw2v import native
+    arrays, meta = native.load_arrays(tmp_path / "m.w2v", kind="word2vec")
+    for bad in ([1, 2], {"caf\ufffd": ["zz"]}, {"caf\ufffd": "e9"}, {"nope": ["e9"]}):
+        native.save_arrays(tmp_path / "bad.w2v", arrays, {**meta, "raw_forms": bad},
+                           kind="word2vec")
+        with pytest.raises(ValueError, match="'raw_forms' entry is not a map"):
+            Word2Vec.load(tmp_path / "bad.w2v")
 
 
 def test_load_rejects_vectors_file_and_garbage(planted, tmp_path):
