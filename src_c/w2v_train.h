@@ -22,17 +22,13 @@ enum { W2V_RUN_OK = 0, W2V_RUN_STOPPED = 1, W2V_RUN_NONFINITE = 2 };
 /* Instruction sets the kernels are compiled for; AUTO asks the CPU. */
 enum { W2V_SIMD_AUTO = 0, W2V_SIMD_GENERIC = 1, W2V_SIMD_AVX2 = 2 };
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+/* Only x86 with GCC or Clang gets the AVX2 variant; elsewhere (arm64, or a build with
+ * -DW2V_NO_AVX2) the baseline kernels are the only ones. */
+#if !defined(W2V_NO_AVX2) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
 #define W2V_HAVE_AVX2_BUILD 1
 #else
 #define W2V_HAVE_AVX2_BUILD 0
-/* Skip-gram over one window: every context word ctx[0:n_ctx] predicts `word` with the
- * same Huffman path (if m->hs) and the same noise words (if m->negative); the scores of
- * up to W2V_MAX_INPUTS context words at a time are computed with the output rows as they
- * were before them, then every row is updated (see w2v_train_impl.h). Returns W2V_RUN_*. */
-int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
-                        int32_t word, const int32_t *negs, int n_negs, float alpha);
-
 #endif
 
 typedef struct w2v_model w2v_model;
@@ -145,9 +141,10 @@ int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx
                            int32_t word, const int32_t *negs, int n_negs, float alpha);
 
 /* Skip-gram over one window: every context word ctx[0:n_ctx] predicts `word` with the
- * same Huffman path (if m->hs) and the same noise words (if m->negative); all scores are
- * computed with the output rows as they were before the window, then every row is updated
- * (see w2v_train_impl.h). n_ctx <= 2 * window. Returns W2V_RUN_*. */
+ * same Huffman path (if m->hs) and the same noise words (if m->negative); the scores of
+ * up to W2V_MAX_INPUTS context words at a time are computed with the output rows as they
+ * were before them, then every row is updated (see w2v_train_impl.h).
+ * n_ctx <= 2 * window. Returns W2V_RUN_*. */
 int w2v_train_sg_window(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
                         int32_t word, const int32_t *negs, int n_negs, float alpha);
 
