@@ -102,6 +102,8 @@ cdef class Trainer:
     cdef int stop
     cdef int64_t n_sentences
     cdef object arrays
+    cdef object chunk_bounds         # this epoch's chunks of sentences, for run_chunks
+    cdef int64_t next_chunk          # the first chunk no thread has taken yet
 
     def __init__(self, float[:, ::1] w_in, float[:, ::1] w_out_ns, float[:, ::1] w_out_hs,
                  const int32_t[::1] ids, const int64_t[::1] offsets,
@@ -200,6 +202,32 @@ cdef class Trainer:
         cdef int rc
         with nogil:
             rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)
+        return rc
+
+    def start_epoch(self, bounds):
+        """Cut the corpus into chunks for run_chunks: chunk c is sentences [bounds[c],
+        bounds[c + 1]). The threads then take chunks in turn, starting from the first.
+        Call before each epoch, while no thread runs."""
+        b = np.ascontiguousarray(bounds, dtype=np.int64)
+        if (b.ndim != 1 or b.size < 1 or (np.diff(b) < 0).any() or b.min() < 0
+                or b.max() > self.n_sentences):
+            raise ValueError(f"chunk bounds must be a non-decreasing 1-d sequence within "
+                             f"[0, {self.n_sentences}], the corpus's sentences")
+        self.chunk_bounds = b
+        self.next_chunk = 0
+
+    def run_chunks(self, ThreadState state):
+        """Train on the chunks of start_epoch, taking one at a time from the cursor that
+        every thread shares, until none is left; returns RUN_OK, RUN_STOPPED or
+        RUN_NONFINITE. Releases the GIL for the whole call."""
+        if self.chunk_bounds is None:
+            raise RuntimeError("call start_epoch(bounds) before run_chunks")
+        self._check_state(state)
+        cdef const int64_t[::1] b = self.chunk_bounds
+        cdef int64_t n_chunks = b.shape[0] - 1
+        cdef int rc
+        with nogil:
+            rc = w2v_train_chunks(&self.m, &state.t, &b[0], n_chunks, &self.next_chunk)
         return rc
 
     def _check_state(self, ThreadState state):

@@ -13,6 +13,9 @@ from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 
 _BATCH_TOKENS = 1 << 20
 _NPY_HEADER_BYTES = 128   # fixed .npy header size, so arrays can be streamed to disk
+# ids per chunk that training threads take from a shared cursor: a few milliseconds of
+# work, so that one atomic step per chunk costs nothing
+CHUNK_IDS = 10_000
 
 
 class EncodedCorpus:
@@ -54,13 +57,18 @@ class EncodedCorpus:
             raise IndexError(f"the encoded corpus holds id {self._ids_below - 1}, outside "
                              f"the vocabulary [0, {n_words})")
 
-    def shards(self, n: int):
-        """Split the sentences into at most n contiguous runs [begin, end) of about equal
-        numbers of ids; empty runs are left out."""
-        targets = np.linspace(0, self.n_ids, n + 1)[1:-1]
-        cuts = np.searchsorted(self.offsets, targets, side="left")
-        bounds = np.concatenate(([0], cuts, [self.n_sentences])).astype(np.int64)
-        return [(int(b), int(e)) for b, e in zip(bounds[:-1], bounds[1:]) if e > b]
+    def chunks(self, workers: int, max_ids: int = CHUNK_IDS) -> np.ndarray:
+        """Sentence indices that cut the corpus into chunks of whole sentences, for
+        `workers` threads to take in turn: chunk c is sentences [bounds[c], bounds[c + 1]).
+        One chunk for one worker; otherwise chunks of about min(max_ids, n_ids / (8 *
+        workers)) ids (more where a sentence is longer), so that the threads of an epoch
+        finish within about one chunk of each other."""
+        if workers <= 1 or self.n_ids == 0:
+            return np.array([0, self.n_sentences], np.int64)
+        size = max(1, min(max_ids, self.n_ids // (8 * workers)))
+        # the first sentence that starts at or after each multiple of size
+        cuts = np.searchsorted(self.offsets, np.arange(size, self.n_ids, size), side="left")
+        return np.unique(np.concatenate(([0], cuts, [self.n_sentences]))).astype(np.int64)
 
 
 class _Writer:

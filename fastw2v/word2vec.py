@@ -315,17 +315,17 @@ class Word2Vec:
                                      total)
         # the shared count starts where the schedule stands, so alpha continues exactly
         trainer.words_done = schedule["epochs_done"] * corpus.n_ids
-        shards = corpus.shards(cfg.resolved_workers())
-        states = self._thread_states(len(shards))
+        chunks = corpus.chunks(cfg.resolved_workers())
+        states = self._thread_states(min(cfg.resolved_workers(), len(chunks) - 1))
         report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
-                           report_delay, progress, trainer.words_done, len(shards))
+                           report_delay, progress, trainer.words_done, len(states))
         trained_before = self.words_trained
         _call(callbacks, "on_train_begin", self)
         try:
             while schedule["epochs_done"] < schedule["epochs"]:
                 epoch = schedule["epochs_done"]
                 _call(callbacks, "on_epoch_begin", self)
-                loss, trained, examples, steps = self._run_epoch(trainer, states, shards,
+                loss, trained, examples, steps = self._run_epoch(trainer, states, chunks,
                                                                  report, epoch)
                 self.epoch_losses.append(loss)
                 self.words_trained += trained
@@ -500,19 +500,20 @@ class Word2Vec:
                                    cfg.negative, cfg.seed + i) for i in range(n)]
         return self._threads
 
-    def _run_epoch(self, trainer, states, shards, report, epoch):
-        results = [None] * len(shards)
+    def _run_epoch(self, trainer, states, chunks, report, epoch):
+        trainer.start_epoch(chunks)
+        results = [None] * len(states)
 
-        def work(i, begin, end):
+        def work(i):
             try:
-                results[i] = trainer.run(states[i], begin, end)
+                results[i] = trainer.run_chunks(states[i])
             except BaseException as exc:  # re-raised on the calling thread
                 results[i] = exc
                 trainer.request_stop()
 
-        threads = [threading.Thread(target=work, args=(i, b, e), daemon=True,
+        threads = [threading.Thread(target=work, args=(i,), daemon=True,
                                     name=f"fastw2v-worker-{i}")
-                   for i, (b, e) in enumerate(shards)]
+                   for i in range(len(states))]
         for t in threads:
             t.start()
         try:

@@ -55,13 +55,13 @@ int w2v_model_init(w2v_model *m, int simd)
         simd = w2v_simd_supported(W2V_SIMD_AVX2) ? W2V_SIMD_AVX2 : W2V_SIMD_GENERIC;
     if (!w2v_simd_supported(simd)) return -1;
     m->simd = simd;
-    m->train_sentences = w2v_train_sentences_generic;
+    m->train_chunks = w2v_train_chunks_generic;
     m->sg_example = w2v_train_sg_example_generic;
     m->cbow_example = w2v_train_cbow_example_generic;
     m->sg_window = w2v_train_sg_window_generic;
 #if W2V_HAVE_AVX2_BUILD
     if (simd == W2V_SIMD_AVX2) {
-        m->train_sentences = w2v_train_sentences_avx2;
+        m->train_chunks = w2v_train_chunks_avx2;
         m->sg_example = w2v_train_sg_example_avx2;
         m->cbow_example = w2v_train_cbow_example_avx2;
         m->sg_window = w2v_train_sg_window_avx2;
@@ -72,7 +72,14 @@ int w2v_model_init(w2v_model *m, int simd)
 
 int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
 {
-    return m->train_sentences(m, t, s_begin, s_end);
+    int64_t bounds[2] = {s_begin, s_end}, next_chunk = 0;
+    return m->train_chunks(m, t, bounds, 1, &next_chunk);
+}
+
+int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
+                     int64_t n_chunks, int64_t *next_chunk)
+{
+    return m->train_chunks(m, t, bounds, n_chunks, next_chunk);
 }
 
 int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,

@@ -677,7 +677,7 @@ static void merge_hot(const w2v_model *m, w2v_thread *t)
     t->unmerged = 0;
 }
 
-static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
+static int train_range(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
 {
     publish_progress(m, t);   /* sets t->alpha from the shared count */
     for (int64_t s = s_begin; s < s_end; s++) {
@@ -714,13 +714,24 @@ static int train_shard(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64
     return W2V_RUN_OK;
 }
 
-int W2V_FN(w2v_train_sentences)(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
+int W2V_FN(w2v_train_chunks)(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
+                             int64_t n_chunks, int64_t *next_chunk)
 {
     /* work on a copy on this thread's stack: the counters change with every word, and the
      * callers' structs of different threads may share a cache line */
     w2v_thread local = *t;
     if (has_hot_rows(m)) load_hot(m, &local);
-    int rc = train_shard(m, &local, s_begin, s_end);
+    int rc = W2V_RUN_OK;
+    for (;;) {
+        if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) {
+            rc = W2V_RUN_STOPPED;
+            break;
+        }
+        int64_t c = __atomic_fetch_add(next_chunk, 1, __ATOMIC_RELAXED);
+        if (c >= n_chunks) break;
+        rc = train_range(m, &local, bounds[c], bounds[c + 1]);
+        if (rc != W2V_RUN_OK) break;
+    }
     if (has_hot_rows(m)) merge_hot(m, &local);
     *t = local;
     return rc;

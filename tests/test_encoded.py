@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from fastw2v.encoded import chunk_ends, encode_file, encode_iterable, encode_recorded
+from fastw2v.encoded import (EncodedCorpus, chunk_ends, encode_file, encode_iterable,
+                             encode_recorded)
 from fastw2v.vocab import count_file, count_iterable, select_words
 
 from conftest import write_lines
@@ -110,16 +111,30 @@ def test_chunk_ends():
     assert chunk_ends([], 4).tolist() == []
 
 
-def test_shards_cover_everything_contiguously(corpus):
+def test_chunks_cover_every_sentence_once_in_order(corpus):
     vocab = select_words(count_iterable(corpus), 1)
     enc = encode_iterable(corpus, vocab, 10)
-    for n in (1, 2, 3, 8, 10_000):
-        shards = enc.shards(n)
-        assert shards[0][0] == 0 and shards[-1][1] == enc.n_sentences
-        assert all(a[1] == b[0] for a, b in zip(shards, shards[1:]))
-        assert len(shards) <= n
-    sizes = [enc.offsets[e] - enc.offsets[b] for b, e in enc.shards(4)]
-    assert max(sizes) - min(sizes) <= 2 * 10    # balanced to within a sentence or so
+    assert enc.chunks(1).tolist() == [0, enc.n_sentences]    # one thread: one chunk
+    for workers in (2, 3, 8, 10_000):
+        bounds = enc.chunks(workers)
+        assert bounds.dtype == np.int64
+        assert bounds[0] == 0 and bounds[-1] == enc.n_sentences
+        assert (np.diff(bounds) > 0).all()                   # no empty chunk
+    # about n_ids / (8 * workers) ids each: cut at the first sentence (<= 10 ids) that
+    # starts at or after each multiple of that
+    sizes = np.diff(enc.offsets[enc.chunks(2)])
+    target = enc.n_ids // 16
+    assert len(sizes) in (16, 17) and (abs(sizes[:-1] - target) < 10).all()
+    assert sizes[-1] < target + 10
+    sizes = np.diff(enc.offsets[enc.chunks(2, max_ids=25)])
+    assert (abs(sizes[:-1] - 25) < 10).all()
+
+
+def test_chunks_of_long_sentences_are_whole_sentences():
+    offsets = np.array([0, 50_000, 50_001, 120_000], np.int64)
+    enc = EncodedCorpus(np.zeros(120_000, np.int32), offsets)
+    assert enc.chunks(4).tolist() == [0, 1, 3]     # 3,750-id chunks, but sentences stay whole
+    assert EncodedCorpus(np.zeros(0, np.int32), np.zeros(1, np.int64)).chunks(4).tolist() == [0, 0]
 
 
 def test_encode_unhashable_token_names_sentence():

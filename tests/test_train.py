@@ -337,6 +337,75 @@ def test_stop_flag_stops_run(rng):
     assert words < enc.n_ids
 
 
+def chunk_trainer(enc, vocab, **kw):
+    counts = np.zeros(N_WORDS, np.int64)
+    counts[:len(vocab)] = vocab.counts
+    return make_trainer(np.random.default_rng(1), sg=1, hs=1, negative=2,
+                        counts=np.maximum(counts, 1), ids=enc.ids, offsets=enc.offsets,
+                        schedule_words=enc.n_ids, **kw)
+
+
+def test_one_thread_over_chunks_trains_like_one_range(rng):
+    """Taking the chunks one after another is training the whole range: at a constant
+    learning rate (the rate is re-read at each chunk's start) the weights are equal bit
+    for bit."""
+    enc, vocab = small_corpus(rng, n_sent=300)
+    results = []
+    for chunked in (False, True):
+        trainer, state, weights, _ = chunk_trainer(enc, vocab, alpha_start=0.05,
+                                                   alpha_end=0.05)
+        if chunked:
+            trainer.start_epoch(enc.chunks(4))                 # 32 chunks
+            assert trainer.run_chunks(state) == _train.RUN_OK
+            assert trainer.run_chunks(state) == _train.RUN_OK  # none left: nothing done
+        else:
+            assert trainer.run(state, 0, enc.n_sentences) == _train.RUN_OK
+        results.append((weights, state.take_counters(), trainer.words_done))
+    (whole, counters_whole, done_whole), (chunked, counters_chunked, done_chunked) = results
+    for a, b in zip(chunked, whole):
+        np.testing.assert_array_equal(a, b)
+    assert counters_chunked[1:] == counters_whole[1:]          # words, trained, pairs, steps
+    assert counters_chunked[0] == pytest.approx(counters_whole[0], rel=1e-6)
+    assert done_chunked == done_whole == enc.n_ids
+
+
+def test_threads_share_the_chunks_each_trained_once(rng):
+    import threading
+    enc, vocab = small_corpus(rng, n_sent=3000)
+    trainer, _, _, _ = chunk_trainer(enc, vocab)
+    states = [_train.ThreadState(DIM, 1000, 3, 2, seed) for seed in range(4)]
+    for epoch in range(2):
+        trainer.start_epoch(enc.chunks(len(states)))
+        results = [None] * len(states)
+
+        def work(i):
+            results[i] = trainer.run_chunks(states[i])
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(states))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [_train.RUN_OK] * len(states)
+        words = [state.take_counters()[1] for state in states]
+        assert sum(words) == enc.n_ids                   # every sentence exactly once
+        assert trainer.words_done == (epoch + 1) * enc.n_ids
+
+
+def test_chunks_checked_and_stop_flag_honoured(rng):
+    enc, vocab = small_corpus(rng, n_sent=300)
+    trainer, state, _, _ = chunk_trainer(enc, vocab)
+    with pytest.raises(RuntimeError, match="start_epoch"):
+        trainer.run_chunks(state)
+    for bad in ([], [0, enc.n_sentences + 1], [-1, 3], [0, 5, 4], [[0, 1]]):
+        with pytest.raises(ValueError, match="chunk bounds"):
+            trainer.start_epoch(bad)
+    trainer.start_epoch(enc.chunks(2))
+    trainer.request_stop()
+    assert trainer.run_chunks(state) == _train.RUN_STOPPED
+    assert state.take_counters()[1] == 0                       # not one word taken
+
+
 @pytest.mark.parametrize("hot_rows, sync", [(5, _train.HOT_SYNC_WORDS),
                                            (_train.HOT_ROWS, _train.HOT_SYNC_WORDS), (5, 7)])
 @pytest.mark.parametrize("sg", [1, 0])

@@ -625,17 +625,18 @@ def test_ctrl_c_during_save_leaves_old_or_new_file(tmp_path, delay):
 
 def test_worker_exception_stops_all_and_is_raised_on_caller(planted, monkeypatch):
     sentences, _ = planted
-    from fastw2v.encoded import EncodedCorpus
     model = Word2Vec(workers=3, **{**SMALL, "epochs": 50})
     model.build_vocab(sentences)
-    real = EncodedCorpus.shards
+    real = Word2Vec._thread_states
 
     def broken(self, n):
-        shards = real(self, n)
-        return shards[:-1] + [(0, self.n_sentences + 5)]   # the last worker fails at once
+        states = list(real(self, n))
+        # the last worker's state does not fit the trainer: its run fails at once
+        states[-1] = _train.ThreadState(self.config.vector_size + 1, 1, 1, 1, 0)
+        return states
 
-    monkeypatch.setattr(EncodedCorpus, "shards", broken)
-    with pytest.raises(IndexError, match="not within the corpus"):
+    monkeypatch.setattr(Word2Vec, "_thread_states", broken)
+    with pytest.raises(ValueError, match="this ThreadState was made for"):
         model.train()
     assert model.epoch_losses == []     # raised in the first epoch, none recorded
 
