@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 
 import numpy as np
 
@@ -73,7 +74,12 @@ class EncodedCorpus:
 
 class _Writer:
     """Collects (ids, sentence ends) batches in memory, or streams them to .npy files in
-    `directory` (ids.npy, offsets.npy) that are memory-mapped when done."""
+    `directory` (ids.npy, offsets.npy) that are memory-mapped when done.
+
+    The files are written under temporary names and renamed when complete: a corpus
+    encoded earlier into the same directory may still be memory-mapped (by this model or
+    another), and rewriting its files in place would change, or truncate, the ids under
+    its feet."""
 
     def __init__(self, directory=None):
         self.directory = directory
@@ -83,7 +89,11 @@ class _Writer:
             return
         os.makedirs(directory, exist_ok=True)
         self.paths = [os.path.join(directory, name) for name in ("ids.npy", "offsets.npy")]
-        self.files = [open(p, "wb") for p in self.paths]
+        self.files, self.parts = [], []
+        for name in ("ids", "offsets"):
+            fd, part = tempfile.mkstemp(prefix=f".{name}.", suffix=".npy.part", dir=directory)
+            self.files.append(os.fdopen(fd, "wb"))
+            self.parts.append(part)
         self.counts = [0, 1]
         for f in self.files:
             f.write(b"\0" * _NPY_HEADER_BYTES)
@@ -111,16 +121,19 @@ class _Writer:
                 f.seek(0)
                 f.write(header)
                 f.close()
+            for part, path in zip(self.parts, self.paths):
+                os.replace(part, path)
             ids, offsets = (np.load(p, mmap_mode="r") for p in self.paths)
         return EncodedCorpus(ids, offsets, n_tokens, n_source_sentences)
 
     def abort(self):
-        """Close and remove the half-written files: their .npy headers are placeholders."""
+        """Close and remove the half-written files (their .npy headers are placeholders);
+        the files of an earlier corpus in the same directory stay as they were."""
         if self.directory is not None:
-            for f, path in zip(self.files, self.paths):
+            for f, part in zip(self.files, self.parts):
                 f.close()
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+                    os.unlink(part)
 
 
 def _npy_header(dtype, length) -> bytes:

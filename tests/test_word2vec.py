@@ -188,6 +188,26 @@ def test_training_encoded_dir_memory_maps_corpus(planted, tmp_path):
     np.testing.assert_array_equal(model.wv.vectors, ref.wv.vectors)
 
 
+def test_encoded_dir_reused_leaves_earlier_corpora_intact(planted, tmp_path):
+    """A corpus encoded into a directory stays memory-mapped; encoding another corpus
+    into the same directory (this model's train(corpus), or another model) must not
+    rewrite the files under it (that truncated them: a bus error, or ids beyond the
+    vocabulary)."""
+    sentences, _ = planted
+    enc = tmp_path / "enc"
+    model = Word2Vec(sentences, encoded_dir=enc, workers=1, **SMALL)
+    ids = np.array(model.corpus.ids)
+    other = Word2Vec([[f"x{i}" for i in range(600)]] * 2, encoded_dir=enc, min_count=1,
+                     **{k: v for k, v in SMALL.items() if k != "min_count"})
+    model.train([sentences[0][:3]], encoded_dir=enc)
+    np.testing.assert_array_equal(model.corpus.ids, ids)        # unchanged under its map
+    model.train()                                               # and trains as before
+    assert other.corpus.n_ids == 1200 and np.isfinite(model.wv.vectors).all()
+    assert sorted(p.name for p in enc.iterdir()) == ["ids.npy", "offsets.npy"]
+    newest = [model.wv.key_to_index[w] for w in sentences[0][:3]]
+    np.testing.assert_array_equal(np.load(enc / "ids.npy"), newest)
+
+
 def test_training_any_hashable_tokens():
     sessions = [[101, 102, 103, 101], [(1, "x"), 102, 101]]
     model = Word2Vec(sessions, **SMALL)
