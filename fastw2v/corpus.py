@@ -147,9 +147,19 @@ class IdSequences:
                                 f"{a.dtype} and shape {a.shape}")
         lengths = np.array([len(a) for a in arrays], dtype=np.int64)
         offsets = np.concatenate(([0], np.cumsum(lengths)))
-        kinds = [a.dtype for a in arrays if a.size]
-        dtype = np.result_type(*kinds) if kinds else np.int64
-        ids = np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+        nonempty = [a for a in arrays if a.size]
+        dtype = np.result_type(*nonempty) if nonempty else np.int64
+        if dtype.kind == "f":
+            # uint64 beside signed ids: numpy's common type is float64, which would merge
+            # ids above 2**53; int64 holds every id this class accepts
+            dtype = np.dtype(np.int64)
+            for a in nonempty:
+                if a.dtype == np.uint64 and a.max() > np.iinfo(np.int64).max:
+                    raise ValueError("ids above 2**63 - 1 are not supported; map them to "
+                                     "smaller integers first")
+        # empty arrays (np.array([]) is float64) take no part in the type
+        ids = np.concatenate([a.astype(dtype, copy=False) for a in nonempty] or
+                             [np.zeros(0, dtype)])
         return cls(ids, offsets)
 
     def __len__(self):

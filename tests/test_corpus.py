@@ -100,4 +100,11 @@ def test_id_sequences_validation():
     assert IdSequences(ids, [0, 10]).ids is ids            # no copy
     listed = as_id_sequences([np.array([3, 4]), np.array([5], np.int16)])
     assert listed.ids.tolist() == [3, 4, 5] and listed.offsets.tolist() == [0, 2, 3]
+    # an empty float64 array (np.array([])) or uint64 beside int64 must not send the ids
+    # through float64, which merges ids above 2**53
+    big = [2**60 + 1, 2**60 + 3]
+    listed = as_id_sequences([np.array(big), np.array([]), np.array(big, np.uint64)])
+    assert listed.ids.dtype == np.int64 and listed.ids.tolist() == big + big
+    with pytest.raises(ValueError, match="2\\*\\*63"):
+        as_id_sequences([np.array([1]), np.array([2**63], np.uint64)])
     assert as_id_sequences([["a"]]) is None
