@@ -26,6 +26,9 @@ from fastw2v.native import aligned_empty
 __all__ = ["Embedding", "EmbeddingBag", "SparseGrad"]
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_ID_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+_PROMOTABLE_ID_DTYPES = _ID_DTYPES + tuple(np.dtype(t) for t in (np.bool_, np.uint8, np.int8,
+                                                                 np.int16))
 _MODES = ("sum", "mean", "max")
 
 
@@ -92,11 +95,12 @@ class _LookupLayer:
     plain SGD, the vocabulary, and interop."""
 
     def _setup(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
-               scale_grad_by_freq, sparse, _weight, _freeze, dtype, rng):
+               scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng):
+        _check_device(device)
         if _weight is None:
             shape = (_check_size("num_embeddings", num_embeddings),
                      _check_size("embedding_dim", embedding_dim))
-            dtype = _check_weight_dtype(np.dtype(dtype), "dtype")
+            dtype = _new_weight_dtype(dtype)
             self._weight = aligned_empty(shape, dtype)
             np.random.default_rng(rng).standard_normal(out=self._weight, dtype=dtype)
         else:
@@ -199,6 +203,13 @@ class _LookupLayer:
             raise ValueError(f"grad_output has shape {g.shape}, expected {shape} (the shape "
                              f"of the forward output)")
         return np.ascontiguousarray(g, dtype=self._weight.dtype)
+
+    def _unaliased(self, array):
+        """array, or a copy of it when it may share memory with the weight: an update that
+        writes the weight must not read values it has already changed."""
+        if array is not None and np.may_share_memory(array, self._weight):
+            return array.copy()
+        return array
 
     def _weight_grad(self, flat, bounds, g, psw, mean):
         """Gradient of the weight for bags (bounds None: one id per row of g), dense or,
@@ -338,8 +349,8 @@ class Embedding(_LookupLayer):
     """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``, with the
     semantics of ``torch.nn.Embedding``.
 
-    ``layer(indices)`` returns ``weight[indices]``, shape ``indices.shape +
-    (embedding_dim,)``: the same as ``one_hot(indices) @ weight``.
+    ``layer(input)`` returns ``weight[input]``, shape ``input.shape + (embedding_dim,)``:
+    the same as ``one_hot(input) @ weight``.
 
     Parameters
     ----------
@@ -350,7 +361,9 @@ class Embedding(_LookupLayer):
         it); negative values count from the end.
     max_norm : float, optional
         Before each lookup, every referenced row whose ``norm_type``-norm exceeds
-        ``max_norm`` is scaled, in place, by ``max_norm / (norm + 1e-7)``.
+        ``max_norm`` is scaled, in place, by ``max_norm / (norm + 1e-7)``. Any value torch
+        takes except NaN (ValueError here; a no-op in torch): 0 zeroes the rows looked up,
+        a negative value also flips their sign, inf changes nothing.
     norm_type : float
         The p of the p-norm for `max_norm` (any p torch accepts, ``inf`` included).
     scale_grad_by_freq : bool
@@ -362,8 +375,13 @@ class Embedding(_LookupLayer):
         it is float32/float64 and C-contiguous; `from_pretrained` is the public spelling.
     _freeze : bool
         Start frozen (``requires_grad=False``).
-    dtype : {np.float32, np.float64}
-        Type of a new weight; float32 by default.
+    device : None or 'cpu'
+        As torch's keyword; the weight is always a numpy array in CPU memory, so any other
+        device (``'cuda'``, ``'meta'``, ...) raises ValueError.
+    dtype : {np.float32, np.float64} or None
+        Type of a new weight: numpy's or torch's float32/float64 (torch.float32 is
+        recognised without importing torch); None (the default) means float32, torch's
+        default dtype.
     rng : numpy.random.Generator or int, optional
         Source of the new weight's N(0, 1) draws (a seed or a Generator); fresh entropy if
         None, as torch's global generator when unseeded.
@@ -386,15 +404,16 @@ class Embedding(_LookupLayer):
 
     Errors: ids outside ``[0, num_embeddings)`` raise IndexError; indices that are not
     int32/int64 raise TypeError; a bad ``padding_idx`` or shape raises ValueError (torch
-    raises RuntimeError for the dtype and AssertionError for these). Every check runs
+    raises RuntimeError for the dtype and AssertionError for these), and so do
+    ``max_norm=nan`` (torch ignores it) and a device other than the CPU. Every check runs
     before the weight is touched.
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
-                 _freeze=False, dtype=np.float32, *, rng=None):
+                 _freeze=False, device=None, dtype=None, *, rng=None):
         self._setup(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
-                    scale_grad_by_freq, sparse, _weight, _freeze, dtype, rng)
+                    scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
@@ -440,61 +459,66 @@ class Embedding(_LookupLayer):
             padding_idx=self.padding_idx, max_norm=self.max_norm, norm_type=self.norm_type,
             scale_grad_by_freq=self.scale_grad_by_freq, sparse=self.sparse)
 
-    def _ids(self, indices):
-        ids = _as_ids(indices, "indices")
+    def _ids(self, input):
+        ids = _as_ids(input, "input")
         flat = ids.reshape(-1)
         self._check_range(flat, ids.shape)
         return ids.shape, flat
 
-    def forward(self, indices) -> np.ndarray:
-        """``weight[indices]``, shape ``indices.shape + (embedding_dim,)``, after the
+    def forward(self, input) -> np.ndarray:
+        """``weight[input]``, shape ``input.shape + (embedding_dim,)``, after the
         `max_norm` renormalisation of the rows referenced.
 
         Parameters
         ----------
-        indices : array_like of int32 or int64, any shape
+        input : array_like of int32 or int64, any shape
+            The ids (torch's name for the argument, so ``layer(input=ids)`` works too).
         """
-        shape, flat = self._ids(indices)
+        shape, flat = self._ids(input)
         self._renorm(flat)
         out = np.empty((flat.size, self.embedding_dim), dtype=self._weight.dtype)
         _lookup.gather_rows(self._weight, flat, out)
         return out.reshape(shape + (self.embedding_dim,))
 
-    def backward(self, indices, grad_output):
+    def backward(self, input, grad_output):
         """Gradient of the weight given the gradient of the forward output, also added to
         `grad`.
 
         Parameters
         ----------
-        indices : array_like of int32 or int64
+        input : array_like of int32 or int64
             As passed to forward.
-        grad_output : array_like of float, shape ``indices.shape + (embedding_dim,)``
+        grad_output : array_like of float, shape ``input.shape + (embedding_dim,)``
 
         Returns
         -------
         ndarray (num_embeddings, embedding_dim), or SparseGrad if ``sparse``, or None if the
-        layer is frozen. Equal to ``one_hot(indices).T @ grad_output``, with the padding
+        layer is frozen. Equal to ``one_hot(input).T @ grad_output``, with the padding
         row zero and, with ``scale_grad_by_freq``, each row divided by its id's count.
         """
         if not self.requires_grad:
             return None
-        shape, flat = self._ids(indices)
+        shape, flat = self._ids(input)
         g = self._as_grad(grad_output, shape + (self.embedding_dim,))
-        grad = self._weight_grad(flat, None, g.reshape(-1, self.embedding_dim), None, False)
+        # (n_ids, dim) spelled out: reshape(-1, 0) is ambiguous when embedding_dim is 0
+        g = g.reshape(flat.size, self.embedding_dim)
+        grad = self._weight_grad(flat, None, g, None, False)
         self._accumulate(grad)
         return grad
 
-    def sgd_step(self, indices, grad_output, lr):
-        """``weight -= lr * backward(indices, grad_output)`` without materialising the
+    def sgd_step(self, input, grad_output, lr):
+        """``weight -= lr * backward(input, grad_output)`` without materialising the
         gradient (only the rows referenced are touched); leaves `grad` alone and does
-        nothing on a frozen layer."""
+        nothing on a frozen layer. A `grad_output` that shares memory with the weight is
+        copied first, so the result is still that of backward then `step`."""
         lr = _check_lr(lr)
         if not self.requires_grad:
             return
-        shape, flat = self._ids(indices)
+        shape, flat = self._ids(input)
         g = self._as_grad(grad_output, shape + (self.embedding_dim,))
         self._check_writable("sgd_step()")
-        self._sgd_scatter(flat, None, g.reshape(-1, self.embedding_dim), None, False, lr)
+        g = self._unaliased(g.reshape(flat.size, self.embedding_dim))
+        self._sgd_scatter(flat, None, g, None, False, lr)
 
     def __repr__(self):
         return f"Embedding({', '.join(self._repr_options())})"
@@ -511,9 +535,11 @@ class EmbeddingBag(_LookupLayer):
     Parameters
     ----------
     num_embeddings, embedding_dim, max_norm, norm_type, scale_grad_by_freq, sparse,
-    padding_idx, dtype, rng, _weight
+    padding_idx, rng, _weight
         As in `Embedding`; `padding_idx` is also left out of every reduction (and out of a
         mean's count).
+    device, dtype
+        As in `Embedding`.
     mode : {'mean', 'sum', 'max'}
         The reduction; 'mean' by default, as in torch. An empty bag gives zeros. 'max'
         supports neither `scale_grad_by_freq` nor `sparse` (ValueError, at construction
@@ -529,11 +555,11 @@ class EmbeddingBag(_LookupLayer):
 
     def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
-                 include_last_offset=False, padding_idx=None, dtype=np.float32, *, rng=None,
-                 _freeze=False):
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None, *,
+                 rng=None, _freeze=False):
         _check_mode(mode, scale_grad_by_freq, sparse)
         self._setup(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
-                    scale_grad_by_freq, sparse, _weight, _freeze, dtype, rng)
+                    scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng)
         self.mode = mode
         self.include_last_offset = bool(include_last_offset)
 
@@ -594,7 +620,7 @@ class EmbeddingBag(_LookupLayer):
         """Checks everything and returns (flat ids, bounds (n_bags + 1,) int64, per-sample
         weights or None), in torch's order of checks."""
         _check_mode(self.mode, self.scale_grad_by_freq, self.sparse)
-        ids = _as_ids(input, "input")
+        ids = _id_array(input)
         psw = None
         if per_sample_weights is not None:
             psw = np.asarray(per_sample_weights)
@@ -607,17 +633,20 @@ class EmbeddingBag(_LookupLayer):
             if offsets is not None:
                 raise ValueError("if input is 2-D (a batch of equal-length bags), offsets must "
                                  f"be None; got offsets of type {type(offsets).__name__}")
+            ids = _as_ids(ids, "input")
             n_bags, length = ids.shape
             bounds = np.arange(n_bags + 1, dtype=np.int64) * length
         elif ids.ndim == 1:
             if offsets is None:
                 raise ValueError("offsets must be a 1-D array of bag starts when input is "
                                  "1-D; got None")
-            offsets = _as_ids(offsets, "offsets")
+            offsets = _id_array(offsets)
             if offsets.ndim != 1:
                 raise ValueError(f"offsets must be 1-D, got shape {offsets.shape}")
-            bounds = _bag_bounds(offsets.astype(np.int64, copy=False), ids.size,
-                                 self.include_last_offset)
+            common = _common_id_dtype(ids.dtype, offsets.dtype)
+            ids = _as_ids(ids, "input", common)
+            bounds = _bag_bounds(_as_ids(offsets, "offsets", common).astype(np.int64, copy=False),
+                                 ids.size, self.include_last_offset)
         else:
             raise ValueError(f"input must be 1-D (with offsets) or 2-D (bags of equal length), "
                              f"got {ids.ndim}-D")
@@ -645,8 +674,11 @@ class EmbeddingBag(_LookupLayer):
         Parameters
         ----------
         input : array_like of int32 or int64, 1-D with `offsets`, or 2-D (B, L)
-        offsets : array_like of int32 or int64, 1-D, optional
+        offsets : array_like of int, 1-D, optional
             Start of each bag in `input`: starts at 0, non-decreasing, at most len(input).
+            As in torch, `input` and `offsets` are converted to their common type, which
+            must be int32 or int64: int16, int8, uint8 or bool offsets (or a 1-D input of
+            those types) are fine beside int32/int64; uint16/32/64 and floats are not.
         per_sample_weights : array_like of float, shape of `input`, optional
             Mode 'sum' only. Cast to the weight's dtype.
         """
@@ -696,13 +728,15 @@ class EmbeddingBag(_LookupLayer):
 
     def sgd_step(self, input, grad_output, lr, offsets=None, per_sample_weights=None):
         """``weight -= lr * backward(...)`` without materialising the gradient; leaves
-        `grad` alone and does nothing on a frozen layer."""
+        `grad` alone and does nothing on a frozen layer. A `grad_output` or
+        `per_sample_weights` that shares memory with the weight is copied first."""
         lr = _check_lr(lr)
         if not self.requires_grad:
             return
         flat, bounds, psw = self._bags(input, offsets, per_sample_weights)
         g = self._as_grad(grad_output, (len(bounds) - 1, self.embedding_dim))
         self._check_writable("sgd_step()")
+        g, psw = self._unaliased(g), self._unaliased(psw)
         if self.mode == "max":
             _lookup.bag_max_scatter(g, self._bag_max(flat, bounds, True)[1], -lr, self._weight)
         else:
@@ -747,18 +781,44 @@ def _as_weight(value, name) -> np.ndarray:
     return copy
 
 
-def _as_ids(value, name) -> np.ndarray:
-    """value as a C-contiguous int32/int64 array; TypeError for any other dtype."""
+def _id_array(value) -> np.ndarray:
+    """value as an array, dtype unchecked; [] is an empty list of ids, not of floats."""
     ids = np.asarray(value)
     if ids.size == 0 and not isinstance(value, np.ndarray) and ids.dtype.kind == "f":
-        ids = ids.astype(np.int64)          # [] is an empty list of ids, not of floats
-    if ids.dtype.kind != "i" or ids.dtype.itemsize not in (4, 8):
-        raise TypeError(f"{name} must have dtype int32 or int64 (torch's Int or Long), got "
-                        f"{ids.dtype}; convert with np.asarray({name}, dtype=np.int64)")
-    if ids.dtype.isnative and ids.flags.c_contiguous:
+        ids = ids.astype(np.int64)
+    return ids
+
+
+def _as_ids(value, name, promoted=None) -> np.ndarray:
+    """value as a C-contiguous int32/int64 array. Any other dtype is a TypeError, unless
+    `promoted` (int32 or int64, from `_common_id_dtype`) is given: then it is converted."""
+    ids = _id_array(value)
+    dtype = ids.dtype.newbyteorder("=")
+    if dtype not in _ID_DTYPES:
+        if promoted is None:
+            raise TypeError(f"{name} must have dtype int32 or int64 (torch's Int or Long), got "
+                            f"{ids.dtype}; convert with np.asarray({name}, dtype=np.int64)")
+        dtype = promoted
+    if ids.dtype == dtype and ids.dtype.isnative and ids.flags.c_contiguous:
         return ids
     # asarray, not ascontiguousarray, which would make a 0-d index 1-d
-    return np.asarray(ids, dtype=ids.dtype.newbyteorder("="), order="C")
+    return np.asarray(ids, dtype=dtype, order="C")
+
+
+def _common_id_dtype(input_dtype, offsets_dtype) -> np.dtype:
+    """The type torch's embedding_bag converts both input and offsets to: their promoted
+    type, which must be int32 or int64. bool, uint8, int8 and int16 promote as in numpy;
+    torch does not promote uint16/32/64 with anything."""
+    a, b = input_dtype.newbyteorder("="), offsets_dtype.newbyteorder("=")
+    if a in _PROMOTABLE_ID_DTYPES and b in _PROMOTABLE_ID_DTYPES:
+        common = np.promote_types(a, b)
+        if common in _ID_DTYPES:
+            return common
+    raise TypeError(f"input and offsets must be integer arrays whose common type is int32 or "
+                    f"int64 (torch's Int or Long), got input {input_dtype} and offsets "
+                    f"{offsets_dtype}; offsets (or input) of bool, uint8, int8 or int16 are "
+                    f"converted, but not uint16/32/64 or floats: convert with "
+                    f"np.asarray(..., dtype=np.int64)")
 
 
 def _bag_bounds(offsets, n_ids, include_last_offset) -> np.ndarray:
@@ -792,12 +852,44 @@ def _check_mode(mode, scale_grad_by_freq, sparse):
 
 
 def _check_max_norm(max_norm):
+    """Any float torch takes: 0 zeroes the rows looked up, a negative value also flips them,
+    inf is a no-op. NaN, which torch takes as a silent no-op, is refused."""
     if max_norm is None:
         return None
     max_norm = float(max_norm)
-    if not max_norm > 0:   # also NaN
-        raise ValueError(f"max_norm must be > 0 or None, got {max_norm}")
+    if math.isnan(max_norm):
+        raise ValueError("max_norm must be a number or None, got nan")
     return max_norm
+
+
+def _check_device(device):
+    if device is None or str(device) in ("cpu", "cpu:0"):
+        return
+    hint = ""
+    try:
+        np.dtype(device)
+        hint = ("; this looks like a dtype: as in torch, dtype comes after device, so pass "
+                "it as dtype=...")
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"device={device!r} is not supported: fastw2v keeps the weight in CPU "
+                     f"memory as a numpy array, so device must be None or 'cpu' (for a copy "
+                     f"on another device: layer.to_torch().to(device)){hint}")
+
+
+def _new_weight_dtype(dtype) -> np.dtype:
+    """The dtype of a new weight: None is float32 (torch's default); torch.float32 and
+    torch.float64 are recognised by name, without importing torch."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    name = str(dtype)
+    if name.startswith("torch."):
+        dtype = name[len("torch."):]
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {name}") from None
+    return _check_weight_dtype(dtype, "dtype")
 
 
 def _check_norm_type(norm_type) -> float:

@@ -46,9 +46,11 @@ static double FN_REAL(norm_row)(int64_t dim, const REAL *x, double p)
         return s;
     }
     if (isinf(p)) {
+        if (dim == 0) return 0.0;
         s = fabs((double)x[0]);
         for (int64_t d = 1; d < dim; d++) {
             double a = fabs((double)x[d]);
+            if (isnan(a)) return a;   /* as torch's max and min: NaN wins */
             if (p > 0 ? a > s : a < s) s = a;
         }
         return s;

@@ -6,6 +6,7 @@ torch.nn.EmbeddingBag and through ours, and compares outputs, in-place weight up
 torch, the test says so and checks ours against an explicit numpy reference instead.
 """
 import importlib.util
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -311,6 +312,53 @@ def test_embedding_max_norm_every_norm_type_matches_torch(rng, norm_type):
     close(ours.weight, theirs.weight)
 
 
+@pytest.mark.parametrize("max_norm", [0.0, -1.0, -0.25, float("inf"), -float("inf")])
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_max_norm_zero_negative_and_infinite_match_torch(rng, max_norm, norm_type):
+    # torch takes any max_norm: rows with norm > max_norm are scaled by max_norm / (norm +
+    # 1e-7), so 0 zeroes them, a negative value flips them, +inf leaves them, -inf makes
+    # them infinite
+    weight = rng.standard_normal((6, 4)).astype(np.float32) * 2
+    idx = np.array([0, 2, 2, 5])
+    ours, theirs = pair(Embedding, weight, max_norm=max_norm, norm_type=norm_type)
+    close(ours(idx), theirs(torch.from_numpy(idx)))
+    close(ours.weight, theirs.weight)
+    if max_norm == 0:
+        np.testing.assert_array_equal(ours.weight[[0, 2, 5]], 0)
+    if max_norm < 0 and np.isfinite(max_norm):
+        assert np.all(np.sign(ours.weight[[0, 2, 5]]) == -np.sign(weight[[0, 2, 5]]))
+    np.testing.assert_array_equal(ours.weight[[1, 3, 4]], weight[[1, 3, 4]])
+    ours, theirs = pair(EmbeddingBag, weight, max_norm=max_norm, norm_type=norm_type,
+                        mode="sum")
+    offsets = np.array([0, 1])
+    close(ours(idx, offsets), theirs(torch.from_numpy(idx), torch.from_numpy(offsets)))
+    close(ours.weight, theirs.weight)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf"), -float("inf"), 3.0])
+def test_max_norm_leaves_rows_holding_nan_as_torch_does(norm_type):
+    # a row holding NaN has a NaN norm (for the inf norms too: max and min propagate NaN),
+    # and norm > max_norm is false: torch leaves it as it is
+    weight = np.array([[3.0, np.nan, 4.0], [30.0, 0.0, 40.0]], np.float32)
+    idx = np.array([0, 1])
+    ours, theirs = pair(Embedding, weight, max_norm=1.0, norm_type=norm_type)
+    close(ours(idx), theirs(torch.from_numpy(idx)))
+    close(ours.weight, theirs.weight)
+    np.testing.assert_array_equal(ours.weight[0], weight[0])
+
+
+def test_max_norm_nan_is_refused_where_torch_ignores_it():
+    # deliberate difference: torch takes max_norm=nan and never renormalises (norm > nan is
+    # false); a NaN here is almost surely a bug upstream, so it is a ValueError
+    idx = np.array([0, 1])
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(W), max_norm=float("nan"))
+    close(theirs(torch.from_numpy(idx)), W[idx])
+    for cls in (Embedding, EmbeddingBag):
+        with pytest.raises(ValueError, match="max_norm"):
+            cls.from_pretrained(W.copy(), max_norm=float("nan"))
+    assert Embedding(3, 2, max_norm=0).max_norm == 0.0
+
+
 def test_embedding_frozen_layer_has_no_gradient_but_max_norm_still_applies():
     weight = np.full((4, 2), 3.0, dtype=np.float32)
     layer = Embedding.from_pretrained(weight, max_norm=1.0)         # freeze=True by default
@@ -376,6 +424,39 @@ def test_bag_sgd_step_equals_backward_then_step(rng, mode):
     np.testing.assert_allclose(a.weight, b.weight, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_embedding_sgd_step_with_grad_output_that_is_a_view_of_the_weight(sparse):
+    weight = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
+    idx, lr = np.array([1, 0]), 0.5
+    a = Embedding.from_pretrained(weight.copy(), freeze=False, sparse=sparse)
+    b = Embedding.from_pretrained(weight.copy(), freeze=False, sparse=sparse)
+    # torch's dense gradient: its sparse one keeps grad_output as its values, so there the
+    # step reads rows it has already changed
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(weight), freeze=False)
+    a.sgd_step(idx, a.weight[:2], lr)                 # grad_output aliases rows 0 and 1
+    b.backward(idx, b.weight[:2])
+    b.step(lr)
+    theirs(torch.from_numpy(idx)).backward(theirs.weight.detach()[:2])
+    torch.optim.SGD([theirs.weight], lr=lr).step()
+    close(a.weight, theirs.weight)
+    np.testing.assert_array_equal(a.weight, b.weight)
+    np.testing.assert_array_equal(a.weight, [[-0.5, 0], [2.5, 3], [5, 6]])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_bag_sgd_step_with_arguments_that_are_views_of_the_weight(rng, mode):
+    weight = rng.standard_normal((5, 4)).astype(np.float32)
+    input, offsets = np.array([0, 1, 1, 2]), np.array([0, 2])
+    a = EmbeddingBag.from_pretrained(weight.copy(), freeze=False, mode=mode)
+    b = EmbeddingBag.from_pretrained(weight.copy(), freeze=False, mode=mode)
+    psw_a = a.weight[3] if mode == "sum" else None    # per_sample_weights alias row 3 too
+    psw_b = b.weight[3] if mode == "sum" else None
+    a.sgd_step(input, a.weight[:2], 0.3, offsets, psw_a)
+    b.backward(input, b.weight[:2], offsets, psw_b)
+    b.step(0.3)
+    np.testing.assert_allclose(a.weight, b.weight, rtol=1e-5, atol=1e-6)
+
+
 def test_sparse_grad_unique_ids_for_small_batches_in_big_tables(rng):
     # a batch much smaller than the table takes the sort path rather than counting
     layer = Embedding(100_000, 3, sparse=True, padding_idx=7, rng=rng)
@@ -409,6 +490,43 @@ def test_embedding_zero_dim_and_empty_indices(rng):
     np.testing.assert_array_equal(layer.backward(np.zeros(0, np.int64), np.zeros((0, 4))), 0)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_zero_width_embedding_has_zero_width_gradients_like_torch(sparse):
+    ours = Embedding(5, 0, sparse=sparse, rng=0)
+    theirs = torch.nn.Embedding(5, 0, sparse=sparse)
+    idx, g = np.array([[1, 2, 2]]), np.zeros((1, 3, 0), np.float32)
+    out_t = theirs(torch.from_numpy(idx))
+    assert ours(idx).shape == tuple(out_t.shape) == (1, 3, 0)
+    out_t.backward(torch.from_numpy(g))
+    grad = ours.backward(idx, g)
+    assert grad.shape == tuple(theirs.weight.grad.shape) == (5, 0)
+    if sparse:
+        np.testing.assert_array_equal(grad.ids, [1, 2])
+        assert grad.rows.shape == (2, 0)
+    ours.step(0.1)
+    ours.sgd_step(idx, g, 0.1)
+    assert ours.weight.shape == (5, 0)
+    assert Embedding(5, 0, rng=0).backward(np.zeros(0, np.int64), np.zeros((0, 0))).shape == (5, 0)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_zero_width_bag_has_zero_width_gradients_like_torch(mode):
+    ours = EmbeddingBag(5, 0, mode=mode, rng=0)
+    theirs = torch.nn.EmbeddingBag(5, 0, mode=mode)
+    # one bag: torch 2.13 on CPU fails ("Expected i < index_size") on more bags of width 0
+    input, offsets, g = np.array([1, 2]), np.array([0]), np.zeros((1, 0), np.float32)
+    out_t = theirs(torch.from_numpy(input), torch.from_numpy(offsets))
+    assert ours(input, offsets).shape == tuple(out_t.shape) == (1, 0)
+    out_t.backward(torch.from_numpy(g))
+    assert ours.backward(input, g, offsets).shape == tuple(theirs.weight.grad.shape) == (5, 0)
+    input, offsets, g = np.array([1, 2, 4]), np.array([0, 1]), np.zeros((2, 0), np.float32)
+    assert ours(input, offsets).shape == (2, 0)
+    assert ours.backward(input, g, offsets).shape == (5, 0)
+    ours.sgd_step(input, g, 0.1, offsets)
+    if mode == "sum":
+        np.testing.assert_array_equal(ours.per_sample_weights_grad(input, g, offsets), 0)
+
+
 def test_embedding_accepts_lists_and_non_contiguous_indices(rng):
     layer = Embedding(6, 4, rng=rng)
     idx = np.arange(12).reshape(3, 4)[:, ::2] % 6            # not contiguous
@@ -428,6 +546,58 @@ def test_new_embedding_is_standard_normal_seeded_with_zero_padding_row():
                                   layer.weight)
     bag = EmbeddingBag(10, 3, padding_idx=2, rng=np.random.default_rng(1))
     assert bag.mode == "mean" and np.all(bag.weight[2] == 0)
+
+
+def test_forward_and_constructor_parameters_are_named_as_in_torch():
+    for ours, theirs in [(Embedding, torch.nn.Embedding), (EmbeddingBag, torch.nn.EmbeddingBag)]:
+        assert (list(inspect.signature(ours.forward).parameters)
+                == list(inspect.signature(theirs.forward).parameters))
+        # same positional order, device and dtype included; rng is keyword-only here
+        theirs_init = list(inspect.signature(theirs.__init__).parameters)
+        assert list(inspect.signature(ours.__init__).parameters)[:len(theirs_init)] == theirs_init
+
+
+def test_forward_takes_torchs_keywords(rng):
+    weight = rng.standard_normal((5, 3)).astype(np.float32)
+    ours, theirs = pair(Embedding, weight)
+    ids = np.array([[1, 4], [0, 0]])
+    close(ours(input=ids), theirs(input=torch.from_numpy(ids)))
+    np.testing.assert_array_equal(ours(ids), ours(input=ids))
+    g = np.ones((2, 2, 3), np.float32)
+    np.testing.assert_array_equal(ours.backward(input=ids, grad_output=g), ours.backward(ids, g))
+    ours, theirs = pair(EmbeddingBag, weight, mode="sum")
+    input, offsets, psw = np.array([1, 2, 4]), np.array([0, 2]), np.float32([0.5, 2, -1])
+    close(ours(input=input, offsets=offsets, per_sample_weights=psw),
+          theirs(input=torch.from_numpy(input), offsets=torch.from_numpy(offsets),
+                 per_sample_weights=torch.from_numpy(psw)))
+
+
+@pytest.mark.parametrize("cls", [Embedding, EmbeddingBag])
+def test_constructors_take_torchs_device_and_dtype(cls):
+    torch_cls = torch.nn.Embedding if cls is Embedding else torch.nn.EmbeddingBag
+    for device in (None, "cpu", torch.device("cpu")):
+        assert cls(4, 3, device=device).weight.shape == (4, 3)
+        assert torch_cls(4, 3, device=device).weight.device.type == "cpu"
+    for device in ("cuda", "meta", torch.device("meta"), "cuda:0"):
+        with pytest.raises(ValueError, match="device"):
+            cls(4, 3, device=device)
+    # dtype=None is torch's default dtype, float32 (np.dtype(None) would be float64)
+    assert torch_cls(4, 3, dtype=None).weight.dtype == torch.float32
+    assert cls(4, 3, dtype=None).weight.dtype == np.float32
+    assert cls(4, 3).weight.dtype == np.float32
+    for dtype in (np.float64, "float64", torch.float64, torch.double):
+        assert cls(4, 3, dtype=dtype).weight.dtype == np.float64
+    assert cls(4, 3, dtype=torch.float32).weight.dtype == np.float32
+    for dtype in (torch.float16, torch.bfloat16, np.int64):
+        with pytest.raises(TypeError, match="float32 or float64"):
+            cls(4, 3, dtype=dtype)
+    # positional as in torch: ..., device, dtype
+    args = ((4, 3, None, None, 2.0, False, False, None, False) if cls is Embedding
+            else (4, 3, None, 2.0, False, "mean", False, None, False, None))
+    assert cls(*args, "cpu", np.float64).weight.dtype == np.float64
+    assert torch_cls(*args, "cpu", torch.float64).weight.dtype == torch.float64
+    with pytest.raises(ValueError, match="looks like a dtype"):
+        cls(*args, np.float64)
 
 
 def test_from_pretrained_shares_memory_and_keeps_padding_row():
@@ -607,6 +777,36 @@ def test_error_types_match_torch(name, call, torch_type, our_type):
     assert type(ours.value) is our_type, f"we raised {ours.value!r}"
 
 
+ID_DTYPES_ALL = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.uint16,
+                 np.uint32, np.uint64, np.float32]
+
+
+@pytest.mark.parametrize("offsets_dtype", ID_DTYPES_ALL, ids=lambda t: np.dtype(t).name)
+@pytest.mark.parametrize("input_dtype", ID_DTYPES_ALL, ids=lambda t: np.dtype(t).name)
+def test_bag_input_and_offsets_dtypes_promote_as_in_torch(input_dtype, offsets_dtype):
+    # torch converts input and offsets to their promoted type, which must be int32 or int64
+    # (so int16 offsets work with int32 input, and int8 input with int64 offsets); it does
+    # not promote uint16/32/64 (RuntimeError; TypeError here), nor floats
+    input = np.array([1, 0, 1, 1]).astype(input_dtype)
+    offsets = np.array([0, 1]).astype(offsets_dtype)
+    ours, theirs = pair(EmbeddingBag, W, mode="sum")
+    try:
+        out_t = theirs(torch.from_numpy(input), torch.from_numpy(offsets))
+    except RuntimeError:
+        with pytest.raises(TypeError, match="int32 or int64"):
+            ours(input, offsets)
+        with pytest.raises(TypeError, match="int32 or int64"):
+            ours.backward(input, np.ones((2, 3), np.float32), offsets)
+        return
+    close(ours(input, offsets), out_t)
+    g = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out_t.backward(torch.from_numpy(g))
+    close(ours.backward(input, g, offsets), theirs.weight.grad)
+    ours, theirs = pair(EmbeddingBag, W, mode="max", include_last_offset=True)
+    bounds = np.array([0, 1, 1]).astype(offsets_dtype)     # bags [input[0]] and []
+    close(ours(input[:1], bounds), theirs(torch.from_numpy(input[:1]), torch.from_numpy(bounds)))
+
+
 def test_index_error_names_the_index_position_and_range():
     layer = Embedding.from_pretrained(W.copy(), max_norm=0.1)
     with pytest.raises(IndexError, match=r"index 9 at position \(1, 0\).*0 <= index < 5"):
@@ -624,7 +824,9 @@ def test_bad_arguments_raise_with_the_fix():
     with pytest.raises(TypeError, match="int"):
         Embedding(3.0, 2)
     with pytest.raises(ValueError, match="max_norm"):
-        Embedding(3, 2, max_norm=-1.0)
+        Embedding(3, 2, max_norm=float("nan"))
+    with pytest.raises(ValueError, match="device"):
+        Embedding(3, 2, device="cuda")
     with pytest.raises(ValueError, match="lr"):
         Embedding(3, 2).step(float("nan"))
     layer = Embedding(3, 2)
