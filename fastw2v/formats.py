@@ -19,6 +19,7 @@ from __future__ import annotations
 import bz2
 import codecs
 import gzip
+import itertools
 import logging
 import lzma
 import mmap
@@ -44,6 +45,7 @@ _GZIP_MAGIC, _XZ_MAGIC = b"\x1f\x8b", b"\xfd7zXZ\x00"
 # word happens to start with "BZh" is not mistaken for bzip2
 _BZ2_MAGIC = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", re.DOTALL)
 _STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+_MAX_ARRAY_BYTES = np.iinfo(np.intp).max     # the most bytes a numpy array can hold
 
 
 def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
@@ -159,6 +161,17 @@ def _read_header(f, path, binary):
     if dim < 1:
         raise ValueError(f"{path!r} line 1: the header declares vector_size {dim}; it must be "
                          f"at least 1")
+    # (also for compressed files, whose length is not known up front)
+    if 4 * dim > _MAX_ARRAY_BYTES:
+        raise ValueError(f"{path!r} line 1: the header declares vector_size {dim}: one vector "
+                         f"would take {4 * dim} bytes of float32, more than an array can hold "
+                         f"({_MAX_ARRAY_BYTES} bytes); the header is wrong or this is not a "
+                         f"word2vec file")
+    if 4 * n * dim > _MAX_ARRAY_BYTES:
+        raise ValueError(f"{path!r} line 1: the header declares {n} vectors of {dim} "
+                         f"dimensions: {4 * n * dim} bytes of float32, more than an array can "
+                         f"hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector size "
+                         f"is wrong")
     return n, dim, len(line)
 
 
@@ -256,8 +269,10 @@ class _BinaryReader:
         self.n_records = 0
 
     def read(self):
-        if self.n_max == 0:
-            return [], np.zeros((0, self.dim), np.float32), 0
+        if self.n_max == 0:                      # the header declares 0 vectors
+            self._check_trailing(iter(lambda: self.f.read(CHUNK_BYTES), b""),
+                                 self.header_bytes)
+            return [], aligned_empty((0, self.dim), np.float32), 0
         if self.compressed:
             self._read_stream()
         else:
@@ -271,7 +286,8 @@ class _BinaryReader:
             pos = self._parse(buf, self.header_bytes, 0, size)
             if self.n_records < self.n_max:
                 self._truncated(pos, size)
-            self._check_trailing(buf[pos:pos + 64], pos)
+            self._check_trailing((buf[i:i + CHUNK_BYTES] for i in range(pos, size, CHUNK_BYTES)),
+                                 pos)
 
     def _read_stream(self):
         buf, base = b"", self.header_bytes      # base: file offset of buf[0]
@@ -283,10 +299,9 @@ class _BinaryReader:
             pos = self._parse(buf, 0, base, base + len(buf))
             if not chunk and self.n_records < self.n_max:
                 self._truncated(base + pos, base + len(buf))
-        rest = buf[pos:pos + 64]
-        if len(rest) < 64:
-            rest += self.f.read(64 - len(rest))
-        self._check_trailing(rest, base + pos)
+        self._check_trailing(itertools.chain([buf[pos:]],
+                                             iter(lambda: self.f.read(CHUNK_BYTES), b"")),
+                             base + pos)
 
     def _parse(self, buf, pos, base, file_end):
         """Copy the complete records of buf[pos:] into the matrix; return where the first
@@ -351,14 +366,19 @@ class _BinaryReader:
             f"header's count or vector size is wrong (the incomplete record starts at byte "
             f"offset {offset})")
 
-    def _check_trailing(self, rest, offset):
+    def _check_trailing(self, chunks, offset):
+        """Raise if anything but whitespace follows the declared vectors; `chunks` are the
+        rest of the file (read one at a time), starting at file offset `offset`."""
         if self.limit and self.limit < self.n_declared:
             return                               # stopped early on purpose
-        if rest.strip():
-            raise ValueError(
-                f"{self.path!r} byte offset {offset}: data continues after the "
-                f"{self.n_declared} vectors the header declares: the header's count or "
-                f"vector size ({self.dim}) is wrong")
+        for chunk in chunks:
+            rest = chunk.lstrip()
+            if rest:
+                raise ValueError(
+                    f"{self.path!r} byte offset {offset + len(chunk) - len(rest)}: data "
+                    f"continues after the {self.n_declared} vectors the header declares: "
+                    f"the header's count or vector size ({self.dim}) is wrong")
+            offset += len(chunk)
 
 
 class _TextReader:
@@ -457,7 +477,8 @@ def _binary_hint(data):
 
 
 def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
-    """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict."""
+    """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict (an
+    empty word, written as ``" count"``, included)."""
     counts = {}
     f, _ = open_binary(os.fspath(path))
     with f:
@@ -465,8 +486,8 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
             line = line.rstrip(b"\r\n")
             if not line:
                 continue
-            word, _, count = line.rpartition(b" ")
-            if not word or not count.isdigit():
+            word, sep, count = line.rpartition(b" ")
+            if not sep or not count.isdigit():     # (an empty word is written as " 5")
                 raise ValueError(f"{os.fspath(path)!r} line {line_no}: expected 'word count', "
                                  f"got {line[:60]!r}")
             counts[word.decode(encoding, unicode_errors)] = int(count)
@@ -485,7 +506,8 @@ def write_word2vec(path, keys, vectors, *, binary=False, write_header=True, tota
     keys : sequence
         One key per row, written as ``str(key)`` in UTF-8 (surrogate-escaped bytes are
         written back as they were read). A key holding a space or a newline is refused:
-        the format could not be read back.
+        the format could not be read back; so are two keys written alike (``1`` and
+        ``"1"``, ``None`` and ``"None"``), of which reading back would keep one.
     vectors : ndarray, shape (len(keys), vector_size)
         Written as float32: raw little-endian (binary) or ``%.9g`` text, which reads back
         to the identical float32.
@@ -537,6 +559,16 @@ def _encode_keys(keys, prefix):
                              f"word2vec format uses as separators; replace them first "
                              f"(e.g. with '_'), or use KeyedVectors.save()")
         words.append(raw)
+    if len(set(words)) != len(words):
+        first = {}
+        for i, raw in enumerate(words):
+            j = first.setdefault(raw, i)
+            if j != i:
+                raise ValueError(
+                    f"keys {j} ({keys[j]!r}) and {i} ({keys[i]!r}) are both written as "
+                    f"{raw.decode('utf-8', 'surrogateescape')!r}, so reading the file back "
+                    f"would keep only the first; make the keys distinct as str first, or "
+                    f"use KeyedVectors.save()")
     return words
 
 

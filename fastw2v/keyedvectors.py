@@ -23,6 +23,8 @@ logger = logging.getLogger("fastw2v")
 _LANES = 1024                 # column groups of the batched top-k search (see _top_k)
 _BLOCK_FLOATS = 1 << 24       # scores held per block of queries: 64 MB of float32
 _TINY = np.finfo(np.float32).tiny
+_TINY64 = np.finfo(np.float64).tiny
+_NORM_BLOCK_FLOATS = 1 << 16  # floats normalised per block of rows in float64 (_unit_rows)
 
 
 class UnknownKeyError(KeyError):
@@ -66,12 +68,14 @@ class KeyedVectors:
     ----------
     vectors : array_like of float, shape (n_keys, vector_size)
         Used as is (no copy) when already float32 and C-contiguous (a read-only memory
-        map included); otherwise converted once.
+        map included); otherwise converted once, into a 64-byte aligned matrix. Complex
+        vectors are refused (TypeError).
     index_to_key : sequence
         Key of each row: any hashable (words are str; Word2Vec on id sequences gives
         int keys). Keys must be unique.
     counts : array_like of int, optional
-        Corpus count of each key (int64), read by ``get_vecattr(key, "count")``.
+        Corpus count of each key (int64), read by ``get_vecattr(key, "count")``. Counts
+        must be whole numbers (``3.0`` is taken as 3, ``2.7`` is refused) and not negative.
 
     Attributes
     ----------
@@ -97,7 +101,16 @@ class KeyedVectors:
                              f"{vectors.shape}")
         if len(index_to_key) != vectors.shape[0]:
             raise ValueError(f"{len(index_to_key)} keys for {vectors.shape[0]} vectors")
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.dtype.kind == "c":
+            raise TypeError(f"vectors must be real, got {vectors.dtype}: converting would drop "
+                            f"the imaginary parts; pass vectors.real (or np.abs(vectors)) if "
+                            f"that is what you mean")
+        if vectors.dtype == np.float32 and vectors.flags.c_contiguous:
+            self.vectors = vectors               # the caller's matrix (or memory map) itself
+        else:
+            # a copy: 64-byte aligned, as every matrix fastw2v allocates (JAX shares it)
+            self.vectors = native.aligned_empty(vectors.shape, np.float32)
+            self.vectors[...] = vectors
         self.index_to_key = list(index_to_key)
         self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
@@ -106,7 +119,7 @@ class KeyedVectors:
             raise ValueError(f"index_to_key must hold unique keys; {dup!r} appears more "
                              f"than once")
         if counts is not None:
-            counts = np.asarray(counts, dtype=np.int64)
+            counts = _as_counts(counts, "counts")
             if counts.shape != (len(self.index_to_key),):
                 raise ValueError(f"counts must have one entry per key, shape "
                                  f"({len(self.index_to_key)},), got {counts.shape}")
@@ -205,6 +218,9 @@ class KeyedVectors:
             raise KeyError(f"vector attribute {attr!r} cannot be stored; fastw2v stores "
                            f"only 'count'")
         index = self.get_index(key)
+        val = _as_counts(val, f"the count of {key!r}")
+        if val.shape != ():
+            raise ValueError(f"the count of {key!r} must be one number, got shape {val.shape}")
         if self.counts is None:
             self.counts = np.zeros(len(self), np.int64)
         self.counts[index] = val
@@ -225,12 +241,13 @@ class KeyedVectors:
         after the vectors changed (training does this).
 
         A zero vector's unit vector is zero (similarity 0 to everything). A vector with
-        NaN or inf has NaN similarities and is never returned as a neighbour.
+        NaN or inf has NaN similarities and is never returned as a neighbour. Lengths are
+        computed in float64, so that vectors of huge or tiny (finite) float32 numbers get
+        exact unit vectors too.
         """
         if self._unit is None or force:
-            norms = np.linalg.norm(self.vectors, axis=1)
-            self._unit = self.vectors / np.maximum(norms, _TINY)[:, None]
-            self._norms = norms
+            self._unit, norms = _unit_rows(self.vectors)
+            self._norms = norms.astype(np.float32)
             self._bad_rows = np.flatnonzero(~np.isfinite(norms))
             if len(self._bad_rows):
                 logger.warning("%d vectors hold NaN or inf (first: %r); they are never "
@@ -335,7 +352,8 @@ class KeyedVectors:
         Raises
         ------
         ValueError
-            An empty query, or an array of the wrong size.
+            An empty query, an array of the wrong size, a query holding NaN or inf (a
+            vector, a weight, or a key whose vector holds them), or a negative range.
         KeyError
             An unknown key.
 
@@ -344,6 +362,9 @@ class KeyedVectors:
         most_similar_batch : many queries at once (a 2-D array here means their mean, as
             in gensim).
         """
+        _check_row_bound("clip_start", clip_start)
+        _check_row_bound("clip_end", clip_end)
+        _check_row_bound("restrict_vocab", restrict_vocab)
         if isinstance(topn, numbers.Integral) and topn < 1:
             return []
         positive, negative = self._as_items(positive), self._as_items(negative)
@@ -360,10 +381,12 @@ class KeyedVectors:
                              "vector")
         mean = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True,
                                     ignore_missing=False)
+        if not np.isfinite(mean).all():
+            self._explain_nonfinite(keys, weights)
         exclude = {self.get_index(k) for k in keys if not isinstance(k, np.ndarray)}
         if indexer is not None and isinstance(topn, numbers.Integral):
             return indexer.most_similar(mean, topn)
-        clip_end = clip_end or len(self)
+        clip_start, clip_end = clip_start or 0, clip_end or len(self)
         if restrict_vocab:
             clip_start, clip_end = 0, restrict_vocab
         dists = self.unit_vectors()[clip_start:clip_end] @ mean
@@ -401,7 +424,14 @@ class KeyedVectors:
         Returns
         -------
         list of (key, float)
+
+        Raises
+        ------
+        ValueError
+            No positive item, a query vector (or a key's vector) holding NaN or inf, or a
+            negative `restrict_vocab`.
         """
+        _check_row_bound("restrict_vocab", restrict_vocab)
         if isinstance(topn, numbers.Integral) and topn < 1:
             return []
         positive, negative = self._as_items(positive), self._as_items(negative)
@@ -414,6 +444,8 @@ class KeyedVectors:
         def shifted(items):
             terms = [self._check_vector(k) if isinstance(k, np.ndarray)
                      else self.get_vector(k, norm=True) for k in items]
+            if not all(np.isfinite(t).all() for t in terms):
+                self._explain_nonfinite(items)
             out = np.ones(len(unit), np.float32)
             for t in terms:
                 out *= (1 + unit @ t) / 2
@@ -467,8 +499,10 @@ class KeyedVectors:
         Raises
         ------
         ValueError
-            No queries, a non-finite query, or shapes that do not match.
+            No queries, a non-finite query (or a key whose vector holds NaN or inf),
+            shapes that do not match, or a negative `restrict_vocab`.
         """
+        _check_row_bound("restrict_vocab", restrict_vocab)
         self_rows = None
         if isinstance(queries, np.ndarray) and queries.dtype.kind in "biuf":
             q = np.asarray(queries, dtype=np.float32)
@@ -478,13 +512,15 @@ class KeyedVectors:
             if not np.isfinite(q).all():
                 bad = int(np.flatnonzero(~np.isfinite(q).all(axis=1))[0])
                 raise ValueError(f"query {bad} holds NaN or inf")
-            norms = np.linalg.norm(q, axis=1)
-            q = q / np.maximum(norms, _TINY)[:, None]
+            q = _unit_rows(q)[0]
         else:
             if isinstance(queries, (str, bytes)) or not hasattr(queries, "__len__"):
                 raise ValueError("queries must be a 2-D array of vectors or a list of keys, "
                                  f"got {type(queries).__name__}")
             self_rows = np.array([self.get_index(k) for k in queries], np.int64)
+            bad = np.flatnonzero(np.isin(self_rows, self.nonfinite_rows))
+            if len(bad):
+                raise ValueError(f"query {bad[0]} (key {queries[bad[0]]!r}) holds NaN or inf")
             q = self.unit_vectors()[self_rows]
         if len(q) == 0:
             raise ValueError("most_similar_batch needs at least one query")
@@ -616,6 +652,24 @@ class KeyedVectors:
     def _is_weighted(self, item):
         return (isinstance(item, tuple) and len(item) == 2
                 and isinstance(item[1], numbers.Real) and not self._is_known(item))
+
+    def _explain_nonfinite(self, keys, weights=None):
+        """Raise for a query whose vector holds NaN or inf (it has no neighbours), naming
+        the item that makes it so."""
+        bad_rows = set(self.nonfinite_rows.tolist())
+        for i, key in enumerate(keys):
+            if weights is not None and not np.isfinite(weights[i]):
+                raise ValueError(f"query item {i} has the weight {weights[i]!r}: a query "
+                                 f"holding NaN or inf has no neighbours; give finite weights")
+            if isinstance(key, np.ndarray):
+                if not np.isfinite(key).all():
+                    raise ValueError(f"query vector {i} holds NaN or inf: it has no "
+                                     f"neighbours; give finite vectors")
+            elif self.get_index(key) in bad_rows:
+                raise ValueError(f"the vector of key {key!r} holds NaN or inf: it has no "
+                                 f"neighbours (see nonfinite_rows)")
+        raise ValueError("the query holds NaN or inf (the weighted sum of its vectors "
+                         "overflows float32); use smaller weights")
 
     def _check_vector(self, v):
         if v.shape != (self.vector_size,):
@@ -815,9 +869,58 @@ def _is_int(x):
 
 
 def _unitvec(v):
-    """v scaled to unit length; a zero vector stays zero (gensim's matutils.unitvec)."""
-    norm = np.linalg.norm(v)
-    return (v / norm).astype(np.float32) if norm > 0 else v
+    """v scaled to unit length; a zero vector stays zero (gensim's matutils.unitvec). The
+    length is computed in float64 (float32 squares of huge or tiny numbers over- or
+    underflow)."""
+    v64 = np.asarray(v, dtype=np.float64)
+    norm = np.linalg.norm(v64)
+    with np.errstate(invalid="ignore"):               # inf / inf: NaN, as it should be
+        return (v64 / norm).astype(np.float32) if norm > 0 else v
+
+
+def _unit_rows(vectors):
+    """Unit vectors (float32, 64-byte aligned) and lengths (float64) of the rows of a
+    float32 matrix. Computed in float64, a block of rows at a time (no float64 copy of the
+    whole matrix): in float32, squares of numbers beyond ~1e19 overflow (a finite vector
+    would get length inf) and those below ~1e-19 lose precision (cosines != 1). A zero
+    row stays zero; a row holding NaN or inf gets NaN entries."""
+    n, dim = vectors.shape
+    unit = native.aligned_empty((n, dim), np.float32)
+    norms = np.empty(n, np.float64)
+    step = max(1, _NORM_BLOCK_FLOATS // max(dim, 1))
+    for s in range(0, n, step):
+        block = vectors[s:s + step].astype(np.float64)
+        norm = np.sqrt(np.einsum("ij,ij->i", block, block))
+        with np.errstate(invalid="ignore"):           # rows holding inf: NaN, as they should
+            block /= np.maximum(norm, _TINY64)[:, None]
+        unit[s:s + step] = block
+        norms[s:s + step] = norm
+    return unit, norms
+
+
+def _check_row_bound(name, value):
+    """clip_start, clip_end and restrict_vocab: None or a row count, never negative (a
+    negative slice bound would silently search the wrong rows)."""
+    if value is not None and not (_is_int(value) and value >= 0):
+        raise ValueError(f"{name} must be None or a non-negative int (a number of rows), got "
+                         f"{value!r}")
+
+
+def _as_counts(values, name):
+    """Counts as int64: whole numbers (integer-valued floats accepted), not negative."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be integers, got {arr.dtype} values")
+    if arr.dtype.kind == "f":
+        whole = np.isfinite(arr) & (arr == np.floor(arr))
+        if not whole.all():
+            raise ValueError(f"{name}: {arr[~whole].flat[0].item()!r} is not a whole number; "
+                             f"round the counts first if that is what you mean")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name}: {arr.min().item()!r} is negative; a count cannot be")
+    if arr.size and arr.max() >= 2 ** 63:
+        raise ValueError(f"{name}: {arr.max().item()!r} does not fit in int64")
+    return arr.astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------

@@ -209,6 +209,61 @@ def test_binary_header_disagreeing_with_data(tmp_path):
                                                  limit=1)) == 1
 
 
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_binary_data_after_the_declared_vectors_is_found_anywhere(tmp_path, monkeypatch,
+                                                                  suffix):
+    v = np.arange(3, dtype="<f4").tobytes()
+    opener = gzip.open if suffix else open
+
+    def load(data):
+        with opener(tmp_path / f"t.bin{suffix}", "wb") as f:
+            f.write(data)
+        return KeyedVectors.load_word2vec_format(tmp_path / f"t.bin{suffix}", binary=True)
+
+    # the next vector after 64 newlines (more than one look-ahead) is still seen
+    with pytest.raises(ValueError, match=r"byte offset 82: data continues after the 1 "
+                                         r"vectors the header declares"):
+        load(b"1 3\na " + v + b"\n" * 64 + b"b " + v + b"\n")
+    # a header declaring 0 vectors is checked too, as in text files
+    with pytest.raises(ValueError, match=r"byte offset 4: data continues after the 0 "
+                                         r"vectors the header declares"):
+        load(b"0 3\na " + v + b"\nb " + v + b"\n")
+    # all the rest is scanned, a chunk at a time
+    monkeypatch.setattr(formats, "CHUNK_BYTES", 7)
+    with pytest.raises(ValueError, match=r"byte offset 1018: data continues after the 1"):
+        load(b"1 3\na " + v + b"\n \t\r" * 250 + b"b")
+    with pytest.raises(ValueError, match=r"byte offset 1004: data continues after the 0"):
+        load(b"0 3\n" + b"\n \t\r" * 250 + b"b")
+    empty = load(b"0 3\n" + b" \n" * 500)                     # only whitespace: fine
+    assert empty.index_to_key == [] and empty.vectors.shape == (0, 3)
+    assert_same(load(b"1 3\na " + v + b"\n" * 1000), ["a"],
+                np.arange(3, dtype=np.float32)[None])
+
+
+@pytest.mark.parametrize("header, binary, match", [
+    (b"0 99999999999999999999999\n", False,
+     r"line 1: the header declares vector_size 99999999999999999999999: one vector would "
+     r"take 399999999999999999999996 bytes of float32, more than an array can hold"),
+    (b"99999999999999999999999 5\nword 1 2 3 4 5\n", False,
+     r"line 1: the header declares 99999999999999999999999 vectors of 5 dimensions: "
+     r"1999999999999999999999980 bytes of float32, more than an array can hold"),
+    (b"99999999999999999999999 5\nword " + bytes(20), True,
+     r"declares 99999999999999999999999 vectors of 5 dimensions.*count or vector size is "
+     r"wrong"),
+    (b"1 3000000000000000000\nword " + bytes(20), True,
+     r"declares vector_size 3000000000000000000: one vector would take "
+     r"12000000000000000000 bytes"),
+    (b"3000000000000000000 1000\nword " + bytes(20), True,
+     r"declares 3000000000000000000 vectors of 1000 dimensions"),
+], ids=["text-dim", "text-count", "binary-count", "binary-dim", "binary-product"])
+@pytest.mark.parametrize("suffix", ["", ".gz", ".xz"])
+def test_header_numbers_beyond_any_array_are_named(tmp_path, header, binary, match, suffix):
+    path = tmp_path / f"h{suffix}"
+    path.write_bytes({"": bytes, ".gz": gzip.compress, ".xz": lzma.compress}[suffix](header))
+    with pytest.raises(ValueError, match=match):
+        KeyedVectors.load_word2vec_format(path, binary=binary)
+
+
 def test_text_header_disagreeing_with_data(tmp_path):
     (tmp_path / "a.txt").write_text("2 3\na 1 2 3\nb 1 2\n")
     with pytest.raises(ValueError, match=r"line 3: 2 numbers after the word b'b', but the "
@@ -248,6 +303,38 @@ def test_unwritable_keys_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"key 1 \('new york'\) contains a space"):
         kv.save_word2vec_format(tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("keys, match", [
+    ([1, "1"], r"keys 0 \(1\) and 1 \('1'\) are both written as '1'"),
+    (["a", None, "b", "None"], r"keys 1 \(None\) and 3 \('None'\) are both written as 'None'"),
+    # surrogate-escaped bytes that spell a valid UTF-8 character
+    (["\udcc3\udcbf", "\xff"], r"keys 0 \('\\udcc3\\udcbf'\) and 1 \('\xff'\) are both "
+                                r"written as"),
+])
+@pytest.mark.parametrize("binary", [False, True])
+def test_keys_written_alike_are_refused(tmp_path, keys, match, binary):
+    kv = KeyedVectors(np.eye(len(keys), dtype=np.float32), keys, counts=[1] * len(keys))
+    with pytest.raises(ValueError, match=match + r".*would keep only the first.*"
+                                               r"KeyedVectors.save\(\)"):
+        kv.save_word2vec_format(tmp_path / "x", binary=binary)
+    with pytest.raises(ValueError, match=match):
+        formats.write_vocab_counts(tmp_path / "v", keys, kv.counts)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_empty_key_round_trips_with_fvocab(tmp_path, binary):
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["", "a"], counts=[5, 3])
+    kv.save_word2vec_format(tmp_path / "v", fvocab=tmp_path / "voc", binary=binary)
+    assert (tmp_path / "voc").read_bytes() == b" 5\na 3\n"
+    back = KeyedVectors.load_word2vec_format(tmp_path / "v", fvocab=tmp_path / "voc",
+                                             binary=binary)
+    assert_same(back, ["", "a"], kv.vectors)
+    assert back.counts.tolist() == [5, 3]
+    (tmp_path / "bad").write_bytes(b"a 3\n5\n")               # no separator: still refused
+    with pytest.raises(ValueError, match=r"line 2: expected 'word count', got b'5'"):
+        formats.read_vocab_counts(tmp_path / "bad")
 
 
 def test_save_word2vec_format_is_atomic(tmp_path, kv, monkeypatch):

@@ -58,6 +58,18 @@ def test_vectors_not_copied_when_float32_c_contiguous(rng):
         KeyedVectors(m, list("abc"))
 
 
+def test_copied_vectors_are_64_byte_aligned(rng):
+    # a converted copy is aligned like every matrix fastw2v allocates (JAX shares it);
+    # several sizes, since a plain allocation is sometimes aligned by chance
+    for n in range(2, 10):
+        m = rng.normal(size=(n, 6))
+        for given in (m, m.astype(np.float32)[:, ::2], np.asfortranarray(m, np.float32)):
+            kv = KeyedVectors(given, list(range(n)))
+            assert kv.vectors.ctypes.data % 64 == 0
+            assert kv.vectors.dtype == np.float32 and kv.vectors.flags.c_contiguous
+            np.testing.assert_array_equal(kv.vectors, given.astype(np.float32))
+
+
 # ---------------------------------------------------------------------------------------
 # same answers as gensim 4 on the same vectors
 
@@ -251,6 +263,109 @@ def test_nonfinite_and_zero_vectors(rng, caplog):
     assert np.isnan(kv.similarity("a", "c"))
     ids, _ = kv.most_similar_batch(v[:1], topn=6)
     assert 2 not in ids[0] and ids[0, -1] == -1
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+def test_nonfinite_query_raises_instead_of_returning_nothing(rng):
+    v = rng.normal(size=(6, 4)).astype(np.float32)
+    v[5, 1] = np.inf
+    kv = KeyedVectors(v, list("abcdef"))
+    nan = np.array([np.nan, 1, 2, 3], np.float32)
+    for call in (lambda: kv.most_similar(positive=[nan], topn=3),
+                 lambda: kv.most_similar(positive=["a"], negative=[nan], topn=None),
+                 lambda: kv.similar_by_vector(np.array([np.inf, 1, 2, 3], np.float32)),
+                 lambda: kv.most_similar_cosmul(positive=[nan], topn=3),
+                 lambda: kv.most_similar_cosmul(positive=["a"], negative=[nan])):
+        with pytest.raises(ValueError, match=r"query vector \d holds NaN or inf: it has no "
+                                             r"neighbours; give finite vectors"):
+            call()
+    with pytest.raises(ValueError, match=r"query item 0 has the weight nan.*finite weights"):
+        kv.most_similar(positive=[("a", float("nan"))])
+    with pytest.raises(ValueError, match=r"the query holds NaN or inf \(the weighted sum of "
+                                         r"its vectors overflows float32\); use smaller weights"):
+        kv.most_similar(positive=[("a", 1e39)])
+    for call in (lambda: kv.most_similar("f"), lambda: kv.similar_by_key("f"),
+                 lambda: kv.most_similar_cosmul(positive=["a"], negative=["f"])):
+        with pytest.raises(ValueError, match=r"the vector of key 'f' holds NaN or inf"):
+            call()
+    with pytest.raises(ValueError, match=r"query 1 \(key 'f'\) holds NaN or inf"):
+        kv.most_similar_batch(["a", "f"])
+    assert len(kv.most_similar("a", topn=3)) == 3                  # others still answer
+
+
+def test_norms_of_huge_and_tiny_vectors_are_exact(rng, monkeypatch):
+    from fastw2v import keyedvectors
+    v = rng.normal(size=(5, 8)).astype(np.float32)
+    v[1] *= 1e-22                            # float32 squares underflow
+    v[2] *= 1e20                             # float32 squares overflow (finite vector)
+    v[3] = v[0] * 1e-22                      # same direction as row 0
+    for block in (1 << 16, 8):               # several row blocks, too
+        monkeypatch.setattr(keyedvectors, "_NORM_BLOCK_FLOATS", block)
+        kv = KeyedVectors(v, list("abcde"))
+        for a, b in (("b", "b"), ("c", "c"), ("a", "d")):
+            assert kv.similarity(a, b) == pytest.approx(1.0, abs=1e-6)
+        assert len(kv.nonfinite_rows) == 0
+        exact = np.linalg.norm(v.astype(np.float64), axis=1)
+        np.testing.assert_allclose(kv.norms, exact, rtol=1e-6)
+        assert kv.norms.dtype == np.float32
+        unit = kv.unit_vectors()
+        assert unit.dtype == np.float32 and unit.ctypes.data % 64 == 0
+        np.testing.assert_allclose(unit, v / exact[:, None], atol=1e-7)
+        top = kv.most_similar("a", topn=4)
+        assert top[0][0] == "d" and top[0][1] == pytest.approx(1.0, abs=1e-6)
+        assert [k for k, _ in kv.similar_by_vector(v[2], topn=1)] == ["c"]
+        ids, scores = kv.most_similar_batch(v[[1, 2]], topn=1)
+        assert ids[:, 0].tolist() == [1, 2]
+        np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-6)
+
+
+def test_negative_ranges_are_refused(kv):
+    for kwargs in (dict(restrict_vocab=-1), dict(clip_start=-2), dict(clip_end=-1),
+                   dict(clip_end=2.5)):
+        name, value = next(iter(kwargs.items()))
+        match = rf"{name} must be None or a non-negative int \(a number of rows\), got {value}"
+        with pytest.raises(ValueError, match=match):
+            kv.most_similar("k1", **kwargs)
+    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
+        kv.most_similar_batch(["k1"], restrict_vocab=-1)
+    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
+        kv.most_similar_cosmul("k1", restrict_vocab=-3)
+    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
+        kv.similar_by_key("k1", restrict_vocab=-3)
+    # 0 and None still mean the whole vocabulary (gensim's rule)
+    assert kv.most_similar("k1", restrict_vocab=0) == kv.most_similar("k1")
+    assert kv.most_similar("k1", clip_start=None, clip_end=None) == kv.most_similar("k1")
+
+
+def test_counts_must_be_whole_non_negative_numbers(rng):
+    m = rng.normal(size=(3, 2)).astype(np.float32)
+    assert KeyedVectors(m, list("abc"), counts=[3.0, 2, 1]).counts.tolist() == [3, 2, 1]
+    for counts, match in (([2.7, 1, 1], r"counts: 2.7 is not a whole number; round the "
+                                        r"counts first"),
+                          ([np.nan, 1, 1], "counts: nan is not a whole number"),
+                          ([2, 1, -5], "counts: -5 is negative"),
+                          ([2.0 ** 63, 1, 1], "does not fit in int64")):
+        with pytest.raises(ValueError, match=match):
+            KeyedVectors(m, list("abc"), counts=counts)
+    with pytest.raises(TypeError, match="counts must be integers, got <U1"):
+        KeyedVectors(m, list("abc"), counts=["1", "2", "3"])
+    kv = KeyedVectors(m, list("abc"), counts=[5, 3, 1])
+    with pytest.raises(ValueError, match=r"the count of 'a': 3.9 is not a whole number"):
+        kv.set_vecattr("a", "count", 3.9)
+    with pytest.raises(ValueError, match=r"the count of 'b': -1 is negative"):
+        kv.set_vecattr("b", "count", -1)
+    with pytest.raises(TypeError, match=r"the count of 'b' must be integers, got complex"):
+        kv.set_vecattr("b", "count", 1 + 2j)
+    assert kv.counts.tolist() == [5, 3, 1]                       # unchanged by the refusals
+    kv.set_vecattr("a", "count", 4.0)
+    assert kv.get_vecattr("a", "count") == 4
+
+
+def test_complex_vectors_are_refused(rng):
+    with pytest.raises(TypeError, match=r"vectors must be real, got complex128: converting "
+                                        r"would drop the imaginary parts"):
+        KeyedVectors(np.array([[1 + 5j, 2]]), ["z"])
 
 
 def test_int_keys_are_keys_not_row_numbers(rng):
