@@ -53,9 +53,9 @@ class UserError(Exception):
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in W2V_C_FLAGS:           # `fastw2v -train ...`, as word2vec.c
+        argv = ["train"] + argv
     try:
-        if argv and argv[0] in W2V_C_FLAGS:       # `fastw2v -train ...`, as word2vec.c
-            argv = ["train"] + argv
         if len(argv) >= 2 and argv[0] == "train" and argv[1] in W2V_C_FLAGS:
             return cmd_train(parse_w2v_c(argv[1:]))
         args = build_parser().parse_args(argv)
@@ -66,12 +66,27 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastw2v: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:
+        print(f"fastw2v: error: {_memory_message(exc, training=argv[:1] == ['train'])}",
+              file=sys.stderr)
+        return 2
     except (UserError, ValueError, TypeError, KeyError, OSError, RuntimeError,
             FloatingPointError, UnicodeError) as exc:
         # a plain KeyError's str() is the repr of its argument; ours carry a sentence
         message = (exc.args[0] if type(exc) is KeyError and exc.args else exc)
         print(f"fastw2v: error: {message}", file=sys.stderr)
         return 2
+
+
+def _memory_message(exc, training) -> str:
+    detail = " ".join(str(exc).split())       # numpy says what it could not allocate
+    message = f"out of memory{f' ({detail})' if detail else ''}: "
+    if training:
+        return message + ("the model does not fit in memory (two or three matrices of "
+                          "vocabulary size x vector size floats); use a smaller vector "
+                          "size (-size / --vector-size) or a smaller vocabulary (a higher "
+                          "-min-count / --min-count, or --max-final-vocab)")
+    return message + "the vectors do not fit in memory; use a machine with more memory"
 
 
 # ---- train ----

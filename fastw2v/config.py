@@ -15,6 +15,9 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 UNICODE_ERRORS = ("strict", "replace", "ignore")
+MAX_WORKERS = 4096
+# thread i seeds its generator with seed + i, a 64-bit unsigned integer
+MAX_SEED = (1 << 64) - MAX_WORKERS
 
 
 def default_workers() -> int:
@@ -48,8 +51,8 @@ class Word2VecConfig:
         Subsampling threshold in [0, 1): a word with count ``c`` out of ``T`` is kept with
         probability ``(sqrt(c / (sample*T)) + 1) * sample*T / c``. 0 disables it.
     seed : int
-        Seed of every random choice; with ``workers=1`` training is bit-for-bit
-        reproducible.
+        Seed of every random choice, in [0, 2**64 - 4096]; with ``workers=1`` training is
+        bit-for-bit reproducible.
     workers : int or None
         Training threads. None: one per core available to this process.
     alpha, min_alpha : float
@@ -115,8 +118,10 @@ class Word2VecConfig:
         _int(self, "max_vocab_size", lo=1, optional=True, hint="or None for no bound")
         _int(self, "max_final_vocab", lo=1, optional=True, hint="or None for no bound")
         _real(self, "sample", lo=0.0, hi=1.0, hi_open=True, hint="(0 disables subsampling)")
-        _int(self, "seed")
-        _int(self, "workers", lo=1, hi=4096, optional=True, hint="or None for all cores")
+        _int(self, "seed", lo=0, hi=MAX_SEED,
+             hint="(thread i seeds its generator with seed + i, a 64-bit unsigned integer)")
+        _int(self, "workers", lo=1, hi=MAX_WORKERS, optional=True,
+             hint="or None for all cores")
         _real(self, "alpha", lo=0.0, lo_open=True, hi=10.0)
         _real(self, "min_alpha", lo=0.0, hi=self.alpha, hint=f"(alpha is {self.alpha})")
         _flag(self, "sg")

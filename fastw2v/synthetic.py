@@ -2,7 +2,25 @@
 tests, and for trying settings without downloading anything."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+
+def _check_int(name, value, lo):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an int >= {lo}, got {type(value).__name__} "
+                         f"{value!r}")
+    if value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
+    return int(value)
+
+
+def _check_rate(name, value):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0.0 <= value <= 1.0):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def planted_groups(n_groups=8, words_per_group=12, n_sentences=4000, sentence_length=12,
@@ -21,6 +39,16 @@ def planted_groups(n_groups=8, words_per_group=12, n_sentences=4000, sentence_le
     groups : dict
         word -> group number (fillers are not included).
     """
+    n_groups = _check_int("n_groups", n_groups, 1)
+    words_per_group = _check_int("words_per_group", words_per_group, 1)
+    n_sentences = _check_int("n_sentences", n_sentences, 0)
+    sentence_length = _check_int("sentence_length", sentence_length, 1)
+    n_shared = _check_int("n_shared", n_shared, 0)
+    shared_rate = _check_rate("shared_rate", shared_rate)
+    if shared_rate > 0 and n_shared == 0:
+        raise ValueError("n_shared must be >= 1 when shared_rate > 0 (or set "
+                         "shared_rate=0 for no filler words)")
+    seed = _check_int("seed", seed, 0)
     rng = np.random.default_rng(seed)
     groups = {f"g{g}w{w}": g for g in range(n_groups) for w in range(words_per_group)}
     weights = 1.0 / np.arange(1, words_per_group + 1) ** 0.7
@@ -53,9 +81,11 @@ def group_purity(wv, groups, topn=5):
 def planted_sessions(n_groups=10, items_per_group=30, n_sessions=5000, session_length=(3, 15),
                      seed=0):
     """Sessions of integer item ids (like products viewed together) in which items of one
-    group are consumed together. Item ``g * 1000 + k`` is item k of group g; popularity
-    within a group is Zipf-like, and 10% of the items in a session are random popular
-    items from any group (noise).
+    group are consumed together. Item ``g * 1000 + k`` is item k of group g (with more
+    than 1000 items per group, ``g * 10**d + k``, with 10**d the first power of ten >=
+    items_per_group); popularity within a group is Zipf-like, and 10% of the items in a
+    session are random popular items from any group (noise). Session lengths are drawn
+    uniformly from ``session_length = (shortest, longest)``.
 
     Returns
     -------
@@ -65,18 +95,35 @@ def planted_sessions(n_groups=10, items_per_group=30, n_sessions=5000, session_l
     """
     from fastw2v.corpus import IdSequences
 
+    n_groups = _check_int("n_groups", n_groups, 1)
+    items_per_group = _check_int("items_per_group", items_per_group, 1)
+    n_sessions = _check_int("n_sessions", n_sessions, 0)
+    try:
+        shortest, longest = session_length
+    except (TypeError, ValueError):
+        raise ValueError(f"session_length must be a pair (shortest, longest), got "
+                         f"{session_length!r}") from None
+    shortest = _check_int("session_length[0]", shortest, 1)
+    longest = _check_int("session_length[1]", longest, shortest)
+    seed = _check_int("seed", seed, 0)
+    stride = 1000               # item ids g * stride + k never collide: k < stride
+    while stride < items_per_group:
+        stride *= 10
+    if (n_groups - 1) * stride + items_per_group - 1 > np.iinfo(np.int64).max:
+        raise ValueError(f"n_groups={n_groups} groups of items_per_group={items_per_group} "
+                         f"items do not fit in 64-bit item ids")
     rng = np.random.default_rng(seed)
     weights = 1.0 / np.arange(1, items_per_group + 1) ** 0.8
     weights /= weights.sum()
-    lengths = rng.integers(session_length[0], session_length[1] + 1, size=n_sessions)
+    lengths = rng.integers(shortest, longest + 1, size=n_sessions)
     group_of_session = np.repeat(rng.integers(n_groups, size=n_sessions), lengths)
     n = int(lengths.sum())
     item = rng.choice(items_per_group, size=n, p=weights)
     group = group_of_session.copy()
     noise = rng.random(n) < 0.1
     group[noise] = rng.integers(n_groups, size=int(noise.sum()))
-    ids = group.astype(np.int64) * 1000 + item
-    groups = {g * 1000 + k: g for g in range(n_groups) for k in range(items_per_group)}
+    ids = group.astype(np.int64) * stride + item
+    groups = {g * stride + k: g for g in range(n_groups) for k in range(items_per_group)}
     return IdSequences(ids, np.concatenate(([0], np.cumsum(lengths)))), groups
 
 

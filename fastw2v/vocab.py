@@ -2,6 +2,7 @@
 from their counts (subsampling, noise distribution, Huffman tree)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -158,6 +159,14 @@ class Vocab:
     def __len__(self):
         return len(self.index_to_key)
 
+    def learn_raw_forms(self, raw_forms):
+        """Add the undecodable spellings another file uses for words of this vocabulary
+        ({word: [bytes]}, from counting it), so that encoding that file finds them."""
+        for key, forms in raw_forms.items():
+            if key in self.key_to_index:
+                known = self.raw_forms.setdefault(key, [])
+                known.extend(raw for raw in forms if raw not in known)
+
     @property
     def total(self) -> int:
         """Occurrences of kept words: T in the subsampling formula."""
@@ -212,16 +221,30 @@ class Vocab:
         return Vocab(keys, counts, raw_forms)
 
     def id_lookup(self):
-        """(sorted int keys, their ids), for encoding IdSequences with searchsorted."""
-        try:
-            keys = np.array(self.index_to_key, dtype=np.int64)
-        except (TypeError, ValueError, OverflowError):
-            keys = None
-        if keys is None or keys.ndim != 1 or len(keys) != len(self):
-            raise TypeError("this vocabulary holds keys that are not integers, so it "
-                            "cannot encode id sequences; pass them as token lists instead")
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order.astype(np.int32)
+        """(sorted int keys, their ids), for encoding IdSequences with searchsorted.
+
+        Only keys that are integers (int or numpy integer, not bool) match ids: a float
+        key 1.5 or a str key '1' never matches id 1. Other keys are left out, as they are
+        for a text file; a vocabulary with words but no integer key raises a TypeError."""
+        keys = self.index_to_key
+        values = None
+        if set(map(type, keys)) == {int}:       # the usual case, fast
+            try:
+                values = np.array(keys, dtype=np.int64)
+                ids = np.arange(len(keys))
+            except OverflowError:
+                pass
+        if values is None:
+            ids = np.array([i for i, key in enumerate(keys) if _is_int64(key)], dtype=np.int64)
+            values = np.array([int(keys[i]) for i in ids.tolist()], dtype=np.int64)
+        if len(ids) == 0 and len(keys):
+            raise TypeError(
+                f"this vocabulary's keys are not integers (e.g. {type(keys[0]).__name__} "
+                f"{keys[0]!r}), so no integer id can match a word: build the vocabulary "
+                f"from integer ids (e.g. build_vocab on the id sequences), or pass the "
+                f"corpus as token lists of the vocabulary's kind of key")
+        order = np.argsort(values, kind="stable")
+        return values[order], ids[order].astype(np.int32)
 
     def byte_lookup(self):
         """The compiled token -> id table used to encode files."""
@@ -237,6 +260,41 @@ class Vocab:
             raise TypeError("this vocabulary holds no str words, so it cannot encode a "
                             "text file; pass the corpus as an iterable instead")
         return _vocab.Lookup(keys, np.array(ids, dtype=np.int32))
+
+
+def freq_counts(word_freq):
+    """The keys of a {word: count} mapping and their counts as int64, checked: every count
+    must be a non-negative whole number (an int, or an integer-valued float such as 3.0).
+    Raises ValueError naming the word otherwise, rather than truncating 2.7 to 2."""
+    keys = list(word_freq)
+    counts = np.zeros(len(keys), dtype=np.int64)
+    total = 0
+    for i, key in enumerate(keys):
+        c = word_freq[key]
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            n = int(c)
+        elif (isinstance(c, (float, np.floating)) and math.isfinite(c)
+              and float(c).is_integer()):
+            n = int(c)
+        else:
+            raise ValueError(f"the count of word {key!r} is {type(c).__name__} {c!r}: word "
+                             f"counts must be non-negative whole numbers")
+        if n < 0:
+            raise ValueError(f"the count of word {key!r} is {c!r}: word counts must be "
+                             f"non-negative")
+        total += n
+        if total >= 1 << 63:
+            raise ValueError(f"the word counts add up to more than 2**63 - 1 (at word "
+                             f"{key!r}): they must fit in 64-bit integers")
+        counts[i] = n
+    return keys, counts
+
+
+def _is_int64(key) -> bool:
+    """Whether key is an integer (int or numpy integer, not bool) that an int64 id can
+    equal."""
+    return (isinstance(key, (int, np.integer)) and not isinstance(key, bool)
+            and -(1 << 63) <= int(key) < (1 << 63))
 
 
 def select_words(raw: RawCounts, min_count: int, max_final_vocab=None) -> Vocab:

@@ -122,3 +122,48 @@ def test_python_dash_m_entry_point(corpus):
     out = subprocess.run([sys.executable, "-m", "fastw2v", "--help"], capture_output=True,
                          text=True)
     assert out.returncode == 0 and "word2vec.c" in out.stdout
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["-train", "c.txt", "-output", "v.txt", "-size", "1048576", "-min-count", "1",
+      "-debug", "0"], "smaller vector size (-size / --vector-size)"),
+    (["train", "--corpus-file", "c.txt", "--output", "v.txt", "--min-count", "1",
+      "--quiet"], "higher -min-count / --min-count"),
+])
+def test_out_of_memory_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
+                                              monkeypatch):
+    from fastw2v import native
+
+    def refuse(shape, dtype):
+        # what numpy raises for an allocation it refuses (no memory is really taken)
+        raise MemoryError(f"Unable to allocate 400. GiB for an array with shape {shape} "
+                          f"and data type float32")
+    monkeypatch.setattr(native, "aligned_empty", refuse)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text("a b c\n")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastw2v: error: out of memory (Unable to allocate 400. GiB")
+    assert fragment in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_out_of_memory_outside_training(capsys, monkeypatch):
+    import fastw2v.cli
+
+    def refuse(path, fmt=None):
+        raise MemoryError()
+    monkeypatch.setattr(fastw2v.cli, "load_vectors", refuse)
+    assert main(["similar", "a", "--vectors", "v.bin"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("fastw2v: error: out of memory: the vectors do not fit in memory; use a "
+                   "machine with more memory\n")
+
+
+def test_negative_seed_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text("a b c\n")
+    assert main(["train", "--corpus-file", "c.txt", "--output", "v.txt", "--seed", "-5",
+                 "--min-count", "1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastw2v: error: seed must be >= 0") and err.endswith("got -5\n")

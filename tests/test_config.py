@@ -48,6 +48,10 @@ def test_config_workers_default_is_all_cores():
     ("max_sentence_length", 0, ValueError, "max_sentence_length"),
     ("unicode_errors", "bogus", ValueError, "unicode_errors"),
     ("shrink_windows", "yes", TypeError, "shrink_windows"),
+    ("seed", -1, ValueError, ">= 0"),
+    ("seed", 2**64, ValueError, "<= 18446744073709547520"),
+    ("seed", 2**64 - 4095, ValueError, "64-bit unsigned"),
+    ("seed", 1.5, TypeError, "int"),
 ])
 def test_config_bad_value_names_parameter_and_value(name, value, exc, fragment):
     with pytest.raises(exc) as info:
@@ -79,3 +83,14 @@ def test_config_is_frozen_and_normalised():
         cfg.sg = 0
     assert cfg.replace(window=9).window == 9
     assert Word2VecConfig(**cfg.to_dict()) == cfg
+
+
+def test_config_largest_seed_trains():
+    from fastw2v import Word2Vec
+    from fastw2v.config import MAX_SEED, MAX_WORKERS
+    assert MAX_SEED + MAX_WORKERS - 1 == 2**64 - 1     # seed + thread number is a uint64
+    assert Word2VecConfig(seed=MAX_SEED, workers=MAX_WORKERS).seed == MAX_SEED
+    assert Word2VecConfig(seed=0).seed == 0
+    model = Word2Vec([["a", "b", "c"] * 5] * 4, min_count=1, vector_size=4, epochs=1,
+                     seed=MAX_SEED, workers=2)
+    assert model.words_trained > 0

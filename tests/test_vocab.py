@@ -309,3 +309,66 @@ def test_count_file_never_crashes_on_random_bytes(tmp_path_factory, data):
         raw = count_file(str(path), unicode_errors="replace")
     assert raw.n_tokens == sum(len(line) for line in reference_tokens(data))
     assert all(isinstance(k, str) and k for k in raw.keys)
+
+
+def test_id_lookup_matches_only_integer_keys():
+    from fastw2v.corpus import IdSequences
+    from fastw2v.encoded import encode_ids
+    # 1.5 must not become 1, '2' must not become 2, True must not become 1
+    vocab = Vocab([1.5, "2", 3, np.int64(4), True, 2**70, np.uint64(2**64 - 1)],
+                  [7, 6, 5, 4, 3, 2, 1])
+    keys, ids = vocab.id_lookup()
+    assert keys.tolist() == [3, 4] and ids.tolist() == [2, 3]
+    seqs = IdSequences(np.array([1, 2, 3, 4, 1, 2]), [0, 4, 6])
+    enc = encode_ids(seqs, vocab, 100)
+    assert enc.ids.tolist() == [2, 3]
+    assert Vocab([5, 2, 9], [3, 2, 1]).id_lookup()[0].tolist() == [2, 5, 9]
+
+
+@pytest.mark.parametrize("keys, shown", [([1.5, 2.5, 3.7], "float 1.5"),
+                                         (["1", "2", "3"], "str '1'")])
+def test_int_ids_against_keys_that_are_not_integers_raise(keys, shown):
+    from fastw2v import Word2Vec
+    from fastw2v.corpus import IdSequences
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    model.build_vocab([keys * 5] * 10)
+    with pytest.raises(TypeError, match=f"keys are not integers \\(e.g. {shown}\\).*build "
+                                        f"the vocabulary from integer ids"):
+        model.train(IdSequences(np.array([1, 2, 3] * 5), [0, 15]))
+    # the same ints as token lists match no word either
+    with pytest.raises(ValueError, match="holds no word of the vocabulary"):
+        model.train([[1, 2, 3] * 5])
+
+
+def test_int_ids_do_not_match_integer_valued_float_keys():
+    with pytest.raises(TypeError, match=r"keys are not integers \(e.g. float 1.0\)"):
+        Vocab([1.0, 2.0], [2, 1]).id_lookup()
+
+
+def test_freq_counts_accepts_whole_numbers_only():
+    from fastw2v.vocab import freq_counts
+    keys, counts = freq_counts({"a": 3, "b": 2.0, "c": np.int32(5), "d": np.float32(1),
+                                "e": 0})
+    assert keys == ["a", "b", "c", "d", "e"]
+    assert counts.tolist() == [3, 2, 5, 1, 0] and counts.dtype == np.int64
+    for freq, message in [({"a": 2.7}, "count of word 'a' is float 2.7"),
+                          ({"a": 1, "b": 0.5}, "count of word 'b' is float 0.5"),
+                          ({"a": float("nan")}, "whole numbers"),
+                          ({"a": "3"}, "count of word 'a' is str '3'"),
+                          ({"a": True}, "count of word 'a' is bool"),
+                          ({"a": None}, "whole numbers"),
+                          ({"a": -1}, "count of word 'a' is -1: word counts must be "
+                                      "non-negative"),
+                          ({"a": -2.0}, "non-negative"),
+                          ({"a": 2**63 - 1, "b": 1}, "fit in 64-bit")]:
+        with pytest.raises(ValueError, match=message):
+            freq_counts(freq)
+
+
+def test_build_vocab_from_freq_rejects_fractional_counts():
+    from fastw2v import Word2Vec
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    with pytest.raises(ValueError, match="count of word 'a' is float 2.7"):
+        model.build_vocab_from_freq({"a": 2.7, "b": 0.5, "c": 1.9})
+    model.build_vocab_from_freq({"a": 3.0, "b": 2})
+    assert dict(zip(model.wv.index_to_key, model.wv.counts.tolist())) == {"a": 3, "b": 2}
