@@ -86,6 +86,7 @@ cdef extern from "w2v_train.h" nogil:
         int64_t dim
         const int32_t *ids
         const int64_t *offsets
+        int64_t n_sentences
         const float *keep_prob
         const float *noise_prob
         const int32_t *noise_alias
@@ -125,13 +126,14 @@ cdef extern from "w2v_train.h" nogil:
         int64_t steps
         int64_t unpublished
         double alpha
+        int64_t left_from, left_to
 
     int w2v_model_init(w2v_model *m, int simd)
     int w2v_simd_supported(int simd)
     void w2v_thread_seed(w2v_thread *t, uint64_t seed)
     int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
-    int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
-                         int64_t n_chunks, int64_t *next_chunk)
+    int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
+                         const int64_t *ends, int64_t n_chunks, int64_t *next_chunk)
     int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,
                              const int32_t *negs, int n_negs, float alpha)
     int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,

@@ -83,6 +83,12 @@ cdef class ThreadState:
         return self.t.alpha
 
     @property
+    def left(self):
+        """(from, to): after a run that was stopped, the ids [from, to) of the chunk it was
+        in that it did not train; (0, 0) if it stopped between chunks or was not stopped."""
+        return self.t.left_from, self.t.left_to
+
+    @property
     def rng_state(self):
         """The RNG's state, to save and restore a run (a nonzero 64-bit integer)."""
         return self.t.rng
@@ -102,8 +108,8 @@ cdef class Trainer:
     cdef int stop
     cdef int64_t n_sentences
     cdef object arrays
-    cdef object chunk_bounds         # this epoch's chunks of sentences, for run_chunks
-    cdef int64_t next_chunk          # the first chunk no thread has taken yet
+    cdef object chunk_starts, chunk_ends   # this epoch's chunks of ids, for run_chunks
+    cdef int64_t next_chunk                # the first chunk no thread has taken yet
 
     def __init__(self, float[:, ::1] w_in, float[:, ::1] w_out_ns, float[:, ::1] w_out_hs,
                  const int32_t[::1] ids, const int64_t[::1] offsets,
@@ -149,6 +155,7 @@ cdef class Trainer:
         self.m.ids = &ids[0] if ids.shape[0] else NULL
         self.m.offsets = &offsets[0]
         self.n_sentences = offsets.shape[0] - 1
+        self.m.n_sentences = self.n_sentences
         self.m.sg = sg
         self.m.hs = hs
         self.m.negative = negative
@@ -204,31 +211,47 @@ cdef class Trainer:
             rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)
         return rc
 
-    def start_epoch(self, bounds):
-        """Cut the corpus into chunks for run_chunks: chunk c is sentences [bounds[c],
-        bounds[c + 1]). The threads then take chunks in turn, starting from the first.
-        Call before each epoch, while no thread runs."""
-        b = np.ascontiguousarray(bounds, dtype=np.int64)
-        if (b.ndim != 1 or b.size < 1 or (np.diff(b) < 0).any() or b.min() < 0
-                or b.max() > self.n_sentences):
-            raise ValueError(f"chunk bounds must be a non-decreasing 1-d sequence within "
-                             f"[0, {self.n_sentences}], the corpus's sentences")
-        self.chunk_bounds = b
+    def start_epoch(self, chunks):
+        """Set the work of an epoch for run_chunks: chunks is an (n, 2) array of id ranges
+        [start, end) of the encoded corpus, each ending at a sentence's end and starting
+        at a sentence's start (or where a stopped run left off). The threads then take
+        chunks in turn, the first first. Call while no thread runs."""
+        c = np.ascontiguousarray(chunks, dtype=np.int64)
+        n_ids = int(self.m.offsets[self.n_sentences])
+        if (c.ndim != 2 or c.shape[1] != 2 or (c[:, 0] > c[:, 1]).any()
+                or (c.size and (c.min() < 0 or c.max() > n_ids))):
+            raise ValueError(f"chunks must be an (n, 2) array of id ranges [start, end) "
+                             f"within the corpus's [0, {n_ids}]")
+        self.chunk_starts = np.ascontiguousarray(c[:, 0])
+        self.chunk_ends = np.ascontiguousarray(c[:, 1])
         self.next_chunk = 0
 
     def run_chunks(self, ThreadState state):
         """Train on the chunks of start_epoch, taking one at a time from the cursor that
         every thread shares, until none is left; returns RUN_OK, RUN_STOPPED or
         RUN_NONFINITE. Releases the GIL for the whole call."""
-        if self.chunk_bounds is None:
-            raise RuntimeError("call start_epoch(bounds) before run_chunks")
+        if self.chunk_starts is None:
+            raise RuntimeError("call start_epoch(chunks) before run_chunks")
         self._check_state(state)
-        cdef const int64_t[::1] b = self.chunk_bounds
-        cdef int64_t n_chunks = b.shape[0] - 1
+        cdef const int64_t[::1] starts = self.chunk_starts, ends = self.chunk_ends
+        cdef int64_t n_chunks = starts.shape[0]
         cdef int rc
+        if n_chunks == 0:
+            return RUN_STOPPED if self.stop else RUN_OK
         with nogil:
-            rc = w2v_train_chunks(&self.m, &state.t, &b[0], n_chunks, &self.next_chunk)
+            rc = w2v_train_chunks(&self.m, &state.t, &starts[0], &ends[0], n_chunks,
+                                  &self.next_chunk)
         return rc
+
+    def unfinished(self, states):
+        """The id ranges of this epoch that no thread trained, as an (n, 2) array in
+        corpus order: what the stopped threads left of their chunks and the chunks no
+        thread took. Call after every thread's run_chunks returned."""
+        cdef ThreadState state
+        left = [state.left for state in states if state.left[1] > state.left[0]]
+        taken = min(self.next_chunk, len(self.chunk_starts))
+        left += zip(self.chunk_starts[taken:].tolist(), self.chunk_ends[taken:].tolist())
+        return np.array(sorted(left), np.int64).reshape(-1, 2)
 
     def _check_state(self, ThreadState state):
         """The kernels write into the state's buffers without bounds checks: they must be

@@ -58,18 +58,31 @@ class EncodedCorpus:
             raise IndexError(f"the encoded corpus holds id {self._ids_below - 1}, outside "
                              f"the vocabulary [0, {n_words})")
 
-    def chunks(self, workers: int, max_ids: int = CHUNK_IDS) -> np.ndarray:
-        """Sentence indices that cut the corpus into chunks of whole sentences, for
-        `workers` threads to take in turn: chunk c is sentences [bounds[c], bounds[c + 1]).
-        One chunk for one worker; otherwise chunks of about min(max_ids, n_ids / (8 *
-        workers)) ids (more where a sentence is longer), so that the threads of an epoch
-        finish within about one chunk of each other."""
-        if workers <= 1 or self.n_ids == 0:
-            return np.array([0, self.n_sentences], np.int64)
-        size = max(1, min(max_ids, self.n_ids // (8 * workers)))
-        # the first sentence that starts at or after each multiple of size
-        cuts = np.searchsorted(self.offsets, np.arange(size, self.n_ids, size), side="left")
-        return np.unique(np.concatenate(([0], cuts, [self.n_sentences]))).astype(np.int64)
+    def chunks(self, workers: int, max_ids: int = CHUNK_IDS, within=None) -> np.ndarray:
+        """The work of one epoch for `workers` threads to take in turn: an (n, 2) array of
+        id ranges [start, end) in corpus order, of whole sentences. It covers the whole
+        corpus, or the ranges `within` (what an interrupted epoch left; the first
+        sentence of such a range may be partly trained already). One worker gets them as
+        they are; several get them cut at sentence starts into chunks of about
+        min(max_ids, ids / (8 * workers)) ids (more where a sentence is longer), so that
+        the threads finish an epoch within about one chunk of each other."""
+        if within is None:
+            ranges = np.array([[0, self.n_ids]], np.int64)
+        else:
+            ranges = np.asarray(within, np.int64).reshape(-1, 2)
+        ranges = ranges[ranges[:, 1] > ranges[:, 0]]
+        if workers <= 1 or len(ranges) == 0:
+            return ranges
+        total = int((ranges[:, 1] - ranges[:, 0]).sum())
+        size = max(1, min(max_ids, total // (8 * workers)))
+        out = []
+        for a, b in ranges.tolist():
+            # the first sentence start at or after each step of `size` ids
+            firsts = np.searchsorted(self.offsets, np.arange(a + size, b, size), side="left")
+            cuts = np.unique(self.offsets[firsts])
+            points = [a] + cuts[cuts < b].tolist() + [b]
+            out.extend(zip(points[:-1], points[1:]))
+        return np.array(out, np.int64).reshape(-1, 2)
 
 
 class _Writer:

@@ -2,6 +2,7 @@
 training kernels -> vectors) and runs the training threads."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 import math
@@ -18,7 +19,7 @@ from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
 from fastw2v.keyedvectors import KeyedVectors
 from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
-                           select_words)
+                           freq_counts, select_words)
 
 logger = logging.getLogger("fastw2v")
 
@@ -93,6 +94,26 @@ class Word2Vec:
             self.train()
 
     # ---- gensim-compatible accessors ----
+
+    def __getattr__(self, name):
+        # gensim's model.epochs, model.vector_size, model.window, ...: the configuration
+        # (only reached for names that are not attributes of the model itself)
+        config = self.__dict__.get("config")
+        if config is not None and name in _CONFIG_FIELDS:
+            return getattr(config, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        # model.epochs = 10 as in gensim: a checked change of the configuration. Settings
+        # that shape the weights or the vocabulary are fixed once the vocabulary is built.
+        if name not in _CONFIG_FIELDS:
+            object.__setattr__(self, name, value)
+            return
+        if self.__dict__.get("vocab") is not None and name in _SHAPING_FIELDS:
+            raise AttributeError(
+                f"{name} cannot change once the vocabulary is built (it shapes the "
+                f"vocabulary or the weights): make a new Word2Vec({name}=...)")
+        self.config = self.config.replace(**{name: value})
 
     @property
     def syn1neg(self):
@@ -175,10 +196,7 @@ class Word2Vec:
         if update and self.vocab is None:
             raise RuntimeError("build_vocab_from_freq(update=True) needs an existing "
                                "vocabulary: call it without update first")
-        keys = list(word_freq)
-        counts = np.array([word_freq[k] for k in keys], dtype=np.int64)
-        if len(counts) and counts.min() < 0:
-            raise ValueError("word counts must be non-negative")
+        keys, counts = freq_counts(word_freq)
         raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
                         int(counts.sum()), 0)
         cfg = self.config
@@ -252,10 +270,11 @@ class Word2Vec:
         report_delay : float
             Seconds between progress reports.
         resume : bool
-            Finish the epochs left by an earlier call that was interrupted (Ctrl-C, an
-            exception, or a model saved from a callback and loaded again), on the same
-            learning-rate schedule, from the last completed epoch. With ``workers=1`` and
-            the same corpus the result equals an uninterrupted run, bit for bit.
+            Finish what an earlier call left (interrupted by Ctrl-C or an exception, or
+            a model saved from a callback and loaded again), on the same learning-rate
+            schedule: the rest of an interrupted epoch (the parts of the corpus no
+            thread trained), then the epochs after it. With ``workers=1`` and the same
+            corpus the result equals an uninterrupted run, bit for bit.
 
         Returns
         -------
@@ -275,7 +294,13 @@ class Word2Vec:
                                "corpus to Word2Vec(...)")
         cfg = self.config
         if corpus_iterable is not None or corpus_file is not None:
-            corpus = _Source(corpus_iterable, corpus_file).encode(self.vocab, cfg, encoded_dir)
+            source = _Source(corpus_iterable, corpus_file)
+            if source.path is not None:
+                # counted first, as build_vocab counts (one read: the counter keeps the
+                # tokens), so that invalid UTF-8 raises under unicode_errors='strict' and
+                # other spellings of a vocabulary word decode to it under 'replace'
+                self.vocab.learn_raw_forms(source.count(cfg, encoded_dir).raw_forms)
+            corpus = source.encode(self.vocab, cfg, encoded_dir)
         elif self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train(), e.g. "
                              "train(corpus_file=path)")
@@ -314,9 +339,9 @@ class Word2Vec:
         trainer = self._make_trainer(corpus, schedule["alpha_start"], schedule["alpha_end"],
                                      total)
         # the shared count starts where the schedule stands, so alpha continues exactly
-        trainer.words_done = schedule["epochs_done"] * corpus.n_ids
+        trainer.words_done = schedule.get("words_done", schedule["epochs_done"] * corpus.n_ids)
         chunks = corpus.chunks(cfg.resolved_workers())
-        states = self._thread_states(min(cfg.resolved_workers(), len(chunks) - 1))
+        states = self._thread_states(min(cfg.resolved_workers(), len(chunks)))
         report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
                            report_delay, progress, trainer.words_done, len(states))
         trained_before = self.words_trained
@@ -325,12 +350,17 @@ class Word2Vec:
             while schedule["epochs_done"] < schedule["epochs"]:
                 epoch = schedule["epochs_done"]
                 _call(callbacks, "on_epoch_begin", self)
-                loss, trained, examples, steps = self._run_epoch(trainer, states, chunks,
+                # an epoch that was interrupted continues where its threads stopped
+                todo = chunks if "left" not in schedule else corpus.chunks(
+                    cfg.resolved_workers(), within=schedule["left"])
+                loss, trained, examples, steps = self._run_epoch(trainer, states, todo,
                                                                  report, epoch)
-                self.epoch_losses.append(loss)
+                self.epoch_losses.append(loss + schedule.pop("epoch_loss", 0.0))
                 self.words_trained += trained
                 self.examples_trained += examples
                 self.steps_trained += steps
+                schedule.pop("left", None)
+                schedule.pop("words_done", None)
                 schedule["epochs_done"] += 1
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
@@ -525,13 +555,15 @@ class Word2Vec:
             trainer.request_stop()
             for t in threads:
                 t.join()
-            self._collect(states)
-            logger.warning("training interrupted; the vectors keep what was trained so far")
+            self._keep_unfinished(trainer, states)
+            logger.warning("training interrupted; the vectors keep what was trained so far, "
+                           "and train(resume=True) continues from there")
             raise
-        counts = self._collect(states)
         for r in results:
             if isinstance(r, BaseException):
+                self._keep_unfinished(trainer, states)
                 raise r
+        counts = self._collect(states)
         # a sum in float64 is finite unless some weight is NaN or inf (or about 1e300,
         # diverged all the same), and needs no (n_words, dim) temporary
         if any(r == _train.RUN_NONFINITE for r in results) or not math.isfinite(
@@ -540,6 +572,19 @@ class Word2Vec:
                 f"training diverged in epoch {epoch + 1}: the weights became non-finite. "
                 f"Lower the learning rate (alpha is {self.config.alpha}).")
         return counts
+
+    def _keep_unfinished(self, trainer, states):
+        """After the threads of an epoch were stopped: count what they trained, and keep
+        in the schedule what they left (the id ranges no thread trained) and the shared
+        word count, so that train(resume=True) continues exactly there."""
+        loss, trained, examples, steps = self._collect(states)
+        self.words_trained += trained
+        self.examples_trained += examples
+        self.steps_trained += steps
+        schedule = self._schedule
+        schedule["epoch_loss"] = schedule.get("epoch_loss", 0.0) + loss
+        schedule["left"] = trainer.unfinished(states).tolist()
+        schedule["words_done"] = trainer.words_done
 
     def _collect(self, states):
         """(loss, words kept after subsampling, examples, steps) of every thread since
@@ -552,6 +597,11 @@ class Word2Vec:
             examples += state_examples
             steps += state_steps
         return float(loss), int(trained), int(examples), int(steps)
+
+
+_CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(Word2VecConfig))
+_SHAPING_FIELDS = frozenset({"vector_size", "min_count", "max_vocab_size", "max_final_vocab",
+                             "hs", "negative", "max_sentence_length", "unicode_errors"})
 
 
 class _Source:

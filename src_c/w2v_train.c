@@ -72,14 +72,14 @@ int w2v_model_init(w2v_model *m, int simd)
 
 int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
 {
-    int64_t bounds[2] = {s_begin, s_end}, next_chunk = 0;
-    return m->train_chunks(m, t, bounds, 1, &next_chunk);
+    int64_t next_chunk = 0;
+    return m->train_chunks(m, t, &m->offsets[s_begin], &m->offsets[s_end], 1, &next_chunk);
 }
 
-int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
-                     int64_t n_chunks, int64_t *next_chunk)
+int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
+                     const int64_t *ends, int64_t n_chunks, int64_t *next_chunk)
 {
-    return m->train_chunks(m, t, bounds, n_chunks, next_chunk);
+    return m->train_chunks(m, t, starts, ends, n_chunks, next_chunk);
 }
 
 int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,

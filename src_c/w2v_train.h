@@ -43,7 +43,8 @@ struct w2v_model {
     int64_t dim;
     /* the encoded corpus: sentence s is ids[offsets[s]:offsets[s+1]] */
     const int32_t *ids;
-    const int64_t *offsets;
+    const int64_t *offsets;     /* (n_sentences + 1,) */
+    int64_t n_sentences;
     /* vocabulary tables */
     const float *keep_prob;     /* (n_words,) subsampling; NULL keeps every word */
     const float *noise_prob;    /* (n_words,) alias table of the noise distribution */
@@ -71,8 +72,8 @@ struct w2v_model {
     float log_sigmoid[W2V_EXP_TABLE_SIZE];
     /* the kernels for this CPU, chosen once by w2v_model_init */
     int simd;
-    int (*train_chunks)(const w2v_model *, w2v_thread *, const int64_t *, int64_t,
-                        int64_t *);
+    int (*train_chunks)(const w2v_model *, w2v_thread *, const int64_t *, const int64_t *,
+                        int64_t, int64_t *);
     int (*sg_example)(const w2v_model *, w2v_thread *, int32_t, int32_t, const int32_t *,
                       int, float);
     int (*cbow_example)(const w2v_model *, w2v_thread *, const int32_t *, int, int32_t,
@@ -104,6 +105,9 @@ struct w2v_thread {
     int64_t steps;              /* (input, output row) logistic steps */
     int64_t unpublished;        /* words not yet added to the shared count */
     double alpha;               /* current learning rate */
+    /* after w2v_train_chunks returned W2V_RUN_STOPPED: the ids [left_from, left_to) of
+     * its chunk that the thread did not train (empty if it stopped between chunks) */
+    int64_t left_from, left_to;
 };
 
 /* Fill the sigmoid tables of m and choose its kernels: simd is a W2V_SIMD_* value.
@@ -116,8 +120,8 @@ int w2v_simd_supported(int simd);
 
 /* The kernels of one instruction set, defined in w2v_train_impl.h. */
 #define W2V_DECLARE_KERNELS(isa) \
-    int w2v_train_chunks_##isa(const w2v_model *, w2v_thread *, const int64_t *, int64_t, \
-                               int64_t *); \
+    int w2v_train_chunks_##isa(const w2v_model *, w2v_thread *, const int64_t *, \
+                               const int64_t *, int64_t, int64_t *); \
     int w2v_train_sg_example_##isa(const w2v_model *, w2v_thread *, int32_t, int32_t, \
                                    const int32_t *, int, float); \
     int w2v_train_cbow_example_##isa(const w2v_model *, w2v_thread *, const int32_t *, int, \
@@ -131,12 +135,14 @@ void w2v_thread_seed(w2v_thread *t, uint64_t seed);
 /* Train on sentences [s_begin, s_end) once. Returns W2V_RUN_*. */
 int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end);
 
-/* Train on chunks of sentences, chunk c being [bounds[c], bounds[c + 1]), taken in
+/* Train on chunks of the corpus, chunk c being the ids [starts[c], ends[c]), taken in
  * turn from the cursor *next_chunk that every thread of the epoch shares (one atomic
  * step per chunk), until none is left: a thread that runs faster takes more chunks,
- * and no thread waits for another at the end of an epoch. Returns W2V_RUN_*. */
-int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
-                     int64_t n_chunks, int64_t *next_chunk);
+ * and no thread waits for another at the end of an epoch. A chunk ends at a sentence's
+ * end and starts at a sentence's start, or where a stopped run left off (t->left_from),
+ * so that training can continue exactly there. Returns W2V_RUN_*. */
+int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
+                     const int64_t *ends, int64_t n_chunks, int64_t *next_chunk);
 
 /* One skip-gram example: input row w_in[context] predicts `word`, with the Huffman path of
  * `word` (if m->hs) and with the given noise words (if m->negative; a noise word equal to

@@ -677,16 +677,37 @@ static void merge_hot(const w2v_model *m, w2v_thread *t)
     t->unmerged = 0;
 }
 
-static int train_range(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
+/* The sentence that holds id position pos (< offsets[n_sentences]): the last one that
+ * starts at or before it. */
+static int64_t sentence_at(const w2v_model *m, int64_t pos)
+{
+    int64_t lo = 0, hi = m->n_sentences - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo + 1) / 2;
+        if (m->offsets[mid] <= pos) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Train on the ids [a, b): from position a (the start of a sentence, or where a stopped
+ * run left off) to the end of the sentence that ends at b. */
+static int train_range(const w2v_model *m, w2v_thread *t, int64_t a, int64_t b)
 {
     publish_progress(m, t);   /* sets t->alpha from the shared count */
-    for (int64_t s = s_begin; s < s_end; s++) {
-        int64_t pos = m->offsets[s], end = m->offsets[s + 1];
+    int64_t pos = a;
+    for (int64_t s = a < b ? sentence_at(m, a) : 0; pos < b; s++) {
+        int64_t end = m->offsets[s + 1] < b ? m->offsets[s + 1] : b;
         while (pos < end) {
             if (t->unmerged >= m->hot_sync_words && has_hot_rows(m)) merge_hot(m, t);
             if (t->unpublished >= W2V_PROGRESS_WORDS) {
                 publish_progress(m, t);
-                if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) return W2V_RUN_STOPPED;
+                if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) {
+                    /* every word before pos is trained and counted: a later run can
+                     * continue from pos exactly */
+                    t->left_from = pos;
+                    t->left_to = b;
+                    return W2V_RUN_STOPPED;
+                }
             }
             /* subsample into the span buffer; a sentence longer than max_span is trained
              * as consecutive spans */
@@ -714,12 +735,13 @@ static int train_range(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64
     return W2V_RUN_OK;
 }
 
-int W2V_FN(w2v_train_chunks)(const w2v_model *m, w2v_thread *t, const int64_t *bounds,
-                             int64_t n_chunks, int64_t *next_chunk)
+int W2V_FN(w2v_train_chunks)(const w2v_model *m, w2v_thread *t, const int64_t *starts,
+                             const int64_t *ends, int64_t n_chunks, int64_t *next_chunk)
 {
     /* work on a copy on this thread's stack: the counters change with every word, and the
      * callers' structs of different threads may share a cache line */
     w2v_thread local = *t;
+    local.left_from = local.left_to = 0;
     if (has_hot_rows(m)) load_hot(m, &local);
     int rc = W2V_RUN_OK;
     for (;;) {
@@ -729,7 +751,7 @@ int W2V_FN(w2v_train_chunks)(const w2v_model *m, w2v_thread *t, const int64_t *b
         }
         int64_t c = __atomic_fetch_add(next_chunk, 1, __ATOMIC_RELAXED);
         if (c >= n_chunks) break;
-        rc = train_range(m, &local, bounds[c], bounds[c + 1]);
+        rc = train_range(m, &local, starts[c], ends[c]);
         if (rc != W2V_RUN_OK) break;
     }
     if (has_hot_rows(m)) merge_hot(m, &local);

@@ -111,30 +111,51 @@ def test_chunk_ends():
     assert chunk_ends([], 4).tolist() == []
 
 
-def test_chunks_cover_every_sentence_once_in_order(corpus):
+def test_chunks_cover_the_corpus_once_in_order_at_sentence_starts(corpus):
     vocab = select_words(count_iterable(corpus), 1)
     enc = encode_iterable(corpus, vocab, 10)
-    assert enc.chunks(1).tolist() == [0, enc.n_sentences]    # one thread: one chunk
+    assert enc.chunks(1).tolist() == [[0, enc.n_ids]]       # one thread: one chunk
     for workers in (2, 3, 8, 10_000):
-        bounds = enc.chunks(workers)
-        assert bounds.dtype == np.int64
-        assert bounds[0] == 0 and bounds[-1] == enc.n_sentences
-        assert (np.diff(bounds) > 0).all()                   # no empty chunk
+        chunks = enc.chunks(workers)
+        assert chunks.dtype == np.int64 and chunks.shape[1] == 2
+        assert chunks[0, 0] == 0 and chunks[-1, 1] == enc.n_ids
+        assert (chunks[1:, 0] == chunks[:-1, 1]).all()        # contiguous, in order
+        assert (chunks[:, 1] > chunks[:, 0]).all()            # none empty
+        assert np.isin(chunks, enc.offsets).all()             # whole sentences
     # about n_ids / (8 * workers) ids each: cut at the first sentence (<= 10 ids) that
     # starts at or after each multiple of that
-    sizes = np.diff(enc.offsets[enc.chunks(2)])
+    sizes = np.diff(enc.chunks(2), axis=1).ravel()
     target = enc.n_ids // 16
     assert len(sizes) in (16, 17) and (abs(sizes[:-1] - target) < 10).all()
     assert sizes[-1] < target + 10
-    sizes = np.diff(enc.offsets[enc.chunks(2, max_ids=25)])
+    sizes = np.diff(enc.chunks(2, max_ids=25), axis=1).ravel()
     assert (abs(sizes[:-1] - 25) < 10).all()
+
+
+def test_chunks_within_ranges_left_by_an_interruption(corpus):
+    vocab = select_words(count_iterable(corpus), 1)
+    enc = encode_iterable(corpus, vocab, 10)
+    mid = int(enc.offsets[5]) + 3                             # inside sentence 5
+    left = [[mid, int(enc.offsets[40])], [int(enc.offsets[70]), enc.n_ids], [9, 9]]
+    assert enc.chunks(1, within=left).tolist() == left[:2]   # empty ranges dropped
+    chunks = enc.chunks(4, max_ids=30, within=left)
+    assert chunks[0, 0] == mid and chunks[-1, 1] == enc.n_ids
+    # the ranges, each cut at sentence starts only
+    covered = np.concatenate([np.arange(a, b) for a, b in chunks.tolist()])
+    expected = np.concatenate([np.arange(a, b) for a, b in left])
+    np.testing.assert_array_equal(covered, expected)
+    assert np.isin(chunks[1:, 0], enc.offsets).all() and np.isin(chunks[:, 1], enc.offsets).all()
+    assert len(chunks) > 2
 
 
 def test_chunks_of_long_sentences_are_whole_sentences():
     offsets = np.array([0, 50_000, 50_001, 120_000], np.int64)
     enc = EncodedCorpus(np.zeros(120_000, np.int32), offsets)
-    assert enc.chunks(4).tolist() == [0, 1, 3]     # 3,750-id chunks, but sentences stay whole
-    assert EncodedCorpus(np.zeros(0, np.int32), np.zeros(1, np.int64)).chunks(4).tolist() == [0, 0]
+    # 3,750-id chunks asked for, but sentences stay whole: each chunk ends at the first
+    # sentence start after a multiple of 3,750 ids (none falls on 50,001)
+    assert enc.chunks(4).tolist() == [[0, 50_000], [50_000, 120_000]]
+    empty = EncodedCorpus(np.zeros(0, np.int32), np.zeros(1, np.int64))
+    assert empty.chunks(4).shape == (0, 2)
 
 
 def test_encode_unhashable_token_names_sentence():

@@ -397,13 +397,17 @@ def test_chunks_checked_and_stop_flag_honoured(rng):
     trainer, state, _, _ = chunk_trainer(enc, vocab)
     with pytest.raises(RuntimeError, match="start_epoch"):
         trainer.run_chunks(state)
-    for bad in ([], [0, enc.n_sentences + 1], [-1, 3], [0, 5, 4], [[0, 1]]):
-        with pytest.raises(ValueError, match="chunk bounds"):
+    for bad in ([], [0, 5], [[0, enc.n_ids + 1]], [[-1, 3]], [[5, 4]], [[0, 1, 2]]):
+        with pytest.raises(ValueError, match="chunks must be an"):
             trainer.start_epoch(bad)
+    trainer.start_epoch(np.zeros((0, 2), np.int64))               # nothing to do
+    assert trainer.run_chunks(state) == _train.RUN_OK
     trainer.start_epoch(enc.chunks(2))
     trainer.request_stop()
     assert trainer.run_chunks(state) == _train.RUN_STOPPED
     assert state.take_counters()[1] == 0                       # not one word taken
+    assert state.left == (0, 0)                                # stopped between chunks
+    assert trainer.unfinished([state]).tolist() == enc.chunks(2).tolist()   # all left
 
 
 @pytest.mark.parametrize("hot_rows, sync", [(5, _train.HOT_SYNC_WORDS),

@@ -302,6 +302,26 @@ def test_word2vec_empty_file(tmp_path):
         Word2Vec(corpus_file=path, min_count=1)
 
 
+def test_config_values_read_and_set_as_model_attributes_like_gensim(planted):
+    sentences, _ = planted
+    model = Word2Vec(**SMALL)
+    assert (model.epochs, model.vector_size, model.window) == (5, 24, 5)
+    model.epochs = 2                                   # gensim's model.epochs = ...
+    model.window = 3
+    assert model.config.epochs == 2 and model.config.window == 3
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        model.epochs = 0
+    model.build_vocab(sentences)
+    with pytest.raises(AttributeError, match="vector_size cannot change once the "
+                                             "vocabulary is built"):
+        model.vector_size = 8
+    # gensim's idiom for training again
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    assert len(model.epoch_losses) == 2
+    with pytest.raises(AttributeError, match="no attribute 'epoch'"):
+        model.epoch
+
+
 def test_word2vec_signature_lists_config_parameters():
     import inspect
     params = inspect.signature(Word2Vec).parameters
@@ -439,6 +459,72 @@ def test_resume_after_interruption_equals_uninterrupted(planted):
     assert part.epoch_losses == full.epoch_losses
     with pytest.raises(RuntimeError, match="nothing to resume"):
         part.train(resume=True)
+
+
+def _ctrl_c_mid_epoch(monkeypatch, times):
+    """Make the next `times` train() calls see Ctrl-C at the first progress check (0.1 s
+    in, while the workers are inside an epoch), as the join loop would on a real one."""
+    from fastw2v import word2vec
+    left = [times]
+    real = word2vec._Progress.update
+
+    def update(self, done, epoch):
+        if left[0] and done > 0:
+            left[0] -= 1
+            raise KeyboardInterrupt
+        return real(self, done, epoch)
+
+    monkeypatch.setattr(word2vec._Progress, "update", update)
+
+
+@pytest.fixture(scope="module")
+def long_sentences():
+    # 1.2 M tokens: an epoch without subsampling outlasts the 0.1 s before the first check
+    return planted_groups(n_groups=6, words_per_group=10, n_sentences=100_000, seed=2)[0]
+
+
+def test_resume_after_ctrl_c_inside_an_epoch_equals_uninterrupted(long_sentences,
+                                                                  monkeypatch):
+    """One thread stops where it stands; resume=True continues from that word, with the
+    same random stream and learning rate: equal bit for bit, even interrupted twice."""
+    params = dict(workers=1, sg=1, negative=3, vector_size=16, min_count=1, epochs=2,
+                  seed=4, sample=0)
+    full = Word2Vec(long_sentences, **params)
+    part = Word2Vec(**params)
+    part.build_vocab(long_sentences)
+    _ctrl_c_mid_epoch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        part.train()
+    left = part._schedule["left"]
+    assert len(left) == 1 and 0 < left[0][0] < left[0][1] == part.corpus.n_ids
+    with pytest.raises(KeyboardInterrupt):
+        part.train(resume=True)
+    assert part._schedule["left"][0][0] > left[0][0]              # it got further
+    part.train(resume=True)
+    np.testing.assert_array_equal(part.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(part.w_out_ns, full.w_out_ns)
+    assert part.words_trained == full.words_trained
+    assert part.examples_trained == full.examples_trained
+    np.testing.assert_allclose(part.epoch_losses, full.epoch_losses, rtol=1e-9)
+
+
+def test_resume_after_ctrl_c_with_threads_trains_every_word_once(long_sentences,
+                                                                monkeypatch, tmp_path):
+    params = dict(workers=3, sg=1, negative=3, vector_size=16, min_count=1, epochs=2,
+                  sample=0)
+    part = Word2Vec(**params)
+    part.build_vocab(long_sentences)
+    _ctrl_c_mid_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        part.train()
+    n_ids = part.corpus.n_ids
+    assert 0 < part.words_trained < n_ids
+    part.save(tmp_path / "m.fw2v")                     # what is left survives a save
+    part = Word2Vec.load(tmp_path / "m.fw2v")
+    part.train(long_sentences, resume=True)
+    # without subsampling every token is trained once per epoch, interrupted or not
+    assert part.words_trained == 2 * n_ids
+    assert len(part.epoch_losses) == 2 and part._schedule is None
 
 
 BOUNDED_SCRIPT = textwrap.dedent("""
@@ -591,6 +677,24 @@ def test_save_load_keeps_the_byte_forms_of_non_utf8_words(tmp_path):
                            kind="word2vec")
         with pytest.raises(ValueError, match="'raw_forms' entry is not a map"):
             Word2Vec.load(tmp_path / "bad.w2v")
+
+
+@pytest.mark.parametrize("encoded_dir", [False, True])
+def test_training_file_spells_a_word_with_other_invalid_bytes(tmp_path, encoded_dir):
+    """train(corpus_file=) decodes as build_vocab did: under 'replace', other invalid
+    bytes that decode to a vocabulary word are that word (none dropped), also when the
+    file is read twice (encoded_dir); under 'strict' invalid UTF-8 raises."""
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"caf\xe9 au lait\n" * 50)
+    b.write_bytes(b"caf\xe8 au lait\n" * 50)
+    enc = {"encoded_dir": tmp_path / "enc"} if encoded_dir else {}
+    model = Word2Vec(corpus_file=str(a), vector_size=8, min_count=1, sample=0,
+                     unicode_errors="replace", workers=1, epochs=1)
+    assert model.train(corpus_file=str(b), epochs=1, **enc) == 150      # every token
+    assert model.vocab.raw_forms == {"caf\ufffd": [b"caf\xe9", b"caf\xe8"]}
+    strict = Word2Vec([["au", "lait"]], vector_size=8, min_count=1, workers=1, epochs=1)
+    with pytest.raises(ValueError, match="not valid UTF-8.*unicode_errors='replace'"):
+        strict.train(corpus_file=str(b), epochs=1, **enc)
 
 
 def test_load_rejects_vectors_file_and_garbage(planted, tmp_path):
