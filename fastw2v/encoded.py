@@ -60,12 +60,16 @@ class EncodedCorpus:
 
     def chunks(self, workers: int, max_ids: int = CHUNK_IDS, within=None) -> np.ndarray:
         """The work of one epoch for `workers` threads to take in turn: an (n, 2) array of
-        id ranges [start, end) in corpus order, of whole sentences. It covers the whole
-        corpus, or the ranges `within` (what an interrupted epoch left; the first
-        sentence of such a range may be partly trained already). One worker gets them as
-        they are; several get them cut at sentence starts into chunks of about
-        min(max_ids, ids / (8 * workers)) ids (more where a sentence is longer), so that
-        the threads finish an epoch within about one chunk of each other."""
+        id ranges [start, end) of whole sentences that cover the whole corpus, or the
+        ranges `within` (what an interrupted epoch left; the first sentence of such a
+        range may be partly trained already), once each.
+
+        One worker gets them as they are, in corpus order. Several get them cut at
+        sentence starts into chunks of about min(max_ids, ids / (8 * workers)) ids (more
+        where a sentence is longer), so that the threads finish an epoch within about one
+        chunk of each other, in an order that sends consecutive takers to `workers`
+        different parts of the corpus (as fixed shards would: threads on neighbouring
+        text would write the same rows of its topical words at the same time)."""
         if within is None:
             ranges = np.array([[0, self.n_ids]], np.int64)
         else:
@@ -82,7 +86,11 @@ class EncodedCorpus:
             cuts = np.unique(self.offsets[firsts])
             points = [a] + cuts[cuts < b].tolist() + [b]
             out.extend(zip(points[:-1], points[1:]))
-        return np.array(out, np.int64).reshape(-1, 2)
+        # part r holds chunks r * per ... r * per + per - 1; take the parts' first chunks,
+        # then their second ones, and so on
+        per = -(-len(out) // workers)
+        order = np.arange(per * workers).reshape(workers, per).T.ravel()
+        return np.array(out, np.int64).reshape(-1, 2)[order[order < len(out)]]
 
 
 class _Writer:
