@@ -125,7 +125,8 @@ class Word2Vec:
 
     @property
     def corpus_count(self) -> int:
-        """Non-empty sentences in the corpus given to build_vocab."""
+        """Non-empty sentences in the corpus given to build_vocab (train() also takes
+        gensim's total_examples=len(sentences), which counts empty ones)."""
         return self.corpus.n_source_sentences if self.corpus is not None else 0
 
     @property
@@ -306,7 +307,10 @@ class Word2Vec:
                              "train(corpus_file=path)")
         else:
             corpus = self.corpus
-        _check_total("total_examples", total_examples, corpus.n_source_sentences, "sentences")
+        # gensim's total_examples=len(sentences) counts empty sentences too
+        if total_examples is None or total_examples != _length(corpus_iterable):
+            _check_total("total_examples", total_examples, corpus.n_source_sentences,
+                         "non-empty sentences")
         _check_total("total_words", total_words, corpus.n_tokens, "tokens")
         if corpus.n_ids == 0:
             raise ValueError("the corpus holds no word of the vocabulary: nothing to train")
@@ -664,6 +668,14 @@ def _raw_forms_from_meta(saved, keys, path):
         raise ValueError(f"{path}: its 'raw_forms' entry is not a map from vocabulary words "
                          f"to lists of hex strings; was it written by Word2Vec.save()?")
     return raw_forms
+
+
+def _length(corpus):
+    """len(corpus), or None for a corpus without one."""
+    try:
+        return len(corpus)
+    except TypeError:
+        return None
 
 
 def _check_total(name, given, actual, what):

@@ -261,6 +261,12 @@ def test_training_explicit_schedule_and_totals(planted):
     assert len(model.epoch_losses) == 7
     with pytest.raises(ValueError, match="total_examples=5 but the corpus has"):
         model.train(total_examples=5)
+    # gensim's total_examples=len(sentences) counts an empty sentence; corpus_count not
+    with_empty = list(sentences) + [[]]
+    model.train(with_empty, total_examples=len(with_empty), epochs=1)
+    model.train(with_empty, total_examples=model.corpus_count, epochs=1)
+    with pytest.raises(ValueError, match="total_examples=3 but the corpus has 3000 non-empty"):
+        model.train(with_empty, total_examples=3, epochs=1)
     with pytest.raises(ValueError, match="min_alpha"):
         model.train(start_alpha=0.01, end_alpha=0.1)
     with pytest.raises(ValueError, match="epochs"):
