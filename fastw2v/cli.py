@@ -42,6 +42,8 @@ W2V_C_FLAGS = {
     "-read-vocab": ("read_vocab", str, None),
     "-debug": ("debug", int, 2),
     "-classes": ("classes", int, 0),
+    # not word2vec.c's: word2vec.c reads bytes, and fastw2v decodes UTF-8
+    "-unicode-errors": ("unicode_errors", str, "strict"),
 }
 
 FORMATS = ("text", "binary", "native")
@@ -112,11 +114,15 @@ def parse_w2v_c(argv) -> argparse.Namespace:
     if values["classes"]:
         raise UserError("-classes (k-means word classes) is not supported; "
                         "train vectors and cluster them with your tool of choice")
-    if values["corpus_file"] is None or values["output"] is None:
-        raise UserError("-train FILE and -output FILE are required")
+    if values["corpus_file"] is None:
+        raise UserError("-train FILE is required")
+    if values["output"] is None and values["save_vocab"] is None:
+        raise UserError("-output FILE is required (or -save-vocab FILE alone, to count "
+                        "the words only)")
     cbow = values.pop("cbow")
     params = {k: values.pop(k) for k in ("vector_size", "window", "sample", "hs",
-                                           "negative", "workers", "epochs", "min_count")}
+                                           "negative", "workers", "epochs", "min_count",
+                                           "unicode_errors")}
     params["sg"] = 0 if cbow else 1
     alpha = values.pop("alpha")
     params["alpha"] = alpha if alpha is not None else (0.05 if cbow else 0.025)
@@ -133,7 +139,8 @@ def add_train_parser(sub):
                                    "verbatim (-train, -output, -size, ...).")
     p.add_argument("--corpus-file", required=True,
                    help="text file, one sentence per line (.gz/.bz2 ok)")
-    p.add_argument("--output", required=True, help="where to write the vectors")
+    p.add_argument("--output", help="where to write the vectors (required unless "
+                                    "--save-vocab is given: then only the words are counted)")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default=None,
                    help="vector file format (default: native for .fw2v, binary for .bin, "
                         "else text)")
@@ -184,19 +191,37 @@ def cmd_train(args) -> int:
 
     if not args.quiet:
         logging.basicConfig(level=logging.WARNING, format="fastw2v: %(message)s")
-    fmt = args.fmt or _format_from_name(args.output)
-    _check_writable(args.output)
+    save_vocab, read_vocab = getattr(args, "save_vocab", None), getattr(args, "read_vocab", None)
+    if args.output is None and save_vocab is None:
+        raise UserError("--output FILE is required (or --save-vocab FILE alone, to count "
+                        "the words only)")
+    for path in (args.output, save_vocab, getattr(args, "save_model", None)):
+        if path is not None:
+            _check_writable(path)     # before training, not after it
+    fmt = args.fmt or _format_from_name(args.output or "")
     t0 = time.perf_counter()
     model = Word2Vec(progress=not args.quiet, **args.params)
-    if getattr(args, "read_vocab", None):
-        model.build_vocab_from_freq(read_vocab_file(args.read_vocab))
+    try:
+        if read_vocab:
+            freq, n_lines = read_vocab_file(read_vocab, with_lines=True)
+            model.build_vocab_from_freq(freq)
+        else:
+            model.build_vocab(corpus_file=args.corpus_file)
+            n_lines = model.corpus_count
+    except ValueError as exc:
+        if "not valid UTF-8" not in str(exc):
+            raise
+        raise UserError(f"{exc} (on the command line: -unicode-errors replace, or "
+                        f"--unicode-errors replace)") from None
+    if save_vocab:            # as word2vec.c, right after counting
+        write_vocab_file(save_vocab, model.wv.index_to_key, model.wv.counts, n_lines)
+    if args.output is None:   # word2vec.c without -output: the vocabulary only
+        return 0
+    if read_vocab:
         model.train(corpus_file=args.corpus_file)
     else:
-        model.build_vocab(corpus_file=args.corpus_file)
         model.train()
     elapsed = time.perf_counter() - t0
-    if getattr(args, "save_vocab", None):
-        write_vocab_file(args.save_vocab, model.wv.index_to_key, model.wv.counts)
     save_vectors(model.wv, args.output, fmt)
     if getattr(args, "save_model", None):
         model.save(args.save_model)
@@ -210,9 +235,11 @@ def cmd_train(args) -> int:
     return 0
 
 
-def read_vocab_file(path) -> dict:
-    """word2vec.c's vocabulary file: 'word count' per line."""
-    freq = {}
+def read_vocab_file(path, with_lines=False):
+    """word2vec.c's vocabulary file: 'word count' per line, as {word: count}; with
+    with_lines, also the count of its sentence marker </s> (its number of lines, 0 if the
+    file has none)."""
+    freq, n_lines = {}, 0
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             parts = line.split()
@@ -227,14 +254,22 @@ def read_vocab_file(path) -> dict:
             if count < 0:
                 raise UserError(f"{path}:{lineno}: negative count {count}")
             if parts[0] == "</s>":        # word2vec.c's sentence marker is not a word here
+                n_lines += count
                 continue
             freq[parts[0]] = freq.get(parts[0], 0) + count
-    return freq
+    if not freq:
+        raise UserError(f"{path}: no words in this vocabulary file (expected 'word count' "
+                        f"lines)")
+    return (freq, n_lines) if with_lines else freq
 
 
-def write_vocab_file(path, words, counts):
+def write_vocab_file(path, words, counts, n_lines):
+    """word2vec.c's vocabulary file: its sentence marker </s> first, with the number of
+    lines (word2vec.c's -read-vocab takes the first word for the line end), then 'word
+    count' per word."""
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
+        f.write(f"</s> {n_lines}\n")
         for w, c in zip(words, counts.tolist()):
             f.write(f"{w} {c}\n")
     os.replace(tmp, path)

@@ -20,7 +20,7 @@ def test_parse_w2v_c_defaults_are_word2vec_c_defaults():
     a = parse_w2v_c(["-train", "in.txt", "-output", "out.txt"])
     assert a.params == dict(vector_size=100, window=5, sample=1e-3, hs=0, negative=5,
                             workers=12, epochs=5, min_count=5, sg=0, alpha=0.05,
-                            min_alpha=0.05 * 1e-4)
+                            min_alpha=0.05 * 1e-4, unicode_errors="strict")
     assert a.fmt == "text" and not a.quiet
     b = parse_w2v_c(["-train", "x", "-output", "y", "-cbow", "0", "-binary", "1",
                      "-debug", "0", "-size", "7"])
@@ -60,6 +60,41 @@ def test_output_loads_in_gensim(corpus):
         assert kv.vector_size == 12 and "paris" in kv.key_to_index
 
 
+def test_vocab_files_as_word2vec_c_writes_and_reads_them(tmp_path, capsys):
+    """-save-vocab writes word2vec.c's file: </s> (its line count) first, which
+    word2vec.c's -read-vocab takes for the line end; without -output only the words are
+    counted, as in word2vec.c."""
+    path = write_lines(tmp_path / "c.txt", [["b", "a", "b"], ["c", "b"], ["a"]])
+    vocab = tmp_path / "v.txt"
+    assert main(["-train", path, "-save-vocab", str(vocab), "-min-count", "1",
+                 "-debug", "0"]) == 0
+    assert vocab.read_text() == "</s> 3\nb 3\na 2\nc 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "v.txt"]  # no vectors
+    assert read_vocab_file(vocab) == {"b": 3, "a": 2, "c": 1}
+    again = tmp_path / "v2.txt"        # read and written again: the same file
+    assert main(["-train", path, "-read-vocab", str(vocab), "-save-vocab", str(again),
+                 "-output", str(tmp_path / "o.txt"), "-min-count", "1", "-size", "4",
+                 "-threads", "1", "-debug", "0"]) == 0
+    assert again.read_text() == vocab.read_text()
+    (tmp_path / "empty.txt").write_text("</s> 5\n")
+    assert main(["-train", path, "-read-vocab", str(tmp_path / "empty.txt"), "-output",
+                 str(tmp_path / "o.txt")]) == 2
+    assert "no words in this vocabulary file" in capsys.readouterr().err
+
+
+def test_non_utf8_corpus_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 au lait\n" * 20)
+    out = tmp_path / "v.txt"
+    argv = ["-train", str(path), "-output", str(out), "-min-count", "1", "-size", "4",
+            "-threads", "1", "-debug", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "not valid UTF-8" in err and "-unicode-errors replace" in err
+    assert main(argv + ["-unicode-errors", "replace"]) == 0
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "3 4"
+
+
 def test_read_vocab_and_convert_round_trip(corpus):
     folder, path = corpus
     (folder / "given_vocab.txt").write_text("</s> 100\nparis 50\nfrance 40\nberlin 30\n")
@@ -82,7 +117,11 @@ def test_read_vocab_and_convert_round_trip(corpus):
     (["-train", "a", "-output", "b", "-bogus", "1"], "unknown word2vec.c option '-bogus'"),
     (["-train", "a", "-output", "b", "-size", "abc"], "-size needs int"),
     (["-train", "a", "-output", "b", "-classes", "5"], "-classes"),
-    (["-train", "a"], "-output FILE"),
+    (["-train", "a"], "-output FILE is required (or -save-vocab FILE alone"),
+    (["-output", "a"], "-train FILE is required"),
+    (["-train", "c.txt", "-output", "x.txt", "-save-vocab", "/nonexistent/v.txt"],
+     "does not exist"),
+    (["train", "--corpus-file", "c.txt"], "--output FILE is required"),
     (["eval", "v.bin"], "nothing to evaluate"),
     (["similar", "a", "--vectors", "nope.bin"], "does not exist"),
     (["train", "--corpus-file", "c.txt", "--output", "/nonexistent/dir/x.txt"],
