@@ -216,9 +216,11 @@ class Vocab:
         order = np.lexsort((np.array(new_first, np.int64), -np.array(new_counts, np.int64)))
         keys = self.index_to_key + [new_keys[i] for i in order]
         counts = np.concatenate([counts, np.array(new_counts, np.int64)[order]])
-        raw_forms = {**self.raw_forms, **{k: raw.raw_forms[k] for k in new_keys
-                                          if k in raw.raw_forms}}
-        return Vocab(keys, counts, raw_forms)
+        raw_forms = {k: list(forms) for k, forms in self.raw_forms.items()}
+        updated = Vocab(keys, counts, raw_forms)
+        # the new corpus's spellings of old words as well as of new ones
+        updated.learn_raw_forms(raw.raw_forms)
+        return updated
 
     def id_lookup(self):
         """(sorted int keys, their ids), for encoding IdSequences with searchsorted.

@@ -703,6 +703,20 @@ def test_training_file_spells_a_word_with_other_invalid_bytes(tmp_path, encoded_
         strict.train(corpus_file=str(b), epochs=1, **enc)
 
 
+@pytest.mark.parametrize("encoded_dir", [False, True])
+def test_vocab_update_learns_other_spellings_of_known_words(tmp_path, encoded_dir):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"cat dog\n")
+    b.write_bytes(b"cat\xff dog\n")
+    model = Word2Vec(vector_size=4, min_count=1, unicode_errors="ignore", workers=1)
+    model.build_vocab(corpus_file=str(a))
+    enc = {"encoded_dir": tmp_path / "enc"} if encoded_dir else {}
+    model.build_vocab(corpus_file=str(b), update=True, **enc)
+    assert model.vocab.counts.tolist() == [2, 2]
+    assert model.corpus.ids.tolist() == [0, 1]          # cat\xff is cat, not dropped
+    assert model.vocab.raw_forms == {"cat": [b"cat\xff"]}
+
+
 def test_load_rejects_vectors_file_and_garbage(planted, tmp_path):
     sentences, _ = planted
     model = Word2Vec(sentences, **SMALL)
