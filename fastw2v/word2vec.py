@@ -526,12 +526,22 @@ class Word2Vec:
 
     def _thread_states(self, n):
         """Per-thread states, seeded with seed + thread id, kept across train() calls so
-        that their random streams continue."""
+        that their random streams continue; made again, with the same streams, when the
+        window grew past what their buffers hold (model.window = ...)."""
         cfg = self.config
-        if self._threads is None or len(self._threads) != n:
+        old = self._threads
+        if old is None or len(old) != n:
             self._threads = [
                 _train.ThreadState(cfg.vector_size, cfg.max_sentence_length, cfg.window,
                                    cfg.negative, cfg.seed + i) for i in range(n)]
+        elif any(t.window < cfg.window or t.negative < cfg.negative
+                 or t.max_span < cfg.max_sentence_length for t in old):
+            self._threads = []
+            for i, before in enumerate(old):
+                state = _train.ThreadState(cfg.vector_size, cfg.max_sentence_length,
+                                           cfg.window, cfg.negative, cfg.seed + i)
+                state.rng_state = before.rng_state
+                self._threads.append(state)
         return self._threads
 
     def _run_epoch(self, trainer, states, chunks, report, epoch):

@@ -76,8 +76,9 @@ int64_t w2v_table_find(const w2v_table *t, const char *s, int64_t len, uint64_t 
     for (;;) {
         int32_t w = t->slots[slot];
         if (w < 0) return -1;
+        /* (an empty word compares without memcmp: the pool may still be NULL) */
         if (t->word_hash[w] == h && t->word_len[w] == len &&
-            memcmp(t->pool + t->word_off[w], s, (size_t)len) == 0)
+            (len == 0 || memcmp(t->pool + t->word_off[w], s, (size_t)len) == 0))
             return w;
         slot = (slot + 1) & t->mask;
     }
@@ -107,7 +108,7 @@ int64_t w2v_table_add(w2v_table *t, const char *s, int64_t len, uint64_t h, int6
         t->pool_cap = cap;
     }
     int64_t w = t->n_words;
-    memcpy(t->pool + t->pool_len, s, (size_t)len);
+    if (len) memcpy(t->pool + t->pool_len, s, (size_t)len);   /* pool may be NULL if len 0 */
     t->word_off[w] = t->pool_len;
     t->word_len[w] = (int32_t)len;
     t->word_hash[w] = h;

@@ -372,3 +372,12 @@ def test_build_vocab_from_freq_rejects_fractional_counts():
         model.build_vocab_from_freq({"a": 2.7, "b": 0.5, "c": 1.9})
     model.build_vocab_from_freq({"a": 3.0, "b": 2})
     assert dict(zip(model.wv.index_to_key, model.wv.counts.tolist())) == {"a": 3, "b": 2}
+
+
+def test_lookup_of_the_empty_word():
+    # the first word added is empty: its table has no text pool yet (memcpy and memcmp
+    # of zero bytes from NULL were undefined behaviour, found by UBSan)
+    lookup = _vocab.Lookup([b""], np.array([0], np.int32))
+    assert lookup.get(b"") == 0 and lookup.get(b"a") == -1
+    lookup = _vocab.Lookup([b"", b"ab"], np.array([0, 1], np.int32))
+    assert lookup.get(b"ab") == 1 and lookup.get(b"") == 0

@@ -310,7 +310,7 @@ def test_word2vec_empty_file(tmp_path):
 
 def test_config_values_read_and_set_as_model_attributes_like_gensim(planted):
     sentences, _ = planted
-    model = Word2Vec(**SMALL)
+    model = Word2Vec(workers=2, **SMALL)
     assert (model.epochs, model.vector_size, model.window) == (5, 24, 5)
     model.epochs = 2                                   # gensim's model.epochs = ...
     model.window = 3
@@ -324,6 +324,13 @@ def test_config_values_read_and_set_as_model_attributes_like_gensim(planted):
     # gensim's idiom for training again
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
     assert len(model.epoch_losses) == 2
+    rng_states = [t.rng_state for t in model._threads]
+    model.window = 12            # wider than the threads' buffers were made for
+    states = model._thread_states(2)
+    assert [t.window for t in states] == [12, 12]
+    assert [t.rng_state for t in states] == rng_states           # the streams go on
+    model.train(epochs=1)
+    assert len(model.epoch_losses) == 3
     with pytest.raises(AttributeError, match="no attribute 'epoch'"):
         model.epoch
 
