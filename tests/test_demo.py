@@ -1,0 +1,22 @@
+"""`python -m fastw2v.demo` on a corpus of the user's: small vocabularies and bad paths."""
+from fastw2v import demo
+
+from conftest import write_lines
+
+
+def test_demo_on_a_small_corpus_shows_neighbours(tmp_path, capsys):
+    words = [f"w{i}" for i in range(12)]
+    path = write_lines(tmp_path / "small.txt", [words[i:] + words[:i] for i in range(12)] * 20)
+    assert demo.main(["--corpus", path, "--out", str(tmp_path / "out"), "--epochs", "1",
+                      "--workers", "1"]) in (None, 0)
+    out = capsys.readouterr().out
+    neighbours = out.split("Nearest neighbours:")[1].split("Vectors written")[0]
+    lines = [line for line in neighbours.splitlines() if "->" in line]
+    assert len(lines) == 6 and all(line.split("->")[1].strip() for line in lines)
+    assert (tmp_path / "out" / "vectors.txt").read_text().startswith("12 100\n")
+
+
+def test_demo_with_a_missing_corpus_is_one_line(tmp_path, capsys):
+    assert demo.main(["--corpus", str(tmp_path / "nope.txt"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("demo: ") and "nope.txt" in err and err.count("\n") == 1
