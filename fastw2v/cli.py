@@ -96,6 +96,7 @@ def _memory_message(exc, training) -> str:
 def parse_w2v_c(argv) -> argparse.Namespace:
     """word2vec.c's `-flag value` pairs, with its defaults."""
     values = {dest: default for dest, _, default in W2V_C_FLAGS.values()}
+    seen = set()
     i = 0
     while i < len(argv):
         flag = argv[i]
@@ -106,10 +107,13 @@ def parse_w2v_c(argv) -> argparse.Namespace:
             raise UserError(f"option {flag} needs a value")
         dest, kind, _ = W2V_C_FLAGS[flag]
         try:
-            values[dest] = kind(argv[i + 1])
+            value = kind(argv[i + 1])
         except ValueError:
             raise UserError(f"option {flag} needs {kind.__name__} value, "
                             f"got {argv[i + 1]!r}") from None
+        if flag not in seen:          # a repeated flag: word2vec.c takes the first
+            values[dest] = value
+            seen.add(flag)
         i += 2
     if values["classes"]:
         raise UserError("-classes (k-means word classes) is not supported; "

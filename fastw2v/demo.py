@@ -38,12 +38,19 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     if args.corpus:
-        model = Word2Vec(corpus_file=args.corpus, sg=args.sg, workers=args.workers,
-                         epochs=args.epochs or 5, progress=True)
+        try:
+            model = Word2Vec(corpus_file=args.corpus, sg=args.sg, workers=args.workers,
+                             epochs=args.epochs or 5, progress=True)
+        except (OSError, ValueError) as exc:
+            print(f"demo: {exc}", file=sys.stderr)
+            return 2
+        # some everyday words if the corpus has them, else a few words of middling
+        # frequency (the most frequent ones if the vocabulary is small)
+        middle = min(100, len(model.wv) // 2)
         probes = [w for w in ("king", "france", "water", "good", "three", "city")
-                  if w in model.wv] or model.wv.index_to_key[100:106]
+                  if w in model.wv] or model.wv.index_to_key[middle:middle + 6]
         questions = None
-        plotted = model.wv.index_to_key[50:90]
+        plotted = model.wv.index_to_key[middle // 2:middle // 2 + 40]
     else:
         sentences, questions = planted_relations()
         print(f"Generated corpus: {len(sentences):,} sentences planting country -> capital "
@@ -107,6 +114,9 @@ def draw(model, words, path):
         print("(matplotlib is not installed: no picture; pip install 'fastw2v[demo]')")
         return
     words = [w for w in words if w in model.wv]
+    if len(words) < 3:
+        print("(fewer than 3 words to draw: no picture)")
+        return
     x = model.wv[words].astype(np.float64)
     x -= x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)

@@ -26,6 +26,9 @@ def test_parse_w2v_c_defaults_are_word2vec_c_defaults():
                      "-debug", "0", "-size", "7"])
     assert b.params["sg"] == 1 and b.params["alpha"] == 0.025 and b.params["vector_size"] == 7
     assert b.fmt == "binary" and b.quiet
+    # a repeated flag: the first one counts, as in word2vec.c
+    assert parse_w2v_c(["-train", "x", "-output", "y", "-size", "5", "-size", "7"]
+                       ).params["vector_size"] == 5
 
 
 def test_train_word2vec_c_flags_then_query(corpus, capsys):
