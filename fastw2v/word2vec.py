@@ -565,6 +565,7 @@ class Word2Vec:
                 while t.is_alive():
                     t.join(0.1)
                     report.update(trainer.words_done, epoch)
+            report.update(trainer.words_done, epoch)   # also when the epoch took < 0.1 s
         except KeyboardInterrupt:
             trainer.request_stop()
             for t in threads:
