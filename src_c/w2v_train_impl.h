@@ -527,7 +527,7 @@ int W2V_FN(w2v_train_sg_window)(const w2v_model *m, w2v_thread *t, const int32_t
     return W2V_RUN_OK;
 }
 
-/* ---- the loop over a shard ----------------------------------------------------------- */
+/* ---- the loop over chunks of the corpus --------------------------------------------- */
 
 /* Add this thread's recent words to the shared count and recompute its learning rate. */
 static void publish_progress(const w2v_model *m, w2v_thread *t)
