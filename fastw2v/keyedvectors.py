@@ -233,8 +233,97 @@ class KeyedVectors:
             raise KeyError("these vectors have no 'count' attribute (they were built "
                            "without counts)")
 
+    def add_vector(self, key, vector) -> int:
+        """Add one key and its vector (gensim 4's add_vector); returns its row. A key
+        already present keeps its vector."""
+        self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+        return self.key_to_index[key]
+
+    def add_vectors(self, keys, weights, extras=None, replace=False):
+        """Add keys and their vectors (gensim 4's add_vectors): new keys are appended in
+        order; a key already present keeps its vector, or takes the new one with
+        ``replace=True``. ``extras={"count": counts}`` gives the new keys' counts (else
+        0). The matrix grows into a new array: a model or a lookup layer that shared the
+        old one does not see the new rows."""
+        if isinstance(keys, (str, bytes)) or not hasattr(keys, "__len__"):
+            keys = [keys]
+        keys = list(keys)
+        weights = np.asarray(weights)
+        if weights.ndim == 1 and len(keys) == 1:
+            weights = weights.reshape(1, -1)
+        if weights.ndim != 2 or weights.shape != (len(keys), self.vector_size):
+            raise ValueError(f"weights must have shape ({len(keys)}, {self.vector_size}) "
+                             f"for {len(keys)} keys, got {weights.shape}")
+        if weights.dtype.kind not in "iuf":
+            raise TypeError(f"weights must be real numbers, got {weights.dtype}")
+        if len(set(keys)) != len(keys):
+            raise ValueError("keys must be unique within one add_vectors call")
+        extras = dict(extras or {})
+        if set(extras) - {"count"}:
+            raise KeyError(f"vector attributes {sorted(set(extras) - {'count'})} cannot be "
+                           f"stored; fastw2v stores only 'count'")
+        counts = None
+        if "count" in extras:
+            counts = _as_counts(extras["count"], "extras['count']").reshape(-1)
+            if len(counts) != len(keys):
+                raise ValueError(f"extras['count'] needs {len(keys)} counts, got "
+                                 f"{len(counts)}")
+        known = [i for i, k in enumerate(keys) if k in self.key_to_index]
+        new = [i for i, k in enumerate(keys) if k not in self.key_to_index]
+        if replace and known:
+            self.vectors[[self.key_to_index[keys[i]] for i in known]] = weights[known]
+            if counts is not None and self.counts is not None:
+                self.counts[[self.key_to_index[keys[i]] for i in known]] = counts[known]
+        if new:
+            n = len(self.index_to_key)
+            grown = native.aligned_empty((n + len(new), self.vector_size), np.float32)
+            grown[:n] = self.vectors
+            grown[n:] = weights[new]
+            self.vectors = grown
+            if self.counts is not None or counts is not None:
+                old = self.counts if self.counts is not None else np.zeros(n, np.int64)
+                added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
+                self.counts = np.concatenate([old, added])
+            for i in new:
+                self.key_to_index[keys[i]] = len(self.index_to_key)
+                self.index_to_key.append(keys[i])
+            self._int_keys = self._int_keys or any(
+                isinstance(keys[i], (int, np.integer)) and not isinstance(keys[i], bool)
+                for i in new)
+        self._unit = self._norms = self._bad_rows = None
+
+    def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
+        """New KeyedVectors holding the vectors of `keys` that are present, in the order
+        given, duplicates dropped (gensim 4's vectors_for_all; without subword vectors
+        there is nothing to infer, so `allow_inference` changes nothing)."""
+        chosen = list(dict.fromkeys(k for k in keys if k in self.key_to_index))
+        rows = [self.key_to_index[k] for k in chosen]
+        counts = self.counts[rows] if copy_vecattrs and self.counts is not None else None
+        return KeyedVectors(self.vectors[rows].reshape(len(rows), self.vector_size),
+                            chosen, counts)
+
     # -----------------------------------------------------------------------------------
     # unit vectors
+
+    def unit_normalize_all(self):
+        """Scale every vector to unit length, in place (gensim 4's unit_normalize_all):
+        the original lengths are lost. Zero vectors stay zero."""
+        self.fill_norms()
+        unit = self._unit
+        self.vectors[...] = unit
+        self.fill_norms(force=True)
+
+    def init_sims(self, replace=False):
+        """gensim 3's name (deprecated there): `fill_norms`, or with replace=True
+        `unit_normalize_all`."""
+        import warnings
+        warnings.warn("init_sims() is deprecated (as in gensim 4): use fill_norms(), or "
+                      "unit_normalize_all() for replace=True", DeprecationWarning,
+                      stacklevel=2)
+        if replace:
+            self.unit_normalize_all()
+        else:
+            self.fill_norms()
 
     def fill_norms(self, force=False):
         """Compute the unit vectors (float32) and norms once; `force` recomputes them
@@ -593,6 +682,10 @@ class KeyedVectors:
         i1 = self.get_index(key1)
         closer = np.flatnonzero(d < d[self.get_index(key2)])
         return [self.index_to_key[i] for i in closer if i != i1]
+
+    def words_closer_than(self, word1, word2) -> list:
+        """gensim's older name of `closer_than`."""
+        return self.closer_than(word1, word2)
 
     def rank(self, key1, key2) -> int:
         """Rank of `key2` among the neighbours of `key1` (1 = nearest)."""

@@ -165,6 +165,8 @@ class Word2Vec:
         if update and self.vocab is None:
             raise RuntimeError("build_vocab(update=True) needs an existing vocabulary: call "
                                "build_vocab(...) without update first")
+        if update:
+            self._check_vectors_match("build_vocab(update=True)")
         source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
         raw = source.count(cfg, encoded_dir)
@@ -197,6 +199,8 @@ class Word2Vec:
         if update and self.vocab is None:
             raise RuntimeError("build_vocab_from_freq(update=True) needs an existing "
                                "vocabulary: call it without update first")
+        if update:
+            self._check_vectors_match("build_vocab_from_freq(update=True)")
         keys, counts = freq_counts(word_freq)
         raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
                         int(counts.sum()), 0)
@@ -250,7 +254,7 @@ class Word2Vec:
     def train(self, corpus_iterable=None, corpus_file=None, *, epochs=None,
               start_alpha=None, end_alpha=None, total_examples=None, total_words=None,
               callbacks=None, progress=None, report_delay=1.0, encoded_dir=None,
-              resume=False):
+              resume=False, compute_loss=None):
         """Train the vectors.
 
         Parameters
@@ -270,6 +274,8 @@ class Word2Vec:
             Override those given to the constructor for this call.
         report_delay : float
             Seconds between progress reports.
+        compute_loss : bool, optional
+            As gensim's: sets ``config.compute_loss`` (kept for later calls).
         resume : bool
             Finish what an earlier call left (interrupted by Ctrl-C or an exception, or
             a model saved from a callback and loaded again), on the same learning-rate
@@ -293,6 +299,8 @@ class Word2Vec:
         if self.vocab is None:
             raise RuntimeError("no vocabulary yet: call build_vocab(...) first, or pass the "
                                "corpus to Word2Vec(...)")
+        if compute_loss is not None:
+            self.compute_loss = bool(compute_loss)
         cfg = self.config
         if corpus_iterable is not None or corpus_file is not None:
             source = _Source(corpus_iterable, corpus_file)
@@ -387,6 +395,7 @@ class Word2Vec:
         corpus again to ``train()``."""
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary yet")
+        self._check_vectors_match("save()")
         arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
         if self.w_out_ns is not None:
             arrays["w_out_ns"] = self.w_out_ns
@@ -488,8 +497,19 @@ class Word2Vec:
         top = top[np.argsort(-prob[top], kind="stable")]
         return [(self.wv.index_to_key[i], float(prob[i])) for i in top]
 
+    def _check_vectors_match(self, action):
+        """model.wv must still be the model's vocabulary: keys added to it
+        (wv.add_vectors) are not words the model can train."""
+        if self.wv.index_to_key != self.vocab.index_to_key:
+            raise RuntimeError(
+                f"{action}: model.wv holds {len(self.wv)} keys but the model's vocabulary "
+                f"{len(self.vocab)} (or other keys): vectors added to model.wv are not part "
+                f"of the model. Save them with model.wv.save(...), or add words to the "
+                f"model with build_vocab(corpus, update=True)")
+
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
+        self._check_vectors_match("train()")
         for name, a in (("vectors", self.wv.vectors), ("w_out_ns", self.w_out_ns),
                         ("w_out_hs", self.w_out_hs)):
             if a is not None and not a.flags.writeable:

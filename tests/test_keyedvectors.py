@@ -493,3 +493,55 @@ def test_load_gensim_pickle_explains_conversion(tmp_path, pair):
     g.save(str(tmp_path / "gensim.kv"))
     with pytest.raises(ValueError, match="pickle.*save_word2vec_format"):
         KeyedVectors.load(tmp_path / "gensim.kv")
+
+
+def test_add_vectors_as_gensim_4():
+    kv = KeyedVectors(np.eye(3, 4, dtype=np.float32), ["a", "b", "c"], [5, 3, 1])
+    before = kv.most_similar("a", topn=1)              # norms computed, then invalidated
+    assert kv.add_vector("d", [0, 0, 0, 2]) == 3
+    assert kv.most_similar("d", topn=1)[0][1] == pytest.approx(0.0)
+    kv.add_vectors(["a", "e", "f"], np.full((3, 4), 7.0), extras={"count": [9, 2, 4]})
+    assert kv.index_to_key == ["a", "b", "c", "d", "e", "f"]
+    np.testing.assert_array_equal(kv["a"], [1, 0, 0, 0])          # kept: replace=False
+    np.testing.assert_array_equal(kv["f"], [7, 7, 7, 7])
+    assert [kv.get_vecattr(k, "count") for k in "abcdef"] == [5, 3, 1, 0, 2, 4]
+    assert kv.vectors.ctypes.data % 64 == 0
+    assert kv.most_similar("e", topn=1) == [("f", pytest.approx(1.0))]
+    kv.add_vectors(["a"], np.ones((1, 4)), replace=True)
+    np.testing.assert_array_equal(kv["a"], [1, 1, 1, 1])
+    assert kv.similarity("a", "f") == pytest.approx(1.0)        # norms recomputed
+    assert before[0][0] in kv
+    with pytest.raises(ValueError, match="shape"):
+        kv.add_vectors(["x", "y"], np.ones((3, 4)))
+    with pytest.raises(ValueError, match="unique"):
+        kv.add_vectors(["x", "x"], np.ones((2, 4)))
+    with pytest.raises(KeyError, match="'norm'"):
+        kv.add_vectors(["x"], np.ones((1, 4)), extras={"norm": [1]})
+    with pytest.raises(ValueError, match="whole number"):
+        kv.add_vectors(["x"], np.ones((1, 4)), extras={"count": [1.5]})
+    assert "x" not in kv                                          # nothing half-added
+
+
+def test_int_keys_added_are_keys_not_row_numbers():
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
+    np.testing.assert_array_equal(kv[1], [0, 1])                  # row 1, as gensim
+    kv.add_vector(7, [3, 4])
+    with pytest.raises(KeyError):
+        kv[1]                                  # an int key exists now: ints are keys
+    np.testing.assert_array_equal(kv[7], [3, 4])
+
+
+def test_vectors_for_all_unit_normalize_all_init_sims_words_closer_than():
+    kv = KeyedVectors(np.array([[3, 4], [1, 0], [0, 2]], np.float32), ["a", "b", "c"],
+                      [1, 2, 3])
+    sub = kv.vectors_for_all(["c", "zz", "a", "c"], copy_vecattrs=True)
+    assert sub.index_to_key == ["c", "a"] and sub.counts.tolist() == [3, 1]
+    np.testing.assert_array_equal(sub.vectors, [[0, 2], [3, 4]])
+    assert kv.vectors_for_all(["zz"]).vectors.shape == (0, 2)
+    assert kv.words_closer_than("b", "c") == kv.closer_than("b", "c") == ["a"]
+    with pytest.warns(DeprecationWarning, match="init_sims"):
+        kv.init_sims()
+    np.testing.assert_array_equal(kv["a"], [3, 4])                 # not replaced
+    kv.unit_normalize_all()
+    np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [1, 0], [0, 1]], rtol=1e-6)
+    np.testing.assert_allclose(kv.norms, 1.0, rtol=1e-6)

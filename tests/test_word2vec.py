@@ -335,6 +335,20 @@ def test_config_values_read_and_set_as_model_attributes_like_gensim(planted):
         model.epoch
 
 
+def test_vectors_added_to_model_wv_are_not_trained_or_saved_silently(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    model.train(epochs=1, compute_loss=False)             # gensim's keyword
+    assert model.config.compute_loss is False and model.get_latest_training_loss() == 0.0
+    model.wv.add_vector("extra", np.ones(24))
+    for call in (model.train, lambda: model.save(tmp_path / "m.fw2v"),
+                 lambda: model.build_vocab(sentences, update=True)):
+        with pytest.raises(RuntimeError, match="vectors added to model.wv are not part"):
+            call()
+    model.wv.save(tmp_path / "v.fw2v")                    # as the message says
+    assert "extra" in KeyedVectors.load(tmp_path / "v.fw2v")
+
+
 def test_word2vec_signature_lists_config_parameters():
     import inspect
     params = inspect.signature(Word2Vec).parameters
