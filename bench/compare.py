@@ -609,6 +609,9 @@ def main(argv=None) -> int:
                            str(a.min_count), "--sample", repr(a.sample), "--epochs", str(a.epochs),
                            "--alpha", repr(a.alpha), "--min-alpha", repr(a.min_alpha),
                            "--seed", str(a.seed)]
+    # (until session 5 these were not passed on: the child trained with the defaults)
+    for item in a.fastw2v_option or []:
+        a.child_passthrough += ["--fastw2v-option", item]
 
     common = (f"sg={a.sg} hs={a.hs} negative={a.negative} dim={a.dim} window={a.window} "
               f"min_count={a.min_count} sample={a.sample:g} epochs={a.epochs} alpha={a.alpha:g} "
