@@ -106,7 +106,6 @@ cdef class Trainer:
     cdef w2v_model m
     cdef int64_t words_done
     cdef int stop
-    cdef int64_t n_sentences
     cdef object arrays
     cdef object chunk_starts, chunk_ends   # this epoch's chunks of ids, for run_chunks
     cdef int64_t next_chunk                # the first chunk no thread has taken yet
@@ -154,8 +153,7 @@ cdef class Trainer:
             self.m.keep_prob = &keep_prob[0]
         self.m.ids = &ids[0] if ids.shape[0] else NULL
         self.m.offsets = &offsets[0]
-        self.n_sentences = offsets.shape[0] - 1
-        self.m.n_sentences = self.n_sentences
+        self.m.n_sentences = offsets.shape[0] - 1
         self.m.sg = sg
         self.m.hs = hs
         self.m.negative = negative
@@ -202,9 +200,9 @@ cdef class Trainer:
     def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
         """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or
         RUN_NONFINITE. Releases the GIL for the whole call."""
-        if not 0 <= s_begin <= s_end <= self.n_sentences:
+        if not 0 <= s_begin <= s_end <= self.m.n_sentences:
             raise IndexError(f"sentences [{s_begin}, {s_end}) are not within the corpus's "
-                             f"[0, {self.n_sentences})")
+                             f"[0, {self.m.n_sentences})")
         self._check_state(state)
         cdef int rc
         with nogil:
@@ -217,7 +215,7 @@ cdef class Trainer:
         at a sentence's start (or where a stopped run left off). The threads then take
         chunks in turn, the first first. Call while no thread runs."""
         c = np.ascontiguousarray(chunks, dtype=np.int64)
-        n_ids = int(self.m.offsets[self.n_sentences])
+        n_ids = int(self.m.offsets[self.m.n_sentences])
         if (c.ndim != 2 or c.shape[1] != 2 or (c[:, 0] > c[:, 1]).any()
                 or (c.size and (c.min() < 0 or c.max() > n_ids))):
             raise ValueError(f"chunks must be an (n, 2) array of id ranges [start, end) "

@@ -22,6 +22,7 @@ import sys
 import time
 
 from fastw2v.config import Word2VecConfig
+from fastw2v.vocab import InvalidUTF8Error
 
 # word2vec.c's flags: name -> (Word2VecConfig field or special, type, default)
 W2V_C_FLAGS = {
@@ -68,6 +69,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("fastw2v: interrupted", file=sys.stderr)
         return 130
+    except InvalidUTF8Error as exc:
+        print(f"fastw2v: error: {exc} (on the command line: -unicode-errors replace, or "
+              f"--unicode-errors replace)", file=sys.stderr)
+        return 2
     except MemoryError as exc:
         print(f"fastw2v: error: {_memory_message(exc, training=argv[:1] == ['train'])}",
               file=sys.stderr)
@@ -196,7 +201,7 @@ def cmd_train(args) -> int:
     if not args.quiet:
         logging.basicConfig(level=logging.WARNING, format="fastw2v: %(message)s")
     save_vocab, read_vocab = getattr(args, "save_vocab", None), getattr(args, "read_vocab", None)
-    if args.output is None and save_vocab is None:
+    if args.output is None and (save_vocab is None or getattr(args, "save_model", None)):
         raise UserError("--output FILE is required (or --save-vocab FILE alone, to count "
                         "the words only)")
     for path in (args.output, save_vocab, getattr(args, "save_model", None)):
@@ -205,18 +210,12 @@ def cmd_train(args) -> int:
     fmt = args.fmt or _format_from_name(args.output or "")
     t0 = time.perf_counter()
     model = Word2Vec(progress=not args.quiet, **args.params)
-    try:
-        if read_vocab:
-            freq, n_lines = read_vocab_file(read_vocab, with_lines=True)
-            model.build_vocab_from_freq(freq)
-        else:
-            model.build_vocab(corpus_file=args.corpus_file)
-            n_lines = model.corpus_count
-    except ValueError as exc:
-        if "not valid UTF-8" not in str(exc):
-            raise
-        raise UserError(f"{exc} (on the command line: -unicode-errors replace, or "
-                        f"--unicode-errors replace)") from None
+    if read_vocab:
+        freq, n_lines = read_vocab_file(read_vocab, with_lines=True)
+        model.build_vocab_from_freq(freq)
+    else:
+        model.build_vocab(corpus_file=args.corpus_file)
+        n_lines = model.corpus_count
     if save_vocab:            # as word2vec.c, right after counting
         write_vocab_file(save_vocab, model.wv.index_to_key, model.wv.counts, n_lines)
     if args.output is None:   # word2vec.c without -output: the vocabulary only

@@ -88,6 +88,7 @@ def main(argv=None):
     if not args.corpus:
         sessions_demo()
     draw(model, plotted, os.path.join(args.out, "demo.png"))
+    return 0
 
 
 def sessions_demo():

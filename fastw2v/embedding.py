@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 
 from fastw2v import _lookup
-from fastw2v.native import aligned_empty
+from fastw2v.native import aligned_copy, aligned_empty
 
 __all__ = ["Embedding", "EmbeddingBag", "SparseGrad"]
 
@@ -645,8 +645,8 @@ class EmbeddingBag(_LookupLayer):
                 raise ValueError(f"offsets must be 1-D, got shape {offsets.shape}")
             common = _common_id_dtype(ids.dtype, offsets.dtype)
             ids = _as_ids(ids, "input", common)
-            bounds = _bag_bounds(_as_ids(offsets, "offsets", common).astype(np.int64, copy=False),
-                                 ids.size, self.include_last_offset)
+            bounds = _bag_bounds(offsets.astype(np.int64, copy=False), ids.size,
+                                 self.include_last_offset)
         else:
             raise ValueError(f"input must be 1-D (with offsets) or 2-D (bags of equal length), "
                              f"got {ids.ndim}-D")
@@ -776,9 +776,7 @@ def _as_weight(value, name) -> np.ndarray:
     dtype = _check_weight_dtype(weight.dtype, name)
     if weight.dtype == dtype and weight.flags.c_contiguous:
         return weight
-    copy = aligned_empty(weight.shape, dtype)
-    copy[...] = weight
-    return copy
+    return aligned_copy(weight, dtype)
 
 
 def _id_array(value) -> np.ndarray:
@@ -867,7 +865,7 @@ def _check_device(device):
         return
     hint = ""
     try:
-        np.dtype(device)
+        _new_weight_dtype(device)    # numpy's or torch's float32/float64
         hint = ("; this looks like a dtype: as in torch, dtype comes after device, so pass "
                 "it as dtype=...")
     except (TypeError, ValueError):

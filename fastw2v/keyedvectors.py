@@ -109,8 +109,7 @@ class KeyedVectors:
             self.vectors = vectors               # the caller's matrix (or memory map) itself
         else:
             # a copy: 64-byte aligned, as every matrix fastw2v allocates (JAX shares it)
-            self.vectors = native.aligned_empty(vectors.shape, np.float32)
-            self.vectors[...] = vectors
+            self.vectors = native.aligned_copy(vectors, np.float32)
         self.index_to_key = list(index_to_key)
         self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):

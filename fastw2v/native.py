@@ -246,10 +246,21 @@ def aligned_empty(shape, dtype) -> np.ndarray:
     (``jax.numpy.from_dlpack``) but copies a less aligned one, and the training kernels
     get rows that start on a cache line. Every weight matrix fastw2v allocates is one."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: an int64 product would wrap around for absurd shapes
+    nbytes = math.prod(int(n) for n in shape) * dtype.itemsize
+    if nbytes > sys.maxsize - ALIGN:
+        raise ValueError(f"an array of shape {tuple(shape)} and dtype {dtype} would take "
+                         f"{nbytes:,} bytes, more than an array can hold")
     buf = np.empty(nbytes + ALIGN, np.uint8)
     start = -buf.ctypes.data % ALIGN
     return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_copy(a, dtype) -> np.ndarray:
+    """A 64-byte aligned C-contiguous copy of array a, converted to dtype."""
+    out = aligned_empty(np.shape(a), dtype)
+    out[...] = a
+    return out
 
 
 def aligned_zeros(shape, dtype) -> np.ndarray:

@@ -48,7 +48,7 @@ def planted_groups(n_groups=8, words_per_group=12, n_sentences=4000, sentence_le
     if shared_rate > 0 and n_shared == 0:
         raise ValueError("n_shared must be >= 1 when shared_rate > 0 (or set "
                          "shared_rate=0 for no filler words)")
-    seed = _check_int("seed", seed, 0)
+    seed = None if seed is None else _check_int("seed", seed, 0)   # None: fresh entropy
     rng = np.random.default_rng(seed)
     groups = {f"g{g}w{w}": g for g in range(n_groups) for w in range(words_per_group)}
     weights = 1.0 / np.arange(1, words_per_group + 1) ** 0.7
@@ -105,7 +105,7 @@ def planted_sessions(n_groups=10, items_per_group=30, n_sessions=5000, session_l
                          f"{session_length!r}") from None
     shortest = _check_int("session_length[0]", shortest, 1)
     longest = _check_int("session_length[1]", longest, shortest)
-    seed = _check_int("seed", seed, 0)
+    seed = None if seed is None else _check_int("seed", seed, 0)   # None: fresh entropy
     stride = 1000               # item ids g * stride + k never collide: k < stride
     while stride < items_per_group:
         stride *= 10

@@ -53,7 +53,7 @@ def count_file(path, max_vocab_size=None, unicode_errors="strict", record=False)
             keys.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
             if unicode_errors == "strict":
-                raise ValueError(
+                raise InvalidUTF8Error(
                     f"corpus_file {path!r} holds a token that is not valid UTF-8: {raw[:60]!r}; "
                     f"pass unicode_errors='replace' (or 'ignore') to decode such tokens "
                     f"anyway") from None
@@ -264,11 +264,25 @@ class Vocab:
         return _vocab.Lookup(keys, np.array(ids, dtype=np.int32))
 
 
+class InvalidUTF8Error(ValueError):
+    """A corpus file holds a token that is not valid UTF-8 (unicode_errors='strict')."""
+
+
 def freq_counts(word_freq):
     """The keys of a {word: count} mapping and their counts as int64, checked: every count
     must be a non-negative whole number (an int, or an integer-valued float such as 3.0).
     Raises ValueError naming the word otherwise, rather than truncating 2.7 to 2."""
     keys = list(word_freq)
+    values = list(word_freq.values())
+    if set(map(type, values)) <= {int}:     # the usual case: Python ints, checked at once
+        try:
+            counts = np.array(values, dtype=np.int64)
+        except OverflowError:
+            counts = None
+        if counts is not None and (not len(counts) or counts.min() >= 0) \
+                and sum(values) < 1 << 63:
+            return keys, counts
+    # otherwise word by word, so that the error names the word
     counts = np.zeros(len(keys), dtype=np.int64)
     total = 0
     for i, key in enumerate(keys):

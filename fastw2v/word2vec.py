@@ -550,18 +550,14 @@ class Word2Vec:
         window grew past what their buffers hold (model.window = ...)."""
         cfg = self.config
         old = self._threads
-        if old is None or len(old) != n:
-            self._threads = [
-                _train.ThreadState(cfg.vector_size, cfg.max_sentence_length, cfg.window,
-                                   cfg.negative, cfg.seed + i) for i in range(n)]
-        elif any(t.window < cfg.window or t.negative < cfg.negative
-                 or t.max_span < cfg.max_sentence_length for t in old):
-            self._threads = []
-            for i, before in enumerate(old):
-                state = _train.ThreadState(cfg.vector_size, cfg.max_sentence_length,
-                                           cfg.window, cfg.negative, cfg.seed + i)
+        if old is not None and len(old) == n and all(t.window >= cfg.window for t in old):
+            return old      # (the other sizes are fixed once the vocabulary exists)
+        self._threads = [
+            _train.ThreadState(cfg.vector_size, cfg.max_sentence_length, cfg.window,
+                               cfg.negative, cfg.seed + i) for i in range(n)]
+        if old is not None and len(old) == n:
+            for state, before in zip(self._threads, old):
                 state.rng_state = before.rng_state
-                self._threads.append(state)
         return self._threads
 
     def _run_epoch(self, trainer, states, chunks, report, epoch):

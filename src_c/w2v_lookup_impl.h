@@ -46,8 +46,7 @@ static double FN_REAL(norm_row)(int64_t dim, const REAL *x, double p)
         return s;
     }
     if (isinf(p)) {
-        if (dim == 0) return 0.0;
-        s = fabs((double)x[0]);
+        s = fabs((double)x[0]);   /* dim >= 1: w2v_renorm_rows returns at dim 0 */
         for (int64_t d = 1; d < dim; d++) {
             double a = fabs((double)x[d]);
             if (isnan(a)) return a;   /* as torch's max and min: NaN wins */

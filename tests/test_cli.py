@@ -96,6 +96,11 @@ def test_non_utf8_corpus_on_the_command_line(tmp_path, capsys):
     assert "not valid UTF-8" in err and "-unicode-errors replace" in err
     assert main(argv + ["-unicode-errors", "replace"]) == 0
     assert out.read_text(encoding="utf-8").splitlines()[0] == "3 4"
+    # the same hint when the vocabulary comes from a file and training reads the corpus
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("au 20\nlait 20\n")
+    assert main(argv + ["-read-vocab", str(vocab)]) == 2
+    assert "-unicode-errors replace" in capsys.readouterr().err
 
 
 def test_read_vocab_and_convert_round_trip(corpus):
@@ -125,6 +130,9 @@ def test_read_vocab_and_convert_round_trip(corpus):
     (["-train", "c.txt", "-output", "x.txt", "-save-vocab", "/nonexistent/v.txt"],
      "does not exist"),
     (["train", "--corpus-file", "c.txt"], "--output FILE is required"),
+    # a model asked for is not silently skipped by a vocabulary-only run
+    (["train", "--corpus-file", "c.txt", "--save-vocab", "v.txt", "--save-model", "m.fw2v"],
+     "--output FILE is required"),
     (["eval", "v.bin"], "nothing to evaluate"),
     (["similar", "a", "--vectors", "nope.bin"], "does not exist"),
     (["train", "--corpus-file", "c.txt", "--output", "/nonexistent/dir/x.txt"],

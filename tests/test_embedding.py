@@ -449,8 +449,9 @@ def test_bag_sgd_step_with_arguments_that_are_views_of_the_weight(rng, mode):
     input, offsets = np.array([0, 1, 1, 2]), np.array([0, 2])
     a = EmbeddingBag.from_pretrained(weight.copy(), freeze=False, mode=mode)
     b = EmbeddingBag.from_pretrained(weight.copy(), freeze=False, mode=mode)
-    psw_a = a.weight[3] if mode == "sum" else None    # per_sample_weights alias row 3 too
-    psw_b = b.weight[3] if mode == "sum" else None
+    # per_sample_weights alias row 1, which the step writes
+    psw_a = a.weight[1] if mode == "sum" else None
+    psw_b = b.weight[1] if mode == "sum" else None
     a.sgd_step(input, a.weight[:2], 0.3, offsets, psw_a)
     b.backward(input, b.weight[:2], offsets, psw_b)
     b.step(0.3)

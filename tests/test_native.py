@@ -353,3 +353,10 @@ def test_mutated_native_files_raise_valueerror(tmp_path, arrays, data):
         assert got[name].shape == a.shape and got[name].dtype.kind == a.dtype.kind
         if mmap is None:
             np.testing.assert_array_equal(got[name], a)
+
+
+def test_aligned_empty_of_an_impossible_size_names_it():
+    # the byte count in Python ints: an int64 product would wrap around to a small size
+    with pytest.raises(ValueError, match="more than an array can hold"):
+        native.aligned_empty((2**33, 2**31), np.float32)
+    assert native.aligned_copy(np.arange(6.0).reshape(2, 3), np.float32).ctypes.data % 64 == 0

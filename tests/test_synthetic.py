@@ -74,3 +74,12 @@ def test_planted_groups_words_and_fillers():
 def test_planted_groups_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         planted_groups(**kwargs)
+
+
+def test_seed_none_draws_fresh_data_as_numpy_does():
+    from fastw2v.synthetic import planted_groups, planted_sessions
+    a, _ = planted_groups(n_sentences=50, seed=None)
+    b, _ = planted_groups(n_sentences=50, seed=None)
+    assert len(a) == len(b) == 50 and a != b
+    sessions, _ = planted_sessions(n_sessions=20, seed=None)
+    assert len(sessions) == 20

@@ -351,6 +351,9 @@ def test_freq_counts_accepts_whole_numbers_only():
                                 "e": 0})
     assert keys == ["a", "b", "c", "d", "e"]
     assert counts.tolist() == [3, 2, 5, 1, 0] and counts.dtype == np.int64
+    keys, counts = freq_counts({"x": 7, "y": 0})          # all Python ints: one step
+    assert keys == ["x", "y"] and counts.tolist() == [7, 0] and counts.dtype == np.int64
+    assert freq_counts({})[1].shape == (0,)
     for freq, message in [({"a": 2.7}, "count of word 'a' is float 2.7"),
                           ({"a": 1, "b": 0.5}, "count of word 'b' is float 0.5"),
                           ({"a": float("nan")}, "whole numbers"),
@@ -360,7 +363,8 @@ def test_freq_counts_accepts_whole_numbers_only():
                           ({"a": -1}, "count of word 'a' is -1: word counts must be "
                                       "non-negative"),
                           ({"a": -2.0}, "non-negative"),
-                          ({"a": 2**63 - 1, "b": 1}, "fit in 64-bit")]:
+                          ({"a": 2**63 - 1, "b": 1}, "fit in 64-bit"),
+                          ({"a": 2**64}, "fit in 64-bit")]:
         with pytest.raises(ValueError, match=message):
             freq_counts(freq)
 
