@@ -102,6 +102,14 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
                 n_declared, dim, header_bytes = _read_header(f, path, binary)
             n_max = n_declared if not limit else (
                 limit if n_declared is None else min(limit, n_declared))
+            # the vectors to read (limit= applies), also for compressed files, whose
+            # length is not known up front
+            if n_declared is not None and 4 * n_max * dim > _MAX_ARRAY_BYTES:
+                raise ValueError(
+                    f"{path!r} line 1: the header declares {n_declared} vectors of {dim} "
+                    f"dimensions: {4 * n_max * dim} bytes of float32, more than an array "
+                    f"can hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector "
+                    f"size is wrong")
             if not compressed and n_declared is not None:
                 _check_declared_size(path, binary, n_max, dim, header_bytes)
             reader = _BinaryReader if binary else _TextReader
@@ -167,11 +175,6 @@ def _read_header(f, path, binary):
                          f"would take {4 * dim} bytes of float32, more than an array can hold "
                          f"({_MAX_ARRAY_BYTES} bytes); the header is wrong or this is not a "
                          f"word2vec file")
-    if 4 * n * dim > _MAX_ARRAY_BYTES:
-        raise ValueError(f"{path!r} line 1: the header declares {n} vectors of {dim} "
-                         f"dimensions: {4 * n * dim} bytes of float32, more than an array can "
-                         f"hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector size "
-                         f"is wrong")
     return n, dim, len(line)
 
 
@@ -269,10 +272,6 @@ class _BinaryReader:
         self.n_records = 0
 
     def read(self):
-        if self.n_max == 0:                      # the header declares 0 vectors
-            self._check_trailing(iter(lambda: self.f.read(CHUNK_BYTES), b""),
-                                 self.header_bytes)
-            return [], aligned_empty((0, self.dim), np.float32), 0
         if self.compressed:
             self._read_stream()
         else:

@@ -235,7 +235,7 @@ class KeyedVectors:
     def add_vector(self, key, vector) -> int:
         """Add one key and its vector (gensim 4's add_vector); returns its row. A key
         already present keeps its vector."""
-        self.add_vectors([key], np.asarray(vector).reshape(1, -1))
+        self.add_vectors([key], vector)
         return self.key_to_index[key]
 
     def add_vectors(self, keys, weights, extras=None, replace=False):
@@ -267,11 +267,13 @@ class KeyedVectors:
             if len(counts) != len(keys):
                 raise ValueError(f"extras['count'] needs {len(keys)} counts, got "
                                  f"{len(counts)}")
+        if counts is not None and self.counts is None:
+            self.counts = np.zeros(len(self), np.int64)     # the old keys' counts: 0
         known = [i for i, k in enumerate(keys) if k in self.key_to_index]
         new = [i for i, k in enumerate(keys) if k not in self.key_to_index]
         if replace and known:
             self.vectors[[self.key_to_index[keys[i]] for i in known]] = weights[known]
-            if counts is not None and self.counts is not None:
+            if counts is not None:
                 self.counts[[self.key_to_index[keys[i]] for i in known]] = counts[known]
         if new:
             n = len(self.index_to_key)
@@ -279,16 +281,13 @@ class KeyedVectors:
             grown[:n] = self.vectors
             grown[n:] = weights[new]
             self.vectors = grown
-            if self.counts is not None or counts is not None:
-                old = self.counts if self.counts is not None else np.zeros(n, np.int64)
+            if self.counts is not None:
                 added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
-                self.counts = np.concatenate([old, added])
+                self.counts = np.concatenate([self.counts, added])
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
-            self._int_keys = self._int_keys or any(
-                isinstance(keys[i], (int, np.integer)) and not isinstance(keys[i], bool)
-                for i in new)
+            self._int_keys = self._int_keys or any(_is_int(keys[i]) for i in new)
         self._unit = self._norms = self._bad_rows = None
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
@@ -298,8 +297,8 @@ class KeyedVectors:
         chosen = list(dict.fromkeys(k for k in keys if k in self.key_to_index))
         rows = [self.key_to_index[k] for k in chosen]
         counts = self.counts[rows] if copy_vecattrs and self.counts is not None else None
-        return KeyedVectors(self.vectors[rows].reshape(len(rows), self.vector_size),
-                            chosen, counts)
+        return KeyedVectors(native.aligned_copy(self.vectors[rows], np.float32), chosen,
+                            counts)
 
     # -----------------------------------------------------------------------------------
     # unit vectors

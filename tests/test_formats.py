@@ -428,3 +428,14 @@ def test_mutated_files_raise_clear_errors_or_load(tmp_path, kv, data):
     except ValueError:
         return
     assert loaded.vectors.ndim == 2 and len(loaded.index_to_key) == len(loaded.vectors)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_limit_reads_a_file_whose_header_count_is_absurd(tmp_path, binary):
+    # only the vectors asked for are allocated, so limit= still reads such a file (a
+    # header check on the declared count refused it)
+    body = b"a " + (np.ones(5, np.float32).tobytes() + b"\n" if binary else b"1 1 1 1 1\n")
+    path = tmp_path / "big.gz"
+    path.write_bytes(gzip.compress(b"99999999999999999999999 5\n" + body))
+    kv = KeyedVectors.load_word2vec_format(path, binary=binary, limit=1)
+    assert kv.index_to_key == ["a"] and kv.vectors.tolist() == [[1.0] * 5]

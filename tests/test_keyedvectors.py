@@ -510,9 +510,11 @@ def test_add_vectors_as_gensim_4():
     kv.add_vectors(["a"], np.ones((1, 4)), replace=True)
     np.testing.assert_array_equal(kv["a"], [1, 1, 1, 1])
     assert kv.similarity("a", "f") == pytest.approx(1.0)        # norms recomputed
-    assert before[0][0] in kv
+    assert before[0][0] == "b"           # (it was computed with the old vectors)
     with pytest.raises(ValueError, match="shape"):
         kv.add_vectors(["x", "y"], np.ones((3, 4)))
+    with pytest.raises(ValueError, match="shape"):
+        kv.add_vector("x", np.ones((2, 2)))            # 4 numbers, but not one vector
     with pytest.raises(ValueError, match="unique"):
         kv.add_vectors(["x", "x"], np.ones((2, 4)))
     with pytest.raises(KeyError, match="'norm'"):
@@ -545,3 +547,13 @@ def test_vectors_for_all_unit_normalize_all_init_sims_words_closer_than():
     kv.unit_normalize_all()
     np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [1, 0], [0, 1]], rtol=1e-6)
     np.testing.assert_allclose(kv.norms, 1.0, rtol=1e-6)
+
+
+def test_add_vectors_counts_on_vectors_without_counts():
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
+    kv.add_vectors(["a", "z"], np.ones((2, 2)), extras={"count": [9, 2]}, replace=True)
+    assert kv.counts.tolist() == [9, 0, 2]          # the replaced key's count kept too
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
+    kv.add_vectors(["b"], np.ones((1, 2)), extras={"count": [4]}, replace=True)
+    assert kv.get_vecattr("b", "count") == 4 and kv.get_vecattr("a", "count") == 0
+    assert kv.vectors_for_all(["b", "a"]).vectors.ctypes.data % 64 == 0
