@@ -22,7 +22,6 @@ logger = logging.getLogger("fastw2v")
 
 _LANES = 1024                 # column groups of the batched top-k search (see _top_k)
 _BLOCK_FLOATS = 1 << 24       # scores held per block of queries: 64 MB of float32
-_TINY = np.finfo(np.float32).tiny
 _TINY64 = np.finfo(np.float64).tiny
 _NORM_BLOCK_FLOATS = 1 << 16  # floats normalised per block of rows in float64 (_unit_rows)
 
