@@ -14,6 +14,11 @@ GFLOP/s (6 x dim per logistic step; with --peak-gflops also as a share of thread
 core's peak). With --eval-dir, the vectors of the first round's epochs are scored
 (Google analogies, WordSim-353), so that speed and quality are seen together.
 
+--independent also times, in the same rounds, N single-thread epochs run at once in N
+separate processes (each on its own copy of the model) for every thread count N > 1: the
+speed-up the machine gives work that shares nothing (cores, memory bandwidth, clock). The
+gap between it and the threads' speed-up is what sharing one model costs.
+
 --variants compares settings of the private copies of the hot Huffman nodes (module
 constants of fastw2v._train that Word2Vec reads: HOT_ROWS nodes, merged every
 HOT_SYNC_WORDS / (threads - 1) words) in the same rounds: a comma list of ROWS/SYNC,
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import multiprocessing
 import os
 import platform
 import sys
@@ -57,6 +63,47 @@ def time_epoch(model, initial, workers):
     return wall, cpu, model.steps_trained - steps0, model.corpus_total_words
 
 
+def _independent_worker(model, initial, conn):
+    """In a forked process: one single-thread epoch on this process's copy of the model
+    per request, answered with its wall seconds; None ends the process."""
+    # weights of its own, not copied page by page from the parent's on first write: those
+    # copies lose the parent's huge pages, and training on them is ~15% slower
+    from fastw2v.native import aligned_copy
+    model.wv.vectors = aligned_copy(model.wv.vectors, "float32")
+    for name in ("w_out_ns", "w_out_hs"):
+        if getattr(model, name) is not None:
+            setattr(model, name, aligned_copy(getattr(model, name), "float32"))
+    while conn.recv() is not None:
+        conn.send(time_epoch(model, initial, 1)[0])
+
+
+class Independent:
+    """n forked processes, each with its own copy of the model, for epochs run at once."""
+
+    def __init__(self, model, initial, n):
+        ctx = multiprocessing.get_context("fork")
+        self.conns, self.procs = [], []
+        for _ in range(n):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_independent_worker, args=(model, initial, theirs),
+                               daemon=True)
+            proc.start()
+            self.conns.append(mine)
+            self.procs.append(proc)
+
+    def run(self, n):
+        """Wall seconds of the slowest of n single-thread epochs started together."""
+        for conn in self.conns[:n]:
+            conn.send(True)
+        return max(conn.recv() for conn in self.conns[:n])
+
+    def close(self):
+        for conn in self.conns:
+            conn.send(None)
+        for proc in self.procs:
+            proc.join()
+
+
 def scores(model, eval_dir):
     from score import analogy_accuracy, similarity_spearman
     vecs, words = model.wv.vectors, model.wv.index_to_key
@@ -82,6 +129,8 @@ def main(argv=None):
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="another Word2Vec option for every run, e.g. shared_negatives=True "
                         "(VALUE as a Python literal; repeatable)")
+    p.add_argument("--independent", action="store_true",
+                   help="also time N single-thread epochs at once in N processes")
     p.add_argument("--eval-dir", default=None,
                    help="score the first round's vectors with the evaluation sets here")
     p.add_argument("--peak-gflops", type=float, default=None,
@@ -119,6 +168,9 @@ def main(argv=None):
                          workers=1, **{**CONFIGS[name], **extra})
         model.build_vocab(corpus_file=a.corpus)
         initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
+        several = [w for w in threads if w > 1]
+        independent = Independent(model, initial, max(several)) if a.independent and several \
+            else None
         for r in range(a.rounds):
             for w in (threads if r % 2 == 0 else threads[::-1]):
                 for rows, sync in variants if w > 1 else variants[:1]:
@@ -134,6 +186,14 @@ def main(argv=None):
                           f"{wall:7.2f} s, {cpu / wall:5.2f} CPUs busy"
                           + (f", analogy {run['analogy']:.2%} WS353 {run['ws353']:.3f}"
                              if "analogy" in run else ""), flush=True)
+                if independent is not None and w > 1:
+                    wall = independent.run(w)
+                    runs.append(dict(config=name, variant="independent", dim=a.dim, threads=w,
+                                     round=r, wall_s=wall))
+                    print(f"  {name} {w:>3} independent processes round {r + 1}: "
+                          f"{wall:7.2f} s", flush=True)
+        if independent is not None:
+            independent.close()
     print_table(runs, a.peak_gflops, several_variants=len(variants) > 1)
     if a.json_out:
         with open(a.json_out, "w") as f:
@@ -142,11 +202,18 @@ def main(argv=None):
 
 def print_table(runs, peak, several_variants):
     scored = any("analogy" in r for r in runs)
+    independent = {}
+    for r in runs:
+        if r["variant"] == "independent":
+            key = r["config"], r["threads"]
+            independent[key] = min(independent.get(key, r["wall_s"]), r["wall_s"])
+    runs = [r for r in runs if r["variant"] != "independent"]
     print("\n| configuration | threads | epoch s (fastest) | speed-up | efficiency "
           "| CPUs busy | tokens/s | GFLOP/s" + (" | of peak" if peak else "")
+          + (" | independent processes: speed-up" if independent else "")
           + (" | analogy % | WS353" if scored else "") + " |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if peak else "")
-          + ("---:|---:|" if scored else ""))
+          + ("---:|" if independent else "") + ("---:|---:|" if scored else ""))
     for key in dict.fromkeys((r["config"], r["variant"]) for r in runs):
         mine = [r for r in runs if r["config"] == key[0]
                 and (r["variant"] == key[1] or r["threads"] == 1)]
@@ -164,6 +231,11 @@ def print_table(runs, peak, several_variants):
                    f"| {r['tokens'] / r['wall_s'] / 1e6:.2f}M | {gflops:.1f}")
             if peak:
                 row += f" | {gflops / (w * peak):.0%}"
+            if independent:
+                alone = independent.get((key[0], w))
+                # w epochs' work in `alone` seconds, against one epoch on min(best) threads
+                row += (f" | {w * base['wall_s'] * min(best) / alone:.2f}x" if alone
+                        else " | ")
             if scored:
                 first = next((x for x in mine if x["threads"] == w and "analogy" in x), None)
                 row += (f" | {first['analogy']:.2%} | {first['ws353']:.3f}" if first
