@@ -250,8 +250,8 @@ class _LookupLayer:
             return
         self._check_writable("step()")
         if isinstance(self.grad, SparseGrad):
-            _lookup.bag_scatter(self.grad.rows, self.grad.ids, None, None, False, None, None,
-                                -1, -lr, self._weight)
+            _lookup.bag_scatter(self._unaliased(self.grad.rows), self.grad.ids, None, None,
+                                False, None, None, -1, -lr, self._weight)
         else:
             self._weight -= self._weight.dtype.type(lr) * self.grad
 

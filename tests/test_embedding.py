@@ -443,6 +443,19 @@ def test_embedding_sgd_step_with_grad_output_that_is_a_view_of_the_weight(sparse
     np.testing.assert_array_equal(a.weight, [[-0.5, 0], [2.5, 3], [5, 6]])
 
 
+def test_step_with_a_sparse_grad_whose_rows_are_a_view_of_the_weight():
+    # a SparseGrad made by hand, its rows viewing weight rows 1 and 2 that the step writes:
+    # the step must use the rows as they were, as torch's SGD does with a copy
+    weight = np.array([[1, 2], [3, 4], [5, 6]], dtype=np.float32)
+    layer = Embedding.from_pretrained(weight.copy(), freeze=False, sparse=True)
+    layer.grad = SparseGrad(np.array([2, 1]), layer.weight[1:3], weight.shape)
+    layer.step(0.5)
+    expected = weight.copy()
+    expected[2] -= 0.5 * weight[1]
+    expected[1] -= 0.5 * weight[2]
+    np.testing.assert_array_equal(layer.weight, expected)
+
+
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
 def test_bag_sgd_step_with_arguments_that_are_views_of_the_weight(rng, mode):
     weight = rng.standard_normal((5, 4)).astype(np.float32)
