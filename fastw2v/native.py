@@ -252,8 +252,9 @@ def aligned_empty(shape, dtype) -> np.ndarray:
         raise ValueError(f"an array of shape {tuple(shape)} and dtype {dtype} would take "
                          f"{nbytes:,} bytes, more than an array can hold")
     buf = np.empty(nbytes + ALIGN, np.uint8)
-    start = -buf.ctypes.data % ALIGN
-    return buf[start:start + nbytes].view(dtype).reshape(shape)
+    # (not a slice of buf reshaped: numpy moves the data pointer of a reshaped empty array)
+    return np.ndarray(tuple(int(n) for n in shape), dtype, buffer=buf,
+                      offset=-buf.ctypes.data % ALIGN)
 
 
 def aligned_copy(a, dtype) -> np.ndarray:

@@ -360,3 +360,13 @@ def test_aligned_empty_of_an_impossible_size_names_it():
     with pytest.raises(ValueError, match="more than an array can hold"):
         native.aligned_empty((2**33, 2**31), np.float32)
     assert native.aligned_copy(np.arange(6.0).reshape(2, 3), np.float32).ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 100), (7, 0), (3,), (5, 7), ()])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_aligned_empty_starts_on_a_cache_line_whatever_the_shape(shape, dtype):
+    a = native.aligned_empty(shape, dtype)
+    assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous
+    assert a.flags.writeable and a.ctypes.data % native.ALIGN == 0
+    a[...] = 1
+    assert np.all(a == 1)
