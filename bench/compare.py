@@ -26,8 +26,10 @@ See bench/README.md for the columns and the caveats.
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import gzip
+import inspect
 import json
 import os
 import platform
@@ -153,13 +155,9 @@ def gensim_kwargs(a, threads: int) -> dict:
 
 
 def fastw2v_kwargs(a, threads: int) -> dict:
-    """gensim's settings, plus any --fastw2v-option NAME=VALUE (e.g. shared_negatives=1)."""
-    import ast
-    extra = {}
-    for item in a.fastw2v_option or []:
-        name, _, value = item.partition("=")
-        extra[name] = ast.literal_eval(value)
-    return {**gensim_kwargs(a, threads), **extra}
+    """gensim's settings, plus any --fastw2v-option NAME=VALUE (e.g. shared_negatives=True);
+    a later option wins over an earlier one and over gensim's settings."""
+    return {**gensim_kwargs(a, threads), **dict(a.fastw2v_option or [])}
 
 
 def word2vec_c_command(a, threads: int, corpus: str, output: str) -> list:
@@ -168,6 +166,40 @@ def word2vec_c_command(a, threads: int, corpus: str, output: str) -> list:
             "-hs", str(a.hs), "-negative", str(a.negative), "-threads", str(threads),
             "-iter", str(a.epochs), "-min-count", str(a.min_count), "-alpha", repr(a.alpha),
             "-binary", "1", "-debug", "2"]
+
+
+def repo_fastw2v():
+    """fastw2v imported from this repository, ahead of any installed copy."""
+    if REPO_ROOT not in sys.path:
+        sys.path.insert(0, REPO_ROOT)
+    import fastw2v
+    return fastw2v
+
+
+# the corpus is the harness's to give, not an option's
+NOT_OPTIONS = ("self", "sentences", "corpus_file")
+
+
+def word2vec_option(text: str) -> tuple:
+    """argparse type of NAME=VALUE options (compare.py --fastw2v-option, scaling.py --set):
+    (NAME, VALUE), VALUE read as a Python literal (True, 3, 0.5, None, 'x'), else kept as
+    the string. NAME must be a parameter of fastw2v.Word2Vec."""
+    name, eq, value = text.partition("=")
+    name = name.strip()
+    if not eq:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r} (no '=')")
+    if not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r} (empty NAME)")
+    params = inspect.signature(repo_fastw2v().Word2Vec).parameters
+    known = [n for n, prm in params.items() if n not in NOT_OPTIONS
+             and prm.kind not in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD)]
+    if name not in known:
+        raise argparse.ArgumentTypeError(
+            f"{name!r} is not a fastw2v.Word2Vec parameter; choose from {', '.join(known)}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return name, value
 
 
 def unsupported(system: str, a) -> str | None:
@@ -218,9 +250,7 @@ def child_main(a) -> int:
                    corpus_count=int(model.corpus_count),
                    words_effective=int(effective), words_raw=int(raw))
     elif system == "fastw2v":
-        if REPO_ROOT not in sys.path:
-            sys.path.insert(0, REPO_ROOT)
-        import fastw2v
+        fastw2v = repo_fastw2v()
         kw = fastw2v_kwargs(a, threads)
         res.update(version=getattr(fastw2v, "__version__", "?"), settings=kw,
                    module=os.path.dirname(fastw2v.__file__),
@@ -348,6 +378,20 @@ def _tail(text: str, n: int = 1500) -> str:
     return "\n".join(lines[-8:])[-n:]
 
 
+def child_command(a, system: str, threads: int, corpus: str, outdir: str) -> list:
+    """The command that trains one Python system: this script with --child-spec, the JSON
+    of every parsed option (the whole Namespace, so that no option can be left behind)
+    plus this run's own fields."""
+    spec = dict(vars(a), child=system, child_threads=threads, child_corpus=corpus,
+                child_out=outdir, child_spec=None)
+    return [a.python, os.path.abspath(__file__), "--child-spec", json.dumps(spec)]
+
+
+def child_namespace(spec: str) -> argparse.Namespace:
+    """The options a child runs with: the parent's, from child_command's JSON."""
+    return argparse.Namespace(**json.loads(spec))
+
+
 def run_system(system: str, threads: int, a, corpus: str, workdir: str) -> dict:
     outdir = tempfile.mkdtemp(prefix=f"{system}-{threads}t-", dir=workdir)
     if system == "word2vec.c":
@@ -377,8 +421,7 @@ def run_system(system: str, threads: int, a, corpus: str, workdir: str) -> dict:
         prog = [float(x.split("Progress:")[1].split("%")[0]) for x in flat.split("\n") if "Progress:" in x]
         res["last_progress_pct"] = prog[-1] if prog else None
     else:
-        cmd = [a.python, os.path.abspath(__file__), "--child", system, "--child-threads",
-               str(threads), "--child-corpus", corpus, "--child-out", outdir] + a.child_passthrough
+        cmd = child_command(a, system, threads, corpus, outdir)
         pr = run_child_process(cmd)
         if pr["rc"] != 0:
             raise RuntimeError(f"{system} child exited {pr['rc']}: {_tail(_text(pr['stderr']))}")
@@ -533,14 +576,16 @@ def fmt_throughput(rows: list, a, peak_gflops) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default=DEFAULT_CORPUS, help="one sentence per line; .gz allowed "
                    "(default: %(default)s)")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of: " + ",".join(SYSTEMS))
     p.add_argument("--threads", default="1,2", help="comma list of thread counts (default: %(default)s)")
-    p.add_argument("--fastw2v-option", action="append", metavar="NAME=VALUE",
-                   help="extra fastw2v.Word2Vec parameter, e.g. shared_negatives=True")
+    p.add_argument("--fastw2v-option", action="append", type=word2vec_option,
+                   metavar="NAME=VALUE",
+                   help="another fastw2v.Word2Vec parameter, e.g. shared_negatives=True "
+                        "(VALUE as a Python literal, else a string; repeatable)")
     p.add_argument("--sg", type=int, default=1, choices=(0, 1), help="1 skip-gram, 0 CBOW")
     p.add_argument("--hs", type=int, default=0, choices=(0, 1))
     p.add_argument("--negative", type=int, default=None, help="default: 5, or 0 with --hs 1")
@@ -571,18 +616,20 @@ def main(argv=None) -> int:
     p.add_argument("--peak-gflops", type=float, default=None,
                    help="one core's float32 matrix-product GFLOP/s (bench/peak.py), to show "
                         "achieved GFLOP/s as a share of threads x that")
-    # internal: one system's training run in a child process
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--child-threads", type=int, help=argparse.SUPPRESS)
-    p.add_argument("--child-corpus", help=argparse.SUPPRESS)
-    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    # internal: one system's training run in a child process (see child_command)
+    p.add_argument("--child-spec", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv=None) -> int:
+    p = build_parser()
     a = p.parse_args(argv)
+    if a.child_spec is not None:
+        return child_main(child_namespace(a.child_spec))
     if a.negative is None:
         a.negative = 0 if a.hs else 5
     if not a.hs and not a.negative:
         p.error("nothing to train: --hs 0 needs --negative > 0")
-    if a.child:
-        return child_main(a)
 
     systems = [s.strip() for s in a.systems.split(",") if s.strip()]
     for s in systems:
@@ -604,18 +651,11 @@ def main(argv=None) -> int:
     for d in (a.eval_dir,):
         if not os.path.isdir(d):
             p.error(f"--eval-dir {d} does not exist")
-    a.child_passthrough = ["--sg", str(a.sg), "--hs", str(a.hs), "--negative", str(a.negative),
-                           "--dim", str(a.dim), "--window", str(a.window), "--min-count",
-                           str(a.min_count), "--sample", repr(a.sample), "--epochs", str(a.epochs),
-                           "--alpha", repr(a.alpha), "--min-alpha", repr(a.min_alpha),
-                           "--seed", str(a.seed)]
-    # (until session 5 these were not passed on: the child trained with the defaults)
-    for item in a.fastw2v_option or []:
-        a.child_passthrough += ["--fastw2v-option", item]
 
     common = (f"sg={a.sg} hs={a.hs} negative={a.negative} dim={a.dim} window={a.window} "
               f"min_count={a.min_count} sample={a.sample:g} epochs={a.epochs} alpha={a.alpha:g} "
-              f"seed={a.seed}")
+              f"seed={a.seed}"
+              + "".join(f" fastw2v:{name}={value!r}" for name, value in a.fastw2v_option or []))
     workdir = tempfile.mkdtemp(prefix="fastw2v-compare-", dir=a.tmpdir)
     rows = []
     try:

@@ -28,13 +28,15 @@ keeps no copies, so it runs once per round and serves as every variant's base.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import multiprocessing
 import os
 import platform
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import word2vec_option  # noqa: E402
 
 CONFIGS = {
     "sg-ns": dict(sg=1, hs=0, negative=5),
@@ -114,7 +116,7 @@ def scores(model, eval_dir):
         ["rho"])
 
 
-def main(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default="/work/shared/data/pd-encyc8.lines.gz")
@@ -126,9 +128,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--variants", default=None, metavar="ROWS/SYNC,...",
                    help="settings of the hot-row copies to compare (default: the built-in)")
-    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+    p.add_argument("--set", action="append", default=[], type=word2vec_option,
+                   metavar="NAME=VALUE",
                    help="another Word2Vec option for every run, e.g. shared_negatives=True "
-                        "(VALUE as a Python literal; repeatable)")
+                        "(VALUE as a Python literal, else a string; repeatable)")
     p.add_argument("--independent", action="store_true",
                    help="also time N single-thread epochs at once in N processes")
     p.add_argument("--eval-dir", default=None,
@@ -136,19 +139,17 @@ def main(argv=None):
     p.add_argument("--peak-gflops", type=float, default=None,
                    help="one core's float32 matrix-product GFLOP/s (bench/peak.py)")
     p.add_argument("--json", dest="json_out", default=None, help="also write every run here")
+    return p
+
+
+def main(argv=None):
+    p = build_parser()
     a = p.parse_args(argv)
 
     import fastw2v
     from fastw2v import Word2Vec, _train
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-    extra = {}
-    for item in a.set:
-        name, _, value = item.partition("=")
-        try:
-            extra[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            extra[name] = value
+    extra = dict(a.set)
     threads = [int(x) for x in a.threads.split(",")]
     configs = a.configs.split(",")
     unknown = [c for c in configs if c not in CONFIGS]
@@ -161,11 +162,12 @@ def main(argv=None):
           f"{os.environ.get('FASTW2V_SIMD') or _train.available_simd()[-1]}; corpus {a.corpus}; "
           f"dim {a.dim}, window 5, sample 1e-3, min_count 5, one epoch per run, fastest of "
           f"{a.rounds} rounds; hot Huffman copies ROWS/SYNC: {a.variants or default}"
-          + "".join(f"; {item}" for item in a.set), flush=True)
+          + "".join(f"; {name}={value!r}" for name, value in a.set), flush=True)
     runs = []
     for name in configs:
-        model = Word2Vec(vector_size=a.dim, window=5, min_count=5, sample=1e-3, seed=a.seed,
-                         workers=1, **{**CONFIGS[name], **extra})
+        # --set may change any of these too (workers is set per run)
+        model = Word2Vec(**{**dict(vector_size=a.dim, window=5, min_count=5, sample=1e-3,
+                                   seed=a.seed, workers=1), **CONFIGS[name], **extra})
         model.build_vocab(corpus_file=a.corpus)
         initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
         several = [w for w in threads if w > 1]

@@ -1,0 +1,167 @@
+"""bench/compare.py hands every option to the child that trains, and the NAME=VALUE parser
+shared by compare.py --fastw2v-option and scaling.py --set.
+
+Nothing here trains or needs the peers (gensim, fastText, word2vec.c): the child's command
+is built and parsed back, and main() runs with the process launch replaced."""
+
+import argparse
+import json
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+sys.path.insert(0, BENCH)
+import compare  # noqa: E402
+import scaling  # noqa: E402
+
+# the bench scripts put bench/ first on sys.path; the other tests should not import from it
+while BENCH in sys.path:
+    sys.path.remove(BENCH)
+
+
+def child_options(cmd):
+    """The options the child started by cmd trains with, read as the child reads them."""
+    assert cmd[1] == os.path.join(BENCH, "compare.py")
+    spec = compare.build_parser().parse_args(cmd[2:]).child_spec
+    return vars(compare.child_namespace(spec))
+
+
+def same_through_json(value):
+    """value as JSON carries it (tuples arrive as lists)."""
+    return json.loads(json.dumps(value))
+
+
+def user_option(action):
+    return (action.option_strings and action.help != argparse.SUPPRESS
+            and not isinstance(action, argparse._HelpAction))
+
+
+def non_default_argv(parser):
+    """One non-default value for every user option of the parser (the hidden internal one
+    left out), so that an option added later is covered without editing this test."""
+    argv = []
+    for action in parser._actions:
+        if not user_option(action):
+            continue
+        opt = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(opt)
+        elif action.type is compare.word2vec_option:
+            argv += [opt, "shared_negatives=True", opt, "ns_exponent=0.5"]
+        elif action.choices:
+            argv += [opt, str(next(c for c in action.choices if c != action.default))]
+        elif action.type is int:
+            argv += [opt, str((action.default or 0) + 3)]
+        elif action.type is float:
+            argv += [opt, repr((action.default or 0.0) + 0.125)]
+        elif action.type is None:
+            argv += [opt, f"/tmp/not-{action.dest}"]
+        else:
+            pytest.fail(f"no test value for {opt} (type {action.type}): add one here")
+    return argv
+
+
+def test_every_option_reaches_the_child():
+    parser = compare.build_parser()
+    argv = non_default_argv(parser)
+    parent = parser.parse_args(argv)
+    defaults = parser.parse_args([])
+    user = [a.dest for a in parser._actions if user_option(a)]
+    assert "fastw2v_option" in user and "dim" in user
+    for dest in user:  # the test itself sets every option
+        assert getattr(parent, dest) != getattr(defaults, dest), dest
+    cmd = compare.child_command(parent, "fastw2v", 2, "/tmp/corpus.txt", "/tmp/out")
+    child = child_options(cmd)
+    expected = dict(same_through_json(vars(parent)), child="fastw2v", child_threads=2,
+                    child_corpus="/tmp/corpus.txt", child_out="/tmp/out", child_spec=None)
+    assert child == expected
+    for dest in user:
+        assert child[dest] == same_through_json(getattr(parent, dest)), dest
+
+
+def test_settings_built_in_the_child_are_the_parents():
+    argv = ["--sg", "0", "--hs", "1", "--negative", "3", "--dim", "17", "--window", "3",
+            "--min-count", "2", "--sample", "1e-4", "--epochs", "2", "--alpha", "0.05",
+            "--min-alpha", "0.001", "--seed", "9",
+            "--fastw2v-option", "shared_negatives=True", "--fastw2v-option", "cbow_mean=0"]
+    parent = compare.build_parser().parse_args(argv)
+    child = argparse.Namespace(**child_options(
+        compare.child_command(parent, "fastw2v", 1, "/tmp/c.txt", "/tmp/o")))
+    kw = compare.fastw2v_kwargs(child, 1)
+    assert kw == compare.fastw2v_kwargs(parent, 1)
+    assert kw["shared_negatives"] is True and kw["cbow_mean"] == 0
+    assert (kw["sg"], kw["hs"], kw["negative"], kw["vector_size"], kw["epochs"]) == (0, 1, 3, 17, 2)
+    assert compare.gensim_kwargs(child, 1) == compare.gensim_kwargs(parent, 1)
+    assert compare.fasttext_kwargs(child, 1) == compare.fasttext_kwargs(parent, 1)
+
+
+def test_main_launches_the_child_with_the_options(tmp_path, monkeypatch, capsys):
+    """The real parent path: main() -> run_system() -> the command it launches."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c d\nb c d e\n")
+    (tmp_path / "eval").mkdir()
+    launched = []
+
+    def fake_launch(cmd, env=None):
+        launched.append(cmd)
+        raise RuntimeError("not training in this test")
+
+    monkeypatch.setattr(compare, "run_child_process", fake_launch)
+    rc = compare.main(["--corpus", str(corpus), "--eval-dir", str(tmp_path / "eval"),
+                       "--tmpdir", str(tmp_path), "--systems", "fastw2v,gensim-iter",
+                       "--threads", "1,2", "--dim", "10", "--epochs", "1",
+                       "--fastw2v-option", "shared_negatives=True"])
+    assert rc == 1  # every launch failed, on purpose
+    assert "shared_negatives=True" in capsys.readouterr().out  # in the printed settings
+    assert [(c["child"], c["child_threads"]) for c in map(child_options, launched)] == [
+        ("fastw2v", 1), ("gensim-iter", 1), ("fastw2v", 2), ("gensim-iter", 2)]
+    for cmd in launched:
+        child = argparse.Namespace(**child_options(cmd))
+        assert child.child_corpus == str(corpus)
+        assert compare.fastw2v_kwargs(child, 1)["shared_negatives"] is True
+        assert (child.dim, child.epochs, child.negative) == (10, 1, 5)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("shared_negatives=True", ("shared_negatives", True)),
+    ("negative=7", ("negative", 7)),
+    ("ns_exponent=0.5", ("ns_exponent", 0.5)),
+    ("max_vocab_size=None", ("max_vocab_size", None)),
+    ("unicode_errors=ignore", ("unicode_errors", "ignore")),  # not a literal: the string
+    ("unicode_errors='replace'", ("unicode_errors", "replace")),
+    ("unicode_errors=a=b", ("unicode_errors", "a=b")),  # split at the first '='
+    (" window = 3", ("window", 3)),
+    ("encoded_dir=", ("encoded_dir", "")),
+])
+def test_word2vec_option_values(text, expected):
+    got = compare.word2vec_option(text)
+    assert got == expected and type(got[1]) is type(expected[1])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("shared_negatives", "no '='"),
+    ("=True", "empty NAME"),
+    ("  =1", "empty NAME"),
+    ("shared_negative=True", "'shared_negative' is not a fastw2v.Word2Vec parameter"),
+    ("corpus_file=x.txt", "'corpus_file' is not a fastw2v.Word2Vec parameter"),
+])
+def test_word2vec_option_errors(text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        compare.word2vec_option(text)
+
+
+@pytest.mark.parametrize("parser, option", [(compare.build_parser, "--fastw2v-option"),
+                                            (scaling.build_parser, "--set")])
+def test_both_scripts_parse_name_value_alike(parser, option, capsys):
+    a = parser().parse_args([option, "shared_negatives=True", option, "seed=4"])
+    assert getattr(a, option.lstrip("-").replace("-", "_")) == [("shared_negatives", True),
+                                                                ("seed", 4)]
+    for bad, message in [("shared_negatives", "no '='"), ("=1", "empty NAME"),
+                         ("bogus=1", "'bogus' is not a fastw2v.Word2Vec parameter")]:
+        with pytest.raises(SystemExit) as e:
+            parser().parse_args([option, bad])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument {option}: " in err and message in err
