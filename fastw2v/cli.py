@@ -211,7 +211,9 @@ def cmd_train(args) -> int:
     t0 = time.perf_counter()
     model = Word2Vec(progress=not args.quiet, **args.params)
     if read_vocab:
-        freq, n_lines = read_vocab_file(read_vocab, with_lines=True)
+        freq, n_lines = read_vocab_file(read_vocab, with_lines=True,
+                                        unicode_errors=args.params.get("unicode_errors",
+                                                                       "strict"))
         model.build_vocab_from_freq(freq)
     else:
         model.build_vocab(corpus_file=args.corpus_file)
@@ -238,12 +240,12 @@ def cmd_train(args) -> int:
     return 0
 
 
-def read_vocab_file(path, with_lines=False):
+def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
     """word2vec.c's vocabulary file: 'word count' per line, as {word: count}; with
     with_lines, also the count of its sentence marker </s> (its number of lines, 0 if the
-    file has none)."""
+    file has none). Words are decoded from UTF-8 as the corpus is (unicode_errors)."""
     freq, n_lines = {}, 0
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         for lineno, line in enumerate(f, 1):
             parts = line.split()
             if not parts:
@@ -256,10 +258,15 @@ def read_vocab_file(path, with_lines=False):
                 raise UserError(f"{path}:{lineno}: count {parts[1]!r} is not an integer") from None
             if count < 0:
                 raise UserError(f"{path}:{lineno}: negative count {count}")
-            if parts[0] == "</s>":        # word2vec.c's sentence marker is not a word here
+            try:
+                word = parts[0].decode("utf-8", unicode_errors)
+            except UnicodeDecodeError:
+                raise InvalidUTF8Error(f"{path}:{lineno}: the word {parts[0][:60]!r} is not "
+                                       f"valid UTF-8") from None
+            if word == "</s>":            # word2vec.c's sentence marker is not a word here
                 n_lines += count
                 continue
-            freq[parts[0]] = freq.get(parts[0], 0) + count
+            freq[word] = freq.get(word, 0) + count
     if not freq:
         raise UserError(f"{path}: no words in this vocabulary file (expected 'word count' "
                         f"lines)")

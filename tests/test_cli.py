@@ -103,6 +103,24 @@ def test_non_utf8_corpus_on_the_command_line(tmp_path, capsys):
     assert "-unicode-errors replace" in capsys.readouterr().err
 
 
+def test_non_utf8_vocabulary_file_decoded_as_the_corpus(tmp_path, capsys):
+    # -read-vocab decodes its words under -unicode-errors, as the corpus (it raised a bare
+    # UnicodeDecodeError that named neither the file nor the flag)
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 au lait\n" * 20)
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes(b"</s> 20\ncaf\xe9 20\nlait 20\n")
+    out = tmp_path / "v.txt"
+    argv = ["-train", str(path), "-output", str(out), "-read-vocab", str(vocab), "-size",
+            "4", "-threads", "1", "-debug", "0"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{vocab}:2" in err and "not valid UTF-8" in err and "-unicode-errors replace" in err
+    assert main(argv + ["-unicode-errors", "replace"]) == 0
+    words = [line.split()[0] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
+    assert sorted(words) == ["caf\ufffd", "lait"]
+
+
 def test_read_vocab_and_convert_round_trip(corpus):
     folder, path = corpus
     (folder / "given_vocab.txt").write_text("</s> 100\nparis 50\nfrance 40\nberlin 30\n")
