@@ -17,7 +17,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from fastw2v.formats import open_binary
+from fastw2v.formats import check_row_count, open_binary
 from fastw2v.keyedvectors import top_k_search
 
 logger = logging.getLogger("fastw2v")
@@ -267,7 +267,7 @@ def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_voc
 def _ok_vocab(kv, restrict_vocab, case_insensitive):
     """Word -> row for the first `restrict_vocab` str keys (a case-folded word maps to its
     first variant), and canon: row -> row of the first key with the same folded word."""
-    keys = kv.index_to_key[:restrict_vocab]
+    keys = kv.index_to_key[:_check_restrict_vocab(restrict_vocab)]
     ok_vocab = {}
     canon = np.arange(len(keys), dtype=np.int64)
     for i, k in enumerate(keys):
@@ -409,3 +409,14 @@ def _beta_cf(a, b, x, eps=1e-16, max_iter=100_000):
         if abs(delta - 1.0) < eps:
             return h
     raise ArithmeticError(f"incomplete beta I_{x}({a}, {b}) did not converge")
+
+
+def _check_restrict_vocab(restrict_vocab):
+    """None or a positive row count. 0 is refused: gensim's evaluations take it to mean no
+    word at all and score nothing without a warning (the queries, most_similar and the
+    like, take 0 to mean every row, gensim's rule there)."""
+    restrict_vocab = check_row_count("restrict_vocab", restrict_vocab)
+    if restrict_vocab == 0:
+        raise ValueError("restrict_vocab=0 leaves no word to evaluate; pass None to use "
+                         "every key, or a positive number of rows")
+    return restrict_vocab

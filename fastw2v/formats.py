@@ -84,7 +84,7 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
         data; the message gives the byte offset or line.
     """
     path = os.fspath(path)
-    limit = _check_limit(limit)
+    limit = check_row_count("limit", limit)
     try:
         codecs.lookup_error(unicode_errors)
     except LookupError:
@@ -122,12 +122,18 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
                              f"corrupt ({exc})") from exc
 
 
-def _check_limit(limit):
-    if limit is None:
+def check_row_count(name, value):
+    """A number of rows given as an argument (``limit`` here; ``restrict_vocab``,
+    ``clip_start`` and ``clip_end`` of the queries): None or a non-negative int, returned
+    as int. A bool, float or negative number is refused rather than used as a slice bound
+    (``[:-1]`` or ``[:True]`` would silently read or search the wrong rows)."""
+    if value is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
-        raise ValueError(f"limit must be None or a non-negative int, got {limit!r}")
-    return int(limit)
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer))
+            or value < 0):
+        raise ValueError(f"{name} must be None or a non-negative int (a number of rows), "
+                         f"got {value!r}")
+    return int(value)
 
 
 def open_binary(path):

@@ -2,9 +2,9 @@
 batched), evaluation and file I/O, with gensim 4's names, semantics and answers.
 
 Similarities are cosines computed against unit vectors that are cached once in float32
-(`fill_norms`). Nearest neighbours are exact: every query is scored against every row
-(blocked matrix products) and the top n taken with a partial selection; ties go to the
-lower row (the more frequent word).
+(`fill_norms`; lengths in float64). Nearest neighbours are exact: every query is scored
+against every row (blocked matrix products) and the top n taken with a partial
+selection; ties go to the lower row (the more frequent word).
 """
 from __future__ import annotations
 
@@ -82,8 +82,9 @@ class KeyedVectors:
     index_to_key : list
     key_to_index : dict
     counts : ndarray of int64 or None
-    norms : ndarray of float32 or None
-        Row lengths, once `fill_norms` has run (as in gensim).
+    norms : ndarray of float64 or None
+        Row lengths, once `fill_norms` has run (as in gensim; float64 here, since the
+        length of a finite float32 row can exceed the float32 range).
 
     Notes
     -----
@@ -143,7 +144,7 @@ class KeyedVectors:
 
     @property
     def norms(self):
-        """Length of each vector (float32), or None before `fill_norms`."""
+        """Length of each vector (float64), or None before `fill_norms`."""
         return self._norms
 
     def __len__(self):
@@ -231,6 +232,17 @@ class KeyedVectors:
             raise KeyError("these vectors have no 'count' attribute (they were built "
                            "without counts)")
 
+    def _check_writeable(self, what):
+        """Refuse, with the fix, to write into read-only vectors (numpy's own error,
+        "assignment destination is read-only", does not say why or what to do). The
+        counts need no check: they are always the instance's own copy."""
+        if not self.vectors.flags.writeable:
+            raise ValueError(f"{what} would change kv.vectors, which are read-only (as "
+                             f"when loaded with KeyedVectors.load(path, mmap='r')); load "
+                             f"them with mmap=None (into memory) or mmap='c' (copy-on-"
+                             f"write), or first make a writable copy: kv.vectors = "
+                             f"kv.vectors.copy()")
+
     def add_vector(self, key, vector) -> int:
         """Add one key and its vector (gensim 4's add_vector); returns its row. A key
         already present keeps its vector."""
@@ -242,7 +254,8 @@ class KeyedVectors:
         order; a key already present keeps its vector, or takes the new one with
         ``replace=True``. ``extras={"count": counts}`` gives the new keys' counts (else
         0). The matrix grows into a new array: a model or a lookup layer that shared the
-        old one does not see the new rows."""
+        old one does not see the new rows. Replacing vectors that are read-only
+        (``mmap='r'``) raises ValueError."""
         if isinstance(keys, (str, bytes)) or not hasattr(keys, "__len__"):
             keys = [keys]
         keys = list(keys)
@@ -266,10 +279,12 @@ class KeyedVectors:
             if len(counts) != len(keys):
                 raise ValueError(f"extras['count'] needs {len(keys)} counts, got "
                                  f"{len(counts)}")
-        if counts is not None and self.counts is None:
-            self.counts = np.zeros(len(self), np.int64)     # the old keys' counts: 0
         known = [i for i, k in enumerate(keys) if k in self.key_to_index]
         new = [i for i, k in enumerate(keys) if k not in self.key_to_index]
+        if replace and known:                     # (checked before changing anything)
+            self._check_writeable("add_vectors(..., replace=True)")
+        if counts is not None and self.counts is None:
+            self.counts = np.zeros(len(self), np.int64)     # the old keys' counts: 0
         if replace and known:
             self.vectors[[self.key_to_index[keys[i]] for i in known]] = weights[known]
             if counts is not None:
@@ -304,11 +319,20 @@ class KeyedVectors:
 
     def unit_normalize_all(self):
         """Scale every vector to unit length, in place (gensim 4's unit_normalize_all):
-        the original lengths are lost. Zero vectors stay zero."""
+        the original lengths are lost. Zero vectors stay zero; vectors holding NaN or inf
+        become NaN.
+
+        Raises
+        ------
+        ValueError
+            Read-only vectors (memory-mapped with ``mmap='r'``).
+        """
+        self._check_writeable("unit_normalize_all()")
         self.fill_norms()
-        unit = self._unit
-        self.vectors[...] = unit
-        self.fill_norms(force=True)
+        self.vectors[...] = self._unit
+        # the cached unit vectors stay valid; the lengths are now 1 (0 for a zero vector,
+        # NaN for one holding NaN or inf), as gensim sets them, rather than recomputed
+        self._norms = np.where(np.isfinite(self._norms), np.sign(self._norms), np.nan)
 
     def init_sims(self, replace=False):
         """gensim 3's name (deprecated there): `fill_norms`, or with replace=True
@@ -323,18 +347,17 @@ class KeyedVectors:
             self.fill_norms()
 
     def fill_norms(self, force=False):
-        """Compute the unit vectors (float32) and norms once; `force` recomputes them
-        after the vectors changed (training does this).
+        """Compute the unit vectors (float32) and norms (float64) once; `force` recomputes
+        them after the vectors changed (training does this).
 
         A zero vector's unit vector is zero (similarity 0 to everything). A vector with
         NaN or inf has NaN similarities and is never returned as a neighbour. Lengths are
-        computed in float64, so that vectors of huge or tiny (finite) float32 numbers get
-        exact unit vectors too.
+        computed and kept in float64, so that vectors of huge or tiny (finite) float32
+        numbers get exact unit vectors and finite lengths too.
         """
         if self._unit is None or force:
-            self._unit, norms = _unit_rows(self.vectors)
-            self._norms = norms.astype(np.float32)
-            self._bad_rows = np.flatnonzero(~np.isfinite(norms))
+            self._unit, self._norms = _unit_rows(self.vectors)
+            self._bad_rows = np.flatnonzero(~np.isfinite(self._norms))
             if len(self._bad_rows):
                 logger.warning("%d vectors hold NaN or inf (first: %r); they are never "
                                "returned as neighbours", len(self._bad_rows),
@@ -392,23 +415,25 @@ class KeyedVectors:
         if weights.shape != (len(keys),):
             raise ValueError(f"keys and weights must have the same length, got {len(keys)} "
                              f"keys and weights of shape {weights.shape}")
-        mean = np.zeros(self.vector_size, np.float32)
+        # summed in float64: a sum of huge (finite) float32 vectors can overflow float32,
+        # while their mean always fits
+        mean = np.zeros(self.vector_size, np.float64)
         total = 0.0
         for key, w in zip(keys, weights):
             if isinstance(key, np.ndarray):
-                mean += w * self._check_vector(key)
+                mean += np.float64(w) * self._check_vector(key)
             elif key in self:
-                mean += w * self.get_vector(key, norm=pre_normalize)
+                mean += np.float64(w) * self.get_vector(key, norm=pre_normalize)
             elif not ignore_missing:
                 raise UnknownKeyError(key, self)
             else:
                 continue
             total += abs(float(w))
         if total > 0:
-            mean /= np.float32(total)
+            mean /= total
         if post_normalize:
-            mean = _unitvec(mean)
-        return mean
+            return _unit_rows(mean[None])[0][0]
+        return mean.astype(np.float32)
 
     def most_similar(self, positive=None, negative=None, topn=10, clip_start=0,
                      clip_end=None, restrict_vocab=None, indexer=None):
@@ -439,7 +464,8 @@ class KeyedVectors:
         ------
         ValueError
             An empty query, an array of the wrong size, a query holding NaN or inf (a
-            vector, a weight, or a key whose vector holds them), or a negative range.
+            vector, a weight, or a key whose vector holds them), or a range that is not
+            None or a non-negative int.
         KeyError
             An unknown key.
 
@@ -448,9 +474,9 @@ class KeyedVectors:
         most_similar_batch : many queries at once (a 2-D array here means their mean, as
             in gensim).
         """
-        _check_row_bound("clip_start", clip_start)
-        _check_row_bound("clip_end", clip_end)
-        _check_row_bound("restrict_vocab", restrict_vocab)
+        clip_start = formats.check_row_count("clip_start", clip_start)
+        clip_end = formats.check_row_count("clip_end", clip_end)
+        restrict_vocab = formats.check_row_count("restrict_vocab", restrict_vocab)
         if isinstance(topn, numbers.Integral) and topn < 1:
             return []
         positive, negative = self._as_items(positive), self._as_items(negative)
@@ -515,9 +541,9 @@ class KeyedVectors:
         ------
         ValueError
             No positive item, a query vector (or a key's vector) holding NaN or inf, or a
-            negative `restrict_vocab`.
+            `restrict_vocab` that is not None or a non-negative int.
         """
-        _check_row_bound("restrict_vocab", restrict_vocab)
+        restrict_vocab = formats.check_row_count("restrict_vocab", restrict_vocab)
         if isinstance(topn, numbers.Integral) and topn < 1:
             return []
         positive, negative = self._as_items(positive), self._as_items(negative)
@@ -586,9 +612,10 @@ class KeyedVectors:
         ------
         ValueError
             No queries, a non-finite query (or a key whose vector holds NaN or inf),
-            shapes that do not match, or a negative `restrict_vocab`.
+            shapes that do not match, or a `restrict_vocab` that is not None or a
+            non-negative int.
         """
-        _check_row_bound("restrict_vocab", restrict_vocab)
+        restrict_vocab = formats.check_row_count("restrict_vocab", restrict_vocab)
         self_rows = None
         if isinstance(queries, np.ndarray) and queries.dtype.kind in "biuf":
             q = np.asarray(queries, dtype=np.float32)
@@ -653,19 +680,29 @@ class KeyedVectors:
             raise EmptyQueryError("n_similarity needs two non-empty lists of keys")
         m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
         m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
-        return float(_unitvec(m1) @ _unitvec(m2))
+        u1, u2 = _unit_rows(np.stack([m1, m2]))[0]
+        return float(u1 @ u2)
 
     @staticmethod
     def cosine_similarities(vector_1, vectors_all) -> np.ndarray:
-        """Cosine similarity of `vector_1` (dim,) to each row of `vectors_all` (n, dim)."""
-        norm = np.linalg.norm(vector_1)
-        all_norms = np.linalg.norm(vectors_all, axis=1)
-        return (vectors_all @ vector_1) / (norm * all_norms)
+        """Cosine similarity of `vector_1` (dim,) to each row of `vectors_all` (n, dim).
+
+        Computed in float64, like the lengths everywhere else (in float32 the cosine of
+        nearly orthogonal vectors is lost to rounding, and squares of numbers beyond ~1e19
+        overflow), and returned in the inputs' float type (float32 for float32 vectors,
+        as gensim). A zero vector has NaN similarities (as in gensim).
+        """
+        v1 = np.asarray(vector_1)
+        v_all = np.asarray(vectors_all)
+        out_type = np.result_type(v1, v_all, np.float32)
+        v1, v_all = v1.astype(np.float64), v_all.astype(np.float64)
+        cos = (v_all @ v1) / (np.linalg.norm(v1) * np.linalg.norm(v_all, axis=1))
+        return cos.astype(out_type)
 
     def distances(self, word_or_vector, other_words=()) -> np.ndarray:
         """Cosine distances from a key or vector to `other_words` (default: every row)."""
         if isinstance(word_or_vector, np.ndarray):
-            u = _unitvec(self._check_vector(word_or_vector).astype(np.float32))
+            u = _unit_rows(self._check_vector(word_or_vector)[None])[0][0]
         else:
             u = self.get_vector(word_or_vector, norm=True)
         unit = self.unit_vectors()
@@ -774,7 +811,8 @@ class KeyedVectors:
     def evaluate_word_analogies(self, analogies, restrict_vocab=300000, case_insensitive=True,
                                 dummy4unknown=False, similarity_function="most_similar"):
         """Accuracy on an analogy test set; see
-        :func:`fastw2v.evaluation.evaluate_word_analogies`."""
+        :func:`fastw2v.evaluation.evaluate_word_analogies`. `restrict_vocab` must be None
+        or a positive int (ValueError)."""
         from fastw2v import evaluation
         return evaluation.evaluate_word_analogies(
             self, analogies, restrict_vocab=restrict_vocab,
@@ -785,7 +823,8 @@ class KeyedVectors:
                             restrict_vocab=300000, case_insensitive=True,
                             dummy4unknown=False):
         """Correlation with human similarity judgements; see
-        :func:`fastw2v.evaluation.evaluate_word_pairs`."""
+        :func:`fastw2v.evaluation.evaluate_word_pairs`. `restrict_vocab` must be None or
+        a positive int (ValueError)."""
         from fastw2v import evaluation
         return evaluation.evaluate_word_pairs(
             self, pairs, delimiter=delimiter, encoding=encoding,
@@ -958,22 +997,13 @@ def _is_int(x):
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
-def _unitvec(v):
-    """v scaled to unit length; a zero vector stays zero (gensim's matutils.unitvec). The
-    length is computed in float64 (float32 squares of huge or tiny numbers over- or
-    underflow)."""
-    v64 = np.asarray(v, dtype=np.float64)
-    norm = np.linalg.norm(v64)
-    with np.errstate(invalid="ignore"):               # inf / inf: NaN, as it should be
-        return (v64 / norm).astype(np.float32) if norm > 0 else v
-
-
 def _unit_rows(vectors):
     """Unit vectors (float32, 64-byte aligned) and lengths (float64) of the rows of a
-    float32 matrix. Computed in float64, a block of rows at a time (no float64 copy of the
-    whole matrix): in float32, squares of numbers beyond ~1e19 overflow (a finite vector
-    would get length inf) and those below ~1e-19 lose precision (cosines != 1). A zero
-    row stays zero; a row holding NaN or inf gets NaN entries."""
+    matrix (of one vector v: ``_unit_rows(v[None])[0][0]``). Computed in float64, a block
+    of rows at a time (no float64 copy of the whole matrix): in float32, squares of
+    numbers beyond ~1e19 overflow (a finite vector would get length inf) and those below
+    ~1e-19 lose precision (cosines != 1). A zero row stays zero; a row holding NaN or inf
+    gets NaN entries."""
     n, dim = vectors.shape
     unit = native.aligned_empty((n, dim), np.float32)
     norms = np.empty(n, np.float64)
@@ -986,14 +1016,6 @@ def _unit_rows(vectors):
         unit[s:s + step] = block
         norms[s:s + step] = norm
     return unit, norms
-
-
-def _check_row_bound(name, value):
-    """clip_start, clip_end and restrict_vocab: None or a row count, never negative (a
-    negative slice bound would silently search the wrong rows)."""
-    if value is not None and not (_is_int(value) and value >= 0):
-        raise ValueError(f"{name} must be None or a non-negative int (a number of rows), got "
-                         f"{value!r}")
 
 
 def _as_counts(values, name):

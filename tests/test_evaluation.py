@@ -168,3 +168,17 @@ def test_correlation_edge_cases():
         evaluation.pearsonr([1], [2])
     with pytest.raises(ValueError, match="same length"):
         evaluation.spearmanr([1, 2, 3], [1, 2])
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 2.5, True, "10"])
+@pytest.mark.parametrize("which", ["analogies", "pairs"])
+def test_module_functions_check_restrict_vocab(kv, analogies, pairs, which, bad):
+    # called directly as well as through KeyedVectors: a negative bound would slice from
+    # the end, and 0 would score nothing without a word
+    with pytest.raises(ValueError, match="restrict_vocab"):
+        if which == "analogies":
+            evaluation.evaluate_word_analogies(kv, analogies, restrict_vocab=bad)
+        else:
+            evaluation.evaluate_word_pairs(kv, pairs, restrict_vocab=bad)
+    # and a good value still works
+    assert evaluation.evaluate_word_pairs(kv, pairs, restrict_vocab=len(kv)) is not None

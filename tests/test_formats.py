@@ -109,6 +109,17 @@ def test_limit_no_header_and_fake_counts(tmp_path, kv, gensim_kv):
         KeyedVectors.load_word2vec_format(path, binary=True, no_header=True)
 
 
+@pytest.mark.parametrize("bad", [-1, 2.5, True, np.bool_(True), "3"])
+def test_limit_must_be_a_row_count(tmp_path, kv, bad):
+    # the same check (and message) as restrict_vocab, clip_start and clip_end of queries
+    path = tmp_path / "v.txt"
+    kv.save_word2vec_format(path)
+    with pytest.raises(ValueError, match=r"^limit must be None or a non-negative int \(a "
+                                         r"number of rows\), got "):
+        KeyedVectors.load_word2vec_format(path, limit=bad)
+    assert len(formats.read_word2vec(path, limit=np.int64(2))[0]) == 2
+
+
 def test_fvocab_counts_and_order(tmp_path, kv):
     kv.counts = np.array([5] * len(kv), np.int64)
     kv.counts[3] = 100                         # written first: descending counts, stable

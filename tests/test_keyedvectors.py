@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 
@@ -139,6 +141,8 @@ def test_pairwise_queries_match_gensim(pair):
     assert kv.n_similarity(["w1", "w3"], ["w2", "w4"]) == pytest.approx(
         g.n_similarity(["w1", "w3"], ["w2", "w4"]), abs=1e-6)
     np.testing.assert_allclose(kv.distances("w1"), g.distances("w1"), atol=1e-6)
+    np.testing.assert_allclose(kv.cosine_similarities(v[1], v),
+                               g.cosine_similarities(v[1], v), atol=1e-6)
     np.testing.assert_allclose(kv.distances(v[5], ["w1", "w7"]),
                                g.distances(v[5], ["w1", "w7"]), atol=1e-6)
     words = ["w1", "w2", "w3", "w4", "w5"]
@@ -307,8 +311,8 @@ def test_norms_of_huge_and_tiny_vectors_are_exact(rng, monkeypatch):
             assert kv.similarity(a, b) == pytest.approx(1.0, abs=1e-6)
         assert len(kv.nonfinite_rows) == 0
         exact = np.linalg.norm(v.astype(np.float64), axis=1)
-        np.testing.assert_allclose(kv.norms, exact, rtol=1e-6)
-        assert kv.norms.dtype == np.float32
+        np.testing.assert_allclose(kv.norms, exact, rtol=1e-12)
+        assert kv.norms.dtype == np.float64
         unit = kv.unit_vectors()
         assert unit.dtype == np.float32 and unit.ctypes.data % 64 == 0
         np.testing.assert_allclose(unit, v / exact[:, None], atol=1e-7)
@@ -320,22 +324,116 @@ def test_norms_of_huge_and_tiny_vectors_are_exact(rng, monkeypatch):
         np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-6)
 
 
-def test_negative_ranges_are_refused(kv):
-    for kwargs in (dict(restrict_vocab=-1), dict(clip_start=-2), dict(clip_end=-1),
-                   dict(clip_end=2.5)):
-        name, value = next(iter(kwargs.items()))
-        match = rf"{name} must be None or a non-negative int \(a number of rows\), got {value}"
-        with pytest.raises(ValueError, match=match):
-            kv.most_similar("k1", **kwargs)
-    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
-        kv.most_similar_batch(["k1"], restrict_vocab=-1)
-    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
-        kv.most_similar_cosmul("k1", restrict_vocab=-3)
-    with pytest.raises(ValueError, match=r"restrict_vocab must be None or a non-negative"):
-        kv.similar_by_key("k1", restrict_vocab=-3)
-    # 0 and None still mean the whole vocabulary (gensim's rule)
+def test_norms_of_rows_near_float32_max_are_finite_and_exact(rng):
+    keys = list("abcdef")
+    v = rng.normal(size=(6, 8)).astype(np.float32)
+    v[2] = 3e38                          # finite; its length (~8.5e38) is not a float32
+    v[3] = 3e38
+    v[3, ::3] = -3e38
+    v[4] = v[0] / np.abs(v[0]).max() * 3e38
+    kv = KeyedVectors(v, keys)
+    kv.fill_norms()
+    v64 = v.astype(np.float64)
+    exact = np.linalg.norm(v64, axis=1)
+    np.testing.assert_allclose(kv.norms, exact, rtol=1e-12)
+    assert kv.norms.dtype == np.float64 and len(kv.nonfinite_rows) == 0
+    cos = (v64 @ v64.T) / np.outer(exact, exact)               # float64 reference
+    for i, j in ((2, 0), (2, 3), (3, 4), (4, 0), (2, 2)):
+        assert kv.similarity(keys[i], keys[j]) == pytest.approx(cos[i, j], abs=1e-6)
+    got = dict(kv.most_similar("c", topn=10))
+    assert set(got) == set(keys) - {"c"}
+    for k, score in got.items():
+        assert score == pytest.approx(cos[2, keys.index(k)], abs=1e-6)
+    top = kv.similar_by_vector(v[2], topn=1)
+    assert top[0][0] == "c" and top[0][1] == pytest.approx(1.0, abs=1e-6)
+    ids, scores = kv.most_similar_batch(["c", "d"], topn=5)
+    np.testing.assert_allclose(scores, cos[[2, 3]][np.arange(2)[:, None], ids], atol=1e-6)
+    np.testing.assert_allclose(kv.distances("c"), 1 - cos[2], atol=1e-6)
+    np.testing.assert_allclose(kv.cosine_similarities(v[2], v), cos[2], rtol=1e-6)
+    # the mean of two such rows fits float32 though their sum does not
+    mean = v64[[2, 3]].mean(axis=0)
+    expected = mean @ v64[0] / (np.linalg.norm(mean) * exact[0])
+    assert kv.n_similarity(["c", "d"], ["a"]) == pytest.approx(expected, abs=1e-6)
+
+
+def test_cosine_similarities_match_float64_reference(rng):
+    v1 = rng.normal(size=300).astype(np.float32)
+    # rows nearly orthogonal to v1: their cosines (~1e-8) are below float32's rounding
+    # error of the dot product (~1e-7 of the norms), so only float64 gets them right
+    others = rng.normal(size=(20, 300))
+    others -= np.outer(others @ v1 / (v1 @ v1), v1)
+    others = np.vstack([others * 1e3, rng.normal(size=(5, 300))]).astype(np.float32)
+    ref = (others.astype(np.float64) @ v1.astype(np.float64)) / (
+        np.linalg.norm(v1.astype(np.float64)) * np.linalg.norm(others.astype(np.float64),
+                                                               axis=1))
+    got = KeyedVectors.cosine_similarities(v1, others)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0)
+    got64 = KeyedVectors.cosine_similarities(v1.astype(np.float64),
+                                             others.astype(np.float64))
+    assert got64.dtype == np.float64
+    np.testing.assert_allclose(got64, ref, rtol=1e-12, atol=0)
+
+
+@pytest.fixture
+def eval_files(tmp_path):
+    (tmp_path / "q.txt").write_text(": s\nk1 k2 k3 k4\nk5 k6 k7 k8\n")
+    (tmp_path / "p.txt").write_text("k1\tk2\t3\nk3\tk4\t1\nk5\tk6\t2\n")
+    return tmp_path / "q.txt", tmp_path / "p.txt"
+
+
+# each method taking a number of rows: (kv, (analogy file, pairs file), value) -> call
+ROW_COUNT_CALLS = {
+    "most_similar:restrict_vocab": lambda kv, f, x: kv.most_similar("k1",
+                                                                    restrict_vocab=x),
+    "most_similar:clip_start": lambda kv, f, x: kv.most_similar("k1", clip_start=x),
+    "most_similar:clip_end": lambda kv, f, x: kv.most_similar("k1", clip_end=x),
+    "similar_by_key": lambda kv, f, x: kv.similar_by_key("k1", restrict_vocab=x),
+    "similar_by_word": lambda kv, f, x: kv.similar_by_word("k1", restrict_vocab=x),
+    "similar_by_vector": lambda kv, f, x: kv.similar_by_vector(kv["k1"],
+                                                                restrict_vocab=x),
+    "most_similar_cosmul": lambda kv, f, x: kv.most_similar_cosmul("k1",
+                                                                    restrict_vocab=x),
+    "most_similar_batch": lambda kv, f, x: kv.most_similar_batch(["k1"],
+                                                                  restrict_vocab=x),
+    "evaluate_word_analogies": lambda kv, f, x: kv.evaluate_word_analogies(
+        f[0], restrict_vocab=x),
+    "evaluate_word_pairs": lambda kv, f, x: kv.evaluate_word_pairs(f[1],
+                                                                    restrict_vocab=x),
+}
+
+
+@pytest.mark.parametrize("bad", [-1, -100, 2.5, 3.0, True, np.bool_(False), "3"])
+@pytest.mark.parametrize("call", ROW_COUNT_CALLS)
+def test_row_count_arguments_refuse_bad_values(kv, eval_files, call, bad):
+    name = call.split(":")[1] if ":" in call else "restrict_vocab"
+    match = (rf"^{name} must be None or a non-negative int \(a number of rows\), got "
+             rf"{re.escape(repr(bad))}$")
+    with pytest.raises(ValueError, match=match):
+        ROW_COUNT_CALLS[call](kv, eval_files, bad)
+
+
+@pytest.mark.parametrize("call", ROW_COUNT_CALLS)
+def test_row_count_arguments_accept_numpy_ints(kv, eval_files, call):
+    a = ROW_COUNT_CALLS[call](kv, eval_files, np.int64(20))
+    b = ROW_COUNT_CALLS[call](kv, eval_files, 20)
+    if call == "most_similar_batch":
+        a, b = a[0], b[0]
+    assert repr(a) == repr(b)
+
+
+def test_row_count_zero_means_all_rows_in_queries_and_is_refused_in_evaluations(
+        kv, eval_files):
+    # 0 and None mean the whole vocabulary in queries (gensim's rule) ...
     assert kv.most_similar("k1", restrict_vocab=0) == kv.most_similar("k1")
     assert kv.most_similar("k1", clip_start=None, clip_end=None) == kv.most_similar("k1")
+    np.testing.assert_array_equal(kv.most_similar_batch(["k1"], restrict_vocab=0)[0],
+                                  kv.most_similar_batch(["k1"])[0])
+    # ... while gensim's evaluations would score nothing, silently
+    for call in ("evaluate_word_analogies", "evaluate_word_pairs"):
+        with pytest.raises(ValueError, match=r"restrict_vocab=0 leaves no word to "
+                                             r"evaluate; pass None"):
+            ROW_COUNT_CALLS[call](kv, eval_files, 0)
 
 
 def test_counts_must_be_whole_non_negative_numbers(rng):
@@ -547,6 +645,60 @@ def test_vectors_for_all_unit_normalize_all_init_sims_words_closer_than():
     kv.unit_normalize_all()
     np.testing.assert_allclose(kv.vectors, [[0.6, 0.8], [1, 0], [0, 1]], rtol=1e-6)
     np.testing.assert_allclose(kv.norms, 1.0, rtol=1e-6)
+
+
+def test_unit_normalize_all_is_one_pass_and_sets_norms(rng, monkeypatch):
+    from fastw2v import keyedvectors
+    v = rng.normal(size=(5, 4)).astype(np.float32)
+    v[1] = 0.0
+    v[2, 0] = np.nan
+    v[3] = 3e38                                      # its length is beyond float32
+    kv = KeyedVectors(v.copy(), list("abcde"))
+    calls = []
+    real = keyedvectors._unit_rows
+    monkeypatch.setattr(keyedvectors, "_unit_rows", lambda m: calls.append(m) or real(m))
+    kv.unit_normalize_all()
+    assert len(calls) == 1                            # normalised once, not twice
+    v64 = v.astype(np.float64)
+    rows = [0, 3, 4]
+    expected = v64[rows] / np.linalg.norm(v64[rows], axis=1, keepdims=True)
+    np.testing.assert_allclose(kv.vectors[rows], expected, rtol=1e-6)
+    assert (kv.vectors[1] == 0).all() and np.isnan(kv.vectors[2]).all()
+    np.testing.assert_array_equal(kv.norms, [1, 0, np.nan, 1, 1])  # as gensim: exact ones
+    np.testing.assert_array_equal(kv.unit_vectors(), kv.vectors)
+    assert kv.nonfinite_rows.tolist() == [2]
+    assert kv.similarity("a", "d") == pytest.approx(expected[0] @ expected[1], abs=1e-6)
+
+
+def test_read_only_vectors_refuse_changes_and_say_how(tmp_path, rng):
+    kv = KeyedVectors(rng.normal(size=(4, 3)).astype(np.float32), list("abcd"),
+                      counts=[4, 3, 2, 1])
+    kv.save(tmp_path / "kv.fw2v")
+    ro = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    fix = r"load them with mmap=None \(into memory\) or mmap='c' \(copy-on-write\)"
+    for call in (ro.unit_normalize_all,
+                 lambda: ro.add_vectors(["a"], np.ones((1, 3)), replace=True),
+                 lambda: ro.add_vectors(["z", "a"], np.ones((2, 3)), replace=True,
+                                        extras={"count": [7, 8]})):
+        with pytest.raises(ValueError, match=r"would change kv\.vectors, which are "
+                                             r"read-only \(as when loaded with "
+                                             r"KeyedVectors\.load\(path, mmap='r'\)\); "
+                                             + fix):
+            call()
+    # nothing was half-done
+    assert ro.index_to_key == list("abcd") and ro.counts.tolist() == [4, 3, 2, 1]
+    np.testing.assert_array_equal(ro.vectors, kv.vectors)
+    # new keys need no write into the map; and the fixes the message names work
+    ro = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="r")
+    ro.add_vectors(["z"], np.ones((1, 3)))
+    assert ro.index_to_key == list("abcdz")
+    cow = KeyedVectors.load(tmp_path / "kv.fw2v", mmap="c")
+    cow.add_vectors(["a"], np.ones((1, 3)), replace=True)
+    cow.unit_normalize_all()
+    np.testing.assert_allclose(np.linalg.norm(cow.vectors, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(cow.vectors[0], np.full(3, 3 ** -0.5), rtol=1e-6)
+    np.testing.assert_array_equal(KeyedVectors.load(tmp_path / "kv.fw2v").vectors,
+                                  kv.vectors)                 # the file is unchanged
 
 
 def test_add_vectors_counts_on_vectors_without_counts():
