@@ -45,7 +45,10 @@ cdef extern from "w2v_text.h" nogil:
         int64_t n_ids
         int64_t n_tokens
         int64_t n_lines
+        w2v_table *invalid
 
+    int w2v_utf8_valid(const char *s, int64_t length)
+    int w2v_encoder_track_invalid(w2v_encoder *e)
     int64_t w2v_count_byte(const char *buf, int64_t n, char c)
     int64_t w2v_encoder_bound(int64_t n)
     void w2v_encoder_init(w2v_encoder *e, const w2v_table *t, int64_t max_len)

@@ -162,18 +162,21 @@ cdef class Encoder:
     """Turns a stream of byte chunks into word ids and sentence ends (C, no GIL).
 
     Tokens missing from the lookup are dropped; a sentence (line) longer than max_len ids
-    is cut into consecutive sentences of max_len; empty sentences vanish.
+    is cut into consecutive sentences of max_len; empty sentences vanish. With
+    track_invalid, the dropped tokens that are not valid UTF-8 are kept (dropped_invalid).
     """
     cdef w2v_encoder e
     cdef Lookup lookup
     cdef int64_t max_len
 
-    def __cinit__(self, Lookup lookup, int64_t max_len):
+    def __cinit__(self, Lookup lookup, int64_t max_len, bint track_invalid=False):
         if max_len < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}")
         self.lookup = lookup
         self.max_len = max_len
         w2v_encoder_init(&self.e, lookup.t, max_len)
+        if track_invalid:
+            check(w2v_encoder_track_invalid(&self.e))
 
     def __dealloc__(self):
         w2v_encoder_release(&self.e)
@@ -203,6 +206,21 @@ cdef class Encoder:
     @property
     def n_lines(self):
         return self.e.n_lines
+
+    def dropped_invalid(self):
+        """{token bytes: count} of the dropped tokens that are not valid UTF-8, in the
+        order first seen (empty unless made with track_invalid)."""
+        cdef w2v_table *t = self.e.invalid
+        if t is NULL:
+            return {}
+        cdef int64_t i
+        return {t.pool[t.word_off[i]:t.word_off[i] + t.word_len[i]]: t.count[i]
+                for i in range(t.n_words)}
+
+
+def utf8_valid(const unsigned char[::1] data):
+    """The C encoder's UTF-8 check (for the tests: it must agree with Python's decoder)."""
+    return bool(w2v_utf8_valid(data_ptr(data), data.shape[0]))
 
 
 def huffman_paths(const int64_t[::1] counts):

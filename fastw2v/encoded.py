@@ -178,18 +178,41 @@ def chunk_ends(lengths: np.ndarray, max_len: int) -> np.ndarray:
                                                     np.repeat(lengths, n_chunks))
 
 
-def encode_file(path, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
-    """Encode a corpus file in compiled code, without the GIL."""
-    encoder = _vocab.Encoder(vocab.byte_lookup(), max_sentence_length)
-    writer = _Writer(directory)
-    try:
-        for chunk in iter_chunks(path):
-            writer.append(*_relative(encoder.feed(chunk), writer.n_ids))
-        writer.append(*_relative(encoder.feed(b"", final=True), writer.n_ids))
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.finish(encoder.n_tokens, encoder.n_lines)
+def encode_file(path, vocab, max_sentence_length, directory=None, unicode_errors=None
+                ) -> EncodedCorpus:
+    """Encode a corpus file in compiled code, without the GIL.
+
+    With unicode_errors (a file the vocabulary was not counted from), the tokens that are
+    not valid UTF-8 and not known to the vocabulary in that spelling are checked as
+    counting checks them: under 'strict' the first raises InvalidUTF8Error (nothing is
+    written); otherwise those that decode to a vocabulary word become spellings of it
+    (vocab.learn_raw_forms) and the file is encoded once more with them, the only case
+    in which it is read twice."""
+    from fastw2v.vocab import invalid_utf8
+    while True:
+        encoder = _vocab.Encoder(vocab.byte_lookup(), max_sentence_length,
+                                 track_invalid=unicode_errors is not None)
+        writer = _Writer(directory)
+        try:
+            for chunk in iter_chunks(path):
+                writer.append(*_relative(encoder.feed(chunk), writer.n_ids))
+            writer.append(*_relative(encoder.feed(b"", final=True), writer.n_ids))
+            spellings = {}
+            for raw in encoder.dropped_invalid():
+                if unicode_errors == "strict":
+                    raise invalid_utf8(path, raw)
+                key = raw.decode("utf-8", unicode_errors)
+                if key and key in vocab.key_to_index:    # ('' is never a word: see count_file)
+                    spellings.setdefault(key, []).append(raw)
+            if spellings:
+                writer.abort()
+        except BaseException:
+            writer.abort()
+            raise
+        if not spellings:
+            return writer.finish(encoder.n_tokens, encoder.n_lines)
+        vocab.learn_raw_forms(spellings)
+        unicode_errors = None       # every spelling that decodes to a word is known now
 
 
 def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:

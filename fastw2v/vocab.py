@@ -53,10 +53,7 @@ def count_file(path, max_vocab_size=None, unicode_errors="strict", record=False)
             keys.append(raw.decode("utf-8"))
         except UnicodeDecodeError:
             if unicode_errors == "strict":
-                raise InvalidUTF8Error(
-                    f"corpus_file {path!r} holds a token that is not valid UTF-8: {raw[:60]!r}; "
-                    f"pass unicode_errors='replace' (or 'ignore') to decode such tokens "
-                    f"anyway") from None
+                raise invalid_utf8(path, raw) from None
             key = raw.decode("utf-8", unicode_errors)
             keys.append(key)
             raw_forms.setdefault(key, []).append(raw)
@@ -266,6 +263,13 @@ class Vocab:
 
 class InvalidUTF8Error(ValueError):
     """A corpus file holds a token that is not valid UTF-8 (unicode_errors='strict')."""
+
+
+def invalid_utf8(path, raw) -> InvalidUTF8Error:
+    """The error for token bytes `raw` of corpus file `path` under unicode_errors='strict'."""
+    return InvalidUTF8Error(
+        f"corpus_file {path!r} holds a token that is not valid UTF-8: {raw[:60]!r}; pass "
+        f"unicode_errors='replace' (or 'ignore') to decode such tokens anyway")
 
 
 def freq_counts(word_freq):

@@ -303,13 +303,11 @@ class Word2Vec:
             self.compute_loss = bool(compute_loss)
         cfg = self.config
         if corpus_iterable is not None or corpus_file is not None:
-            source = _Source(corpus_iterable, corpus_file)
-            if source.path is not None:
-                # counted first, as build_vocab counts (one read: the counter keeps the
-                # tokens), so that invalid UTF-8 raises under unicode_errors='strict' and
-                # other spellings of a vocabulary word decode to it under 'replace'
-                self.vocab.learn_raw_forms(source.count(cfg, encoded_dir).raw_forms)
-            corpus = source.encode(self.vocab, cfg, encoded_dir)
+            # a file is checked as it is encoded (one read), as build_vocab checks it:
+            # invalid UTF-8 raises under unicode_errors='strict', and under 'replace' or
+            # 'ignore' other spellings of a vocabulary word decode to it
+            corpus = _Source(corpus_iterable, corpus_file).encode(
+                self.vocab, cfg, encoded_dir, unicode_errors=cfg.unicode_errors)
         elif self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train(), e.g. "
                              "train(corpus_file=path)")
@@ -665,12 +663,15 @@ class _Source:
             return count_ids(self.ids, cfg.max_vocab_size)
         return count_iterable(self.tokens, cfg.max_vocab_size)
 
-    def encode(self, vocab, cfg, encoded_dir=None):
+    def encode(self, vocab, cfg, encoded_dir=None, unicode_errors=None):
+        """The encoded corpus; unicode_errors: check a file's undecodable tokens while
+        encoding it (see encode_file), for a file the vocabulary was not counted from."""
         if self.path is not None:
             if self.recording is not None and encoded_dir is None:
                 recording, self.recording = self.recording, None
                 return encode_recorded(recording, vocab, cfg.max_sentence_length)
-            return encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir)
+            return encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir,
+                               unicode_errors)
         if self.ids is not None:
             return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)
         return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir)

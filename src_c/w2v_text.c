@@ -318,11 +318,46 @@ void w2v_encoder_init(w2v_encoder *e, const w2v_table *t, int64_t max_len)
     e->max_len = max_len;
 }
 
+int w2v_encoder_track_invalid(w2v_encoder *e)
+{
+    if (e->invalid == NULL) e->invalid = w2v_table_new();
+    return e->invalid ? W2V_OK : W2V_ENOMEM;
+}
+
 void w2v_encoder_release(w2v_encoder *e)
 {
     free(e->carry.buf);
     e->carry.buf = NULL;
     e->carry.len = e->carry.cap = 0;
+    w2v_table_free(e->invalid);
+    e->invalid = NULL;
+}
+
+int w2v_utf8_valid(const char *s, int64_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        if (c < 0x80) { p++; continue; }
+        int n;                          /* continuation bytes */
+        unsigned lo = 0x80, hi = 0xBF;  /* allowed range of the first one */
+        if (c >= 0xC2 && c <= 0xDF) n = 1;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            if (c == 0xE0) lo = 0xA0;           /* overlong */
+            else if (c == 0xED) hi = 0x9F;      /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            if (c == 0xF0) lo = 0x90;           /* overlong */
+            else if (c == 0xF4) hi = 0x8F;      /* above U+10FFFF */
+        } else return 0;
+        if (end - p <= n) return 0;
+        if (p[1] < lo || p[1] > hi) return 0;
+        for (int k = 2; k <= n; k++)
+            if (p[k] < 0x80 || p[k] > 0xBF) return 0;
+        p += n + 1;
+    }
+    return 1;
 }
 
 static int end_sentence(w2v_encoder *e)
@@ -339,8 +374,16 @@ static int encode_token(void *ctx, const char *tok, int64_t len)
     w2v_encoder *e = ctx;
     e->n_tokens++;
     e->line_has_token = 1;
-    int64_t w = w2v_table_find(e->table, tok, len, w2v_hash_bytes(tok, len));
-    if (w < 0 || e->table->id[w] < 0) return W2V_OK;       /* out of vocabulary: dropped */
+    uint64_t h = w2v_hash_bytes(tok, len);
+    int64_t w = w2v_table_find(e->table, tok, len, h);
+    if (w < 0 || e->table->id[w] < 0) {                     /* out of vocabulary: dropped */
+        if (e->invalid && !w2v_utf8_valid(tok, len)) {
+            int64_t k = w2v_table_add(e->invalid, tok, len, h, e->n_tokens - 1);
+            if (k < 0) return (int)k;
+            e->invalid->count[k]++;
+        }
+        return W2V_OK;
+    }
     if (e->out_len >= e->out_cap) return W2V_EFULL;
     e->out_ids[e->out_len++] = e->table->id[w];
     e->n_ids++;

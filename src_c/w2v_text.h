@@ -94,14 +94,24 @@ typedef struct {
     /* output of the current feed, provided by the caller */
     int32_t *out_ids; int64_t out_cap, out_len;
     int64_t *out_ends; int64_t ends_cap, ends_len;   /* global end positions */
+    /* NULL, or (w2v_encoder_track_invalid) the distinct dropped tokens that are not valid
+     * UTF-8, with their counts: the caller may decode them to words it knows */
+    w2v_table *invalid;
 } w2v_encoder;
 
 /* Number of bytes equal to c in buf[0:n]. */
 int64_t w2v_count_byte(const char *buf, int64_t n, char c);
 
+/* 1 if s[0:len] is valid UTF-8 as Python's strict decoder defines it (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF), else 0. */
+int w2v_utf8_valid(const char *s, int64_t len);
+
 /* Upper bound on ids produced by one feed of n bytes. */
 int64_t w2v_encoder_bound(int64_t n);
 void w2v_encoder_init(w2v_encoder *e, const w2v_table *t, int64_t max_len);
+/* Also keep the dropped tokens that are not valid UTF-8 (e->invalid); W2V_OK or
+ * W2V_ENOMEM. */
+int w2v_encoder_track_invalid(w2v_encoder *e);
 void w2v_encoder_release(w2v_encoder *e);
 /* Encode buf[0:n]; writes at most w2v_encoder_bound(n) entries to each output array. */
 int w2v_encoder_feed(w2v_encoder *e, const char *buf, int64_t n, int final,

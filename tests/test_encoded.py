@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fastw2v.encoded import (EncodedCorpus, chunk_ends, encode_file, encode_iterable,
                              encode_recorded)
@@ -225,3 +227,103 @@ def test_encode_failure_removes_half_written_files(tmp_path):
     with pytest.raises(RuntimeError, match="went away"):
         encode_iterable(Broken([["good"]]), vocab, 10, directory=tmp_path / "enc")
     assert list((tmp_path / "enc").iterdir()) == []
+
+
+# ---- a file the vocabulary was not counted from: its undecodable tokens ----------------
+
+UTF8_EDGES = [b"\x7f", b"\x80", b"\xc1\xbf", b"\xc2\x80", b"\xdf\xbf", b"\xe0\x9f\xbf",
+              b"\xe0\xa0\x80", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\xef\xbf\xbf",
+              b"\xf0\x8f\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf4\x8f\xbf\xbf",
+              b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xe2\x82", b"\xe2\x82\xac",
+              b"a\xe2\x82\xacb", b"\xe2\x82\xac\xe2", b"\xf0\x9f\x98", b"\xf0\x9f\x98\x80",
+              b"\xc3\x28", b"\xe2\x28\xa1", b""]
+
+
+def _python_valid(raw):
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+@pytest.mark.parametrize("raw", UTF8_EDGES)
+def test_c_utf8_check_agrees_with_python_on_the_edges(raw):
+    from fastw2v import _vocab
+    assert _vocab.utf8_valid(raw) == _python_valid(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=12) | st.lists(st.sampled_from(UTF8_EDGES)).map(b"".join))
+def test_c_utf8_check_agrees_with_python(raw):
+    from fastw2v import _vocab
+    assert _vocab.utf8_valid(raw) == _python_valid(raw)
+    assert _vocab.utf8_valid(raw + b"x") == _python_valid(raw + b"x")
+
+
+def test_c_utf8_check_of_every_two_byte_string():
+    from fastw2v import _vocab
+    for a in range(256):
+        for b in range(256):
+            raw = bytes([a, b])
+            assert _vocab.utf8_valid(raw) == _python_valid(raw), raw
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """How many times the encoder read a file."""
+    import fastw2v.encoded as encoded
+    calls = []
+
+    def counted(path, *args, **kwargs):
+        calls.append(path)
+        return iter_chunks(path, *args, **kwargs)
+
+    from fastw2v.corpus import iter_chunks
+    monkeypatch.setattr(encoded, "iter_chunks", counted)
+    return calls
+
+
+def test_encode_file_learns_other_spellings_of_known_words(tmp_path, reads):
+    vocab = select_words(count_iterable([["café", "au", "lait", "zz"]]), 1)
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 au lait\nzz\xff caf\xe9\n\xfe lait\n")
+    got = encode_file(str(path), vocab, 100, unicode_errors="replace")
+    # b"caf\xe9" decodes to "caf\ufffd", not a word: dropped, and one read
+    assert got.ids.tolist() == [vocab.key_to_index[w] for w in ["au", "lait", "lait"]]
+    assert len(reads) == 1 and vocab.raw_forms == {}
+    # with "caf\ufffd" a word, its spelling is learnt and the file read a second time
+    vocab = select_words(count_iterable([["caf\ufffd", "au", "lait"]]), 1)
+    reads.clear()
+    got = encode_file(str(path), vocab, 100, unicode_errors="replace")
+    assert len(reads) == 2 and vocab.raw_forms == {"caf\ufffd": [b"caf\xe9"]}
+    cafe = vocab.key_to_index["caf\ufffd"]
+    assert got.ids.tolist() == [cafe, vocab.key_to_index["au"], vocab.key_to_index["lait"],
+                                cafe, vocab.key_to_index["lait"]]
+    assert got.offsets.tolist() == [0, 3, 4, 5]
+    # 'ignore': b"zz\xff" is "zz", b"\xfe" is "" (never a word)
+    vocab = select_words(count_iterable([["zz", "lait", ""]]), 1)
+    got = encode_file(str(path), vocab, 100, unicode_errors="ignore")
+    assert vocab.raw_forms == {"zz": [b"zz\xff"]}
+    assert got.ids.tolist() == [vocab.key_to_index[w] for w in ["lait", "zz", "lait"]]
+
+
+def test_encode_file_strict_raises_for_undecodable_tokens_and_writes_nothing(tmp_path):
+    from fastw2v.vocab import InvalidUTF8Error
+    vocab = select_words(count_iterable([["au", "lait"]]), 1)
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_bytes(b"au lait\n")
+    bad.write_bytes(b"au lait\nau caf\xe9\n")
+    enc = tmp_path / "enc"
+    first = encode_file(str(good), vocab, 100, directory=enc, unicode_errors="strict")
+    before = sorted(p.name for p in enc.iterdir())
+    with pytest.raises(InvalidUTF8Error, match=r"caf\\xe9.*unicode_errors='replace'"):
+        encode_file(str(bad), vocab, 100, directory=enc, unicode_errors="strict")
+    assert sorted(p.name for p in enc.iterdir()) == before      # the earlier corpus stays
+    assert first.ids.tolist() == [vocab.key_to_index["au"], vocab.key_to_index["lait"]]
+    # a spelling the vocabulary already knows is a word, not an error
+    vocab.learn_raw_forms({"au": [b"caf\xe9"]})
+    got = encode_file(str(bad), vocab, 100, unicode_errors="strict")
+    assert got.ids.tolist() == [vocab.key_to_index[w] for w in ["au", "lait", "au", "au"]]
+    # without unicode_errors (a file counted before) nothing is checked
+    assert encode_file(str(bad), select_words(count_iterable([["au"]]), 1), 100).n_ids == 2

@@ -724,6 +724,32 @@ def test_training_file_spells_a_word_with_other_invalid_bytes(tmp_path, encoded_
         strict.train(corpus_file=str(b), epochs=1, **enc)
 
 
+@pytest.mark.parametrize("options", [{}, {"max_vocab_size": 1000}])
+@pytest.mark.parametrize("encoded_dir", [False, True])
+def test_train_reads_a_new_corpus_file_once(tmp_path, monkeypatch, options, encoded_dir):
+    # train(corpus_file=) checks the file's undecodable tokens while encoding it: one
+    # read (it was counted first, and read again with encoded_dir or max_vocab_size)
+    import fastw2v.corpus
+    import fastw2v.encoded
+    import fastw2v.vocab
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_bytes(b"caf\xe9 au lait\n" * 50)
+    b.write_bytes(b"caf\xe9 au lait du jour\n" * 30 + b"\xff\xfe\n")
+    model = Word2Vec(corpus_file=str(a), vector_size=8, min_count=1, sample=0, workers=1,
+                     epochs=1, unicode_errors="replace", **options)
+    reads = []
+
+    def counted(path, *args, **kwargs):
+        reads.append(path)
+        return fastw2v.corpus.iter_chunks(path, *args, **kwargs)
+
+    monkeypatch.setattr(fastw2v.encoded, "iter_chunks", counted)
+    monkeypatch.setattr(fastw2v.vocab, "iter_chunks", counted)
+    enc = {"encoded_dir": tmp_path / "enc"} if encoded_dir else {}
+    assert model.train(corpus_file=str(b), epochs=1, **enc) == 90   # du, jour: not words
+    assert reads == [str(b)]
+
+
 @pytest.mark.parametrize("encoded_dir", [False, True])
 def test_vocab_update_learns_other_spellings_of_known_words(tmp_path, encoded_dir):
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
