@@ -176,8 +176,8 @@ def repo_fastw2v():
     return fastw2v
 
 
-# the corpus is the harness's to give, not an option's
-NOT_OPTIONS = ("self", "sentences", "corpus_file")
+# the corpus and the thread count are the harness's to give, not an option's
+NOT_OPTIONS = ("self", "sentences", "corpus_file", "workers")
 
 
 def word2vec_option(text: str) -> tuple:
@@ -197,9 +197,21 @@ def word2vec_option(text: str) -> tuple:
         raise argparse.ArgumentTypeError(
             f"{name!r} is not a fastw2v.Word2Vec parameter; choose from {', '.join(known)}")
     try:
-        return name, ast.literal_eval(value)
+        value = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return name, value
+    # the child gets its options as JSON: a value that does not come back the same would
+    # fail every run or change on the way (a tuple arrives as a list)
+    try:
+        same = json.loads(json.dumps(value)) == value and type(json.loads(json.dumps(
+            value))) is type(value)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise argparse.ArgumentTypeError(
+            f"{name}={value!r}: only values JSON keeps as they are can be passed (numbers, "
+            f"strings, True/False/None, lists, dicts with string keys)")
+    return name, value
 
 
 def unsupported(system: str, a) -> str | None:

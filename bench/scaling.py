@@ -150,6 +150,10 @@ def main(argv=None):
     from fastw2v import Word2Vec, _train
 
     extra = dict(a.set)
+    fixed = sorted(set(extra) & {"vector_size", "sg", "hs", "negative"})
+    if fixed:
+        p.error(f"--set {fixed[0]}=...: this script sets it (--dim for vector_size, "
+                f"--configs for sg, hs and negative)")
     threads = [int(x) for x in a.threads.split(",")]
     configs = a.configs.split(",")
     unknown = [c for c in configs if c not in CONFIGS]
@@ -157,17 +161,17 @@ def main(argv=None):
         p.error(f"unknown configuration(s) {unknown}: choose from {sorted(CONFIGS)}")
     default = f"{_train.HOT_ROWS}/{_train.HOT_SYNC_WORDS}"
     variants = [tuple(int(x) for x in v.split("/")) for v in (a.variants or default).split(",")]
+    # --set may change these too (not the dimension or the configuration: see above)
+    shared = {**dict(window=5, min_count=5, sample=1e-3, seed=a.seed), **extra}
     print(f"fastw2v {fastw2v.__version__}, Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, kernels "
           f"{os.environ.get('FASTW2V_SIMD') or _train.available_simd()[-1]}; corpus {a.corpus}; "
-          f"dim {a.dim}, window 5, sample 1e-3, min_count 5, one epoch per run, fastest of "
-          f"{a.rounds} rounds; hot Huffman copies ROWS/SYNC: {a.variants or default}"
-          + "".join(f"; {name}={value!r}" for name, value in a.set), flush=True)
+          f"dim {a.dim}, " + ", ".join(f"{k} {v!r}" for k, v in shared.items())
+          + f"; one epoch per run, fastest of {a.rounds} rounds; hot Huffman copies "
+          f"ROWS/SYNC: {a.variants or default}", flush=True)
     runs = []
     for name in configs:
-        # --set may change any of these too (workers is set per run)
-        model = Word2Vec(**{**dict(vector_size=a.dim, window=5, min_count=5, sample=1e-3,
-                                   seed=a.seed, workers=1), **CONFIGS[name], **extra})
+        model = Word2Vec(vector_size=a.dim, workers=1, **CONFIGS[name], **shared)
         model.build_vocab(corpus_file=a.corpus)
         initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
         several = [w for w in threads if w > 1]

@@ -243,19 +243,22 @@ def cmd_train(args) -> int:
 def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
     """word2vec.c's vocabulary file: 'word count' per line, as {word: count}; with
     with_lines, also the count of its sentence marker </s> (its number of lines, 0 if the
-    file has none). Words are decoded from UTF-8 as the corpus is (unicode_errors)."""
+    file has none). Words are decoded from UTF-8 as the corpus is (unicode_errors; one
+    that decodes to nothing is not a word, as in the corpus)."""
     freq, n_lines = {}, 0
     with open(path, "rb") as f:
         for lineno, line in enumerate(f, 1):
-            parts = line.split()
+            parts = line.split()          # at ASCII whitespace, as the corpus's tokens
             if not parts:
                 continue
+            shown = [p.decode("utf-8", "backslashreplace") for p in parts]  # for messages
             if len(parts) != 2:
-                raise UserError(f"{path}:{lineno}: expected 'word count', got {line.strip()!r}")
+                raise UserError(f"{path}:{lineno}: expected 'word count', got "
+                                f"{' '.join(shown)!r}")
             try:
                 count = int(parts[1])
             except ValueError:
-                raise UserError(f"{path}:{lineno}: count {parts[1]!r} is not an integer") from None
+                raise UserError(f"{path}:{lineno}: count {shown[1]!r} is not an integer") from None
             if count < 0:
                 raise UserError(f"{path}:{lineno}: negative count {count}")
             try:
@@ -265,8 +268,8 @@ def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
                                        f"valid UTF-8") from None
             if word == "</s>":            # word2vec.c's sentence marker is not a word here
                 n_lines += count
-                continue
-            freq[word] = freq.get(word, 0) + count
+            elif word:
+                freq[word] = freq.get(word, 0) + count
     if not freq:
         raise UserError(f"{path}: no words in this vocabulary file (expected 'word count' "
                         f"lines)")

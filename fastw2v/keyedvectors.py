@@ -330,8 +330,8 @@ class KeyedVectors:
         self._check_writeable("unit_normalize_all()")
         self.fill_norms()
         self.vectors[...] = self._unit
-        # the cached unit vectors stay valid; the lengths are now 1 (0 for a zero vector,
-        # NaN for one holding NaN or inf), as gensim sets them, rather than recomputed
+        # the cached unit vectors stay valid; the lengths are now 1 (as gensim sets them;
+        # here 0 for a zero vector, which stays zero, and NaN for one holding NaN or inf)
         self._norms = np.where(np.isfinite(self._norms), np.sign(self._norms), np.nan)
 
     def init_sims(self, replace=False):
@@ -410,20 +410,24 @@ class KeyedVectors:
         if len(keys) == 0:
             raise ValueError("cannot compute a mean of no keys: give at least one key or "
                              "vector")
-        weights = (np.ones(len(keys), np.float32) if weights is None
-                   else np.asarray(weights, dtype=np.float32))
+        weights = (np.ones(len(keys), np.float64) if weights is None
+                   else np.asarray(weights, dtype=np.float64))
         if weights.shape != (len(keys),):
             raise ValueError(f"keys and weights must have the same length, got {len(keys)} "
                              f"keys and weights of shape {weights.shape}")
-        # summed in float64: a sum of huge (finite) float32 vectors can overflow float32,
-        # while their mean always fits
+        # summed in float64, with the weights scaled to at most 1 (which leaves the mean
+        # as it is): a sum of huge (finite) vectors or weights cannot overflow, while
+        # their mean always fits in float32
+        biggest = np.abs(weights).max()
+        if np.isfinite(biggest) and biggest > 0:
+            weights = weights / biggest
         mean = np.zeros(self.vector_size, np.float64)
         total = 0.0
         for key, w in zip(keys, weights):
             if isinstance(key, np.ndarray):
-                mean += np.float64(w) * self._check_vector(key)
+                mean += w * self._check_vector(key)
             elif key in self:
-                mean += np.float64(w) * self.get_vector(key, norm=pre_normalize)
+                mean += w * self.get_vector(key, norm=pre_normalize)
             elif not ignore_missing:
                 raise UnknownKeyError(key, self)
             else:
@@ -689,15 +693,20 @@ class KeyedVectors:
 
         Computed in float64, like the lengths everywhere else (in float32 the cosine of
         nearly orthogonal vectors is lost to rounding, and squares of numbers beyond ~1e19
-        overflow), and returned in the inputs' float type (float32 for float32 vectors,
-        as gensim). A zero vector has NaN similarities (as in gensim).
+        overflow), a block of rows at a time (no float64 copy of the whole matrix), and
+        returned in the inputs' float type (float32 for float32 vectors, as gensim). A
+        zero vector has NaN similarities (as in gensim).
         """
         v1 = np.asarray(vector_1)
         v_all = np.asarray(vectors_all)
-        out_type = np.result_type(v1, v_all, np.float32)
-        v1, v_all = v1.astype(np.float64), v_all.astype(np.float64)
-        cos = (v_all @ v1) / (np.linalg.norm(v1) * np.linalg.norm(v_all, axis=1))
-        return cos.astype(out_type)
+        out = np.empty(len(v_all), np.result_type(v1, v_all, np.float32))
+        v1 = v1.astype(np.float64)
+        norm1 = np.linalg.norm(v1)
+        step = max(1, _NORM_BLOCK_FLOATS // max(v1.size, 1))
+        for start in range(0, len(v_all), step):
+            block = v_all[start:start + step].astype(np.float64)
+            out[start:start + step] = (block @ v1) / (norm1 * np.linalg.norm(block, axis=1))
+        return out
 
     def distances(self, word_or_vector, other_words=()) -> np.ndarray:
         """Cosine distances from a key or vector to `other_words` (default: every row)."""
@@ -796,7 +805,7 @@ class KeyedVectors:
                 raise ValueError(f"the vector of key {key!r} holds NaN or inf: it has no "
                                  f"neighbours (see nonfinite_rows)")
         raise ValueError("the query holds NaN or inf (the weighted sum of its vectors "
-                         "overflows float32); use smaller weights")
+                         "overflows float64); use smaller weights")
 
     def _check_vector(self, v):
         if v.shape != (self.vector_size,):

@@ -146,6 +146,10 @@ def test_word2vec_option_values(text, expected):
     ("  =1", "empty NAME"),
     ("shared_negative=True", "'shared_negative' is not a fastw2v.Word2Vec parameter"),
     ("corpus_file=x.txt", "'corpus_file' is not a fastw2v.Word2Vec parameter"),
+    ("workers=8", "'workers' is not a fastw2v.Word2Vec parameter"),   # --threads sets it
+    ("encoded_dir=b'/tmp/x'", "only values JSON keeps"),
+    ("callbacks=()", "only values JSON keeps"),        # a tuple would arrive as a list
+    ("alpha=1j", "only values JSON keeps"),
 ])
 def test_word2vec_option_errors(text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=message):
@@ -165,3 +169,12 @@ def test_both_scripts_parse_name_value_alike(parser, option, capsys):
         assert e.value.code == 2
         err = capsys.readouterr().err
         assert f"argument {option}: " in err and message in err
+
+
+def test_scaling_refuses_to_set_what_it_sets_itself(capsys):
+    for option in ("vector_size=10", "sg=0", "hs=1", "negative=3"):
+        with pytest.raises(SystemExit) as e:
+            scaling.main(["--set", option, "--corpus", "unused.txt"])
+        assert e.value.code == 2
+        assert f"--set {option.split('=')[0]}=...: this script sets it" in \
+            capsys.readouterr().err

@@ -119,6 +119,13 @@ def test_non_utf8_vocabulary_file_decoded_as_the_corpus(tmp_path, capsys):
     assert main(argv + ["-unicode-errors", "replace"]) == 0
     words = [line.split()[0] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
     assert sorted(words) == ["caf\ufffd", "lait"]
+    # words split at ASCII whitespace only, as the corpus; one that decodes to nothing
+    # under 'ignore' is not a word; messages show text, not bytes
+    vocab.write_bytes(b"caf\xe9 20\nno\xc2\xa0break 3\n\xe9\xe9 20\n")
+    assert read_vocab_file(vocab, unicode_errors="ignore") == {"caf": 20, "no\xa0break": 3}
+    vocab.write_bytes(b"caf\xe9 x\n")
+    assert main(argv) == 2
+    assert f"{vocab}:1: count 'x' is not an integer" in capsys.readouterr().err
 
 
 def test_read_vocab_and_convert_round_trip(corpus):
