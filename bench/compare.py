@@ -177,7 +177,7 @@ def repo_fastw2v():
 
 
 # the corpus and the thread count are the harness's to give, not an option's
-NOT_OPTIONS = ("self", "sentences", "corpus_file", "workers")
+NOT_OPTIONS = ("sentences", "corpus_file", "workers")
 
 
 def word2vec_option(text: str) -> tuple:
@@ -203,8 +203,8 @@ def word2vec_option(text: str) -> tuple:
     # the child gets its options as JSON: a value that does not come back the same would
     # fail every run or change on the way (a tuple arrives as a list)
     try:
-        same = json.loads(json.dumps(value)) == value and type(json.loads(json.dumps(
-            value))) is type(value)
+        back = json.loads(json.dumps(value))
+        same = back == value and type(back) is type(value)
     except (TypeError, ValueError):
         same = False
     if not same:
@@ -212,6 +212,17 @@ def word2vec_option(text: str) -> tuple:
             f"{name}={value!r}: only values JSON keeps as they are can be passed (numbers, "
             f"strings, True/False/None, lists, dicts with string keys)")
     return name, value
+
+
+def thread_counts(text: str) -> list:
+    """argparse type of --threads (compare.py, scaling.py): a comma list of counts >= 1."""
+    try:
+        counts = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma list of integers, got {text!r}")
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected thread counts >= 1, got {text!r}")
+    return counts
 
 
 def unsupported(system: str, a) -> str | None:
@@ -593,7 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", default=DEFAULT_CORPUS, help="one sentence per line; .gz allowed "
                    "(default: %(default)s)")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of: " + ",".join(SYSTEMS))
-    p.add_argument("--threads", default="1,2", help="comma list of thread counts (default: %(default)s)")
+    p.add_argument("--threads", default="1,2", type=thread_counts,
+                   help="comma list of thread counts (default: %(default)s)")
     p.add_argument("--fastw2v-option", action="append", type=word2vec_option,
                    metavar="NAME=VALUE",
                    help="another fastw2v.Word2Vec parameter, e.g. shared_negatives=True "
@@ -647,12 +659,7 @@ def main(argv=None) -> int:
     for s in systems:
         if s not in SYSTEMS:
             p.error(f"unknown system {s!r}; choose from {', '.join(SYSTEMS)}")
-    try:
-        thread_list = [int(t) for t in a.threads.split(",") if t.strip()]
-    except ValueError:
-        p.error(f"--threads takes a comma list of integers, got {a.threads!r}")
-    if not thread_list or min(thread_list) < 1:
-        p.error(f"--threads needs counts >= 1, got {a.threads!r}")
+    thread_list = a.threads
     if "word2vec.c" in systems:
         if a.word2vec_bin is None:
             here = os.path.join(os.path.dirname(a.python), "word2vec")

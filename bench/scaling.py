@@ -8,7 +8,8 @@ epoch (the whole learning-rate schedule) is trained with each thread count, star
 every time from the same initial weights. The thread counts are run in rounds, ascending
 in odd rounds and descending in even ones, so that a slow spell of the machine does not
 always hit the same count; the table shows the fastest epoch of each count. Columns:
-seconds, speed-up over the fewest threads, efficiency (speed-up / threads), CPU seconds
+seconds, speed-up (over one thread; without 1 in --threads, over the fewest threads
+counted as that many times one thread's speed), efficiency (speed-up / threads), CPU seconds
 per wall second (how many threads were busy on average), corpus tokens per second, and
 GFLOP/s (6 x dim per logistic step; with --peak-gflops also as a share of threads x one
 core's peak). With --eval-dir, the vectors of the first round's epochs are scored
@@ -28,6 +29,7 @@ keeps no copies, so it runs once per round and serves as every variant's base.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -36,7 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compare import word2vec_option  # noqa: E402
+from compare import repo_fastw2v, thread_counts, word2vec_option  # noqa: E402
 
 CONFIGS = {
     "sg-ns": dict(sg=1, hs=0, negative=5),
@@ -95,14 +97,19 @@ class Independent:
 
     def run(self, n):
         """Wall seconds of the slowest of n single-thread epochs started together."""
-        for conn in self.conns[:n]:
-            conn.send(True)
-        return max(conn.recv() for conn in self.conns[:n])
+        try:
+            for conn in self.conns[:n]:
+                conn.send(True)
+            return max(conn.recv() for conn in self.conns[:n])
+        except (EOFError, OSError):
+            codes = [proc.exitcode for proc in self.procs]
+            raise RuntimeError(f"an independent training process died (exit codes "
+                               f"{codes}; out of memory?)") from None
 
     def close(self):
-        for conn in self.conns:
-            conn.send(None)
-        for proc in self.procs:
+        for conn, proc in zip(self.conns, self.procs):
+            with contextlib.suppress(OSError):
+                conn.send(None)
             proc.join()
 
 
@@ -120,7 +127,8 @@ def build_parser():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default="/work/shared/data/pd-encyc8.lines.gz")
-    p.add_argument("--threads", default="1,2,4,8,16", help="comma list (default: %(default)s)")
+    p.add_argument("--threads", default="1,2,4,8,16", type=thread_counts,
+                   help="comma list (default: %(default)s)")
     p.add_argument("--configs", default="sg-ns,cbow-ns,sg-hs",
                    help="comma list of: " + ",".join(CONFIGS))
     p.add_argument("--dim", type=int, default=100)
@@ -146,21 +154,29 @@ def main(argv=None):
     p = build_parser()
     a = p.parse_args(argv)
 
-    import fastw2v
+    fastw2v = repo_fastw2v()
     from fastw2v import Word2Vec, _train
 
     extra = dict(a.set)
-    fixed = sorted(set(extra) & {"vector_size", "sg", "hs", "negative"})
+    fixed = sorted(set(extra) & {"vector_size", "sg", "hs", "negative", "seed", "epochs"})
     if fixed:
         p.error(f"--set {fixed[0]}=...: this script sets it (--dim for vector_size, "
-                f"--configs for sg, hs and negative)")
-    threads = [int(x) for x in a.threads.split(",")]
+                f"--configs for sg, hs and negative, --seed; one epoch per run)")
+    threads = a.threads
     configs = a.configs.split(",")
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         p.error(f"unknown configuration(s) {unknown}: choose from {sorted(CONFIGS)}")
     default = f"{_train.HOT_ROWS}/{_train.HOT_SYNC_WORDS}"
-    variants = [tuple(int(x) for x in v.split("/")) for v in (a.variants or default).split(",")]
+    try:
+        variants = [tuple(int(x) for x in v.split("/"))
+                    for v in (a.variants or default).split(",")]
+    except ValueError:
+        variants = None
+    if not variants or any(len(v) != 2 or not 0 <= v[0] <= _train.HOT_ROWS or v[1] < 1
+                           for v in variants):
+        p.error(f"--variants takes ROWS/SYNC pairs, ROWS in [0, {_train.HOT_ROWS}] and "
+                f"SYNC >= 1, e.g. 0/1000,64/1000; got {a.variants!r}")
     # --set may change these too (not the dimension or the configuration: see above)
     shared = {**dict(window=5, min_count=5, sample=1e-3, seed=a.seed), **extra}
     print(f"fastw2v {fastw2v.__version__}, Python {platform.python_version()}, "
@@ -170,40 +186,43 @@ def main(argv=None):
           + f"; one epoch per run, fastest of {a.rounds} rounds; hot Huffman copies "
           f"ROWS/SYNC: {a.variants or default}", flush=True)
     runs = []
-    for name in configs:
-        model = Word2Vec(vector_size=a.dim, workers=1, **CONFIGS[name], **shared)
-        model.build_vocab(corpus_file=a.corpus)
-        initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
-        several = [w for w in threads if w > 1]
-        independent = Independent(model, initial, max(several)) if a.independent and several \
-            else None
-        for r in range(a.rounds):
-            for w in (threads if r % 2 == 0 else threads[::-1]):
-                for rows, sync in variants if w > 1 else variants[:1]:
-                    # (one thread keeps no copies: the variants are the same)
-                    _train.HOT_ROWS, _train.HOT_SYNC_WORDS = rows, sync
-                    wall, cpu, steps, tokens = time_epoch(model, initial, w)
-                    run = dict(config=name, variant=f"{rows}/{sync}", dim=a.dim, threads=w,
-                               round=r, wall_s=wall, cpu_s=cpu, steps=steps, tokens=tokens)
-                    if a.eval_dir and r == 0:
-                        run.update(scores(model, a.eval_dir))
-                    runs.append(run)
-                    print(f"  {name} {run['variant']} {w:>3} threads round {r + 1}: "
-                          f"{wall:7.2f} s, {cpu / wall:5.2f} CPUs busy"
-                          + (f", analogy {run['analogy']:.2%} WS353 {run['ws353']:.3f}"
-                             if "analogy" in run else ""), flush=True)
-                if independent is not None and w > 1:
-                    wall = independent.run(w)
-                    runs.append(dict(config=name, variant="independent", dim=a.dim, threads=w,
-                                     round=r, wall_s=wall))
-                    print(f"  {name} {w:>3} independent processes round {r + 1}: "
-                          f"{wall:7.2f} s", flush=True)
-        if independent is not None:
-            independent.close()
-    print_table(runs, a.peak_gflops, several_variants=len(variants) > 1)
-    if a.json_out:
-        with open(a.json_out, "w") as f:
-            json.dump(dict(argv=sys.argv[1:], runs=runs), f, indent=1)
+    try:
+        for name in configs:
+            model = Word2Vec(vector_size=a.dim, workers=1, **CONFIGS[name], **shared)
+            model.build_vocab(corpus_file=a.corpus)
+            initial = {k: v.copy() for k, v in weights(model).items() if v is not None}
+            several = [w for w in threads if w > 1]
+            independent = Independent(model, initial, max(several)) if a.independent and several \
+                else None
+            for r in range(a.rounds):
+                for w in (threads if r % 2 == 0 else threads[::-1]):
+                    for rows, sync in variants if w > 1 else variants[:1]:
+                        # (one thread keeps no copies: the variants are the same)
+                        _train.HOT_ROWS, _train.HOT_SYNC_WORDS = rows, sync
+                        wall, cpu, steps, tokens = time_epoch(model, initial, w)
+                        run = dict(config=name, variant=f"{rows}/{sync}", dim=a.dim, threads=w,
+                                   round=r, wall_s=wall, cpu_s=cpu, steps=steps, tokens=tokens)
+                        if a.eval_dir and r == 0:
+                            run.update(scores(model, a.eval_dir))
+                        runs.append(run)
+                        print(f"  {name} {run['variant']} {w:>3} threads round {r + 1}: "
+                              f"{wall:7.2f} s, {cpu / wall:5.2f} CPUs busy"
+                              + (f", analogy {run['analogy']:.2%} WS353 {run['ws353']:.3f}"
+                                 if "analogy" in run else ""), flush=True)
+                    if independent is not None and w > 1:
+                        wall = independent.run(w)
+                        runs.append(dict(config=name, variant="independent", dim=a.dim, threads=w,
+                                         round=r, wall_s=wall))
+                        print(f"  {name} {w:>3} independent processes round {r + 1}: "
+                              f"{wall:7.2f} s", flush=True)
+            if independent is not None:
+                independent.close()
+    finally:        # what was measured is shown even if a run failed or was stopped
+        if runs:
+            print_table(runs, a.peak_gflops, several_variants=len(variants) > 1)
+        if runs and a.json_out:
+            with open(a.json_out, "w") as f:
+                json.dump(dict(argv=sys.argv[1:], runs=runs), f, indent=1)
 
 
 def print_table(runs, peak, several_variants):

@@ -208,14 +208,13 @@ cdef class Encoder:
         return self.e.n_lines
 
     def dropped_invalid(self):
-        """{token bytes: count} of the dropped tokens that are not valid UTF-8, in the
-        order first seen (empty unless made with track_invalid)."""
+        """The distinct dropped tokens that are not valid UTF-8, in the order first seen
+        (none unless made with track_invalid)."""
         cdef w2v_table *t = self.e.invalid
         if t is NULL:
-            return {}
+            return []
         cdef int64_t i
-        return {t.pool[t.word_off[i]:t.word_off[i] + t.word_len[i]]: t.count[i]
-                for i in range(t.n_words)}
+        return [t.pool[t.word_off[i]:t.word_off[i] + t.word_len[i]] for i in range(t.n_words)]
 
 
 def utf8_valid(const unsigned char[::1] data):

@@ -279,13 +279,9 @@ def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
 def write_vocab_file(path, words, counts, n_lines):
     """word2vec.c's vocabulary file: its sentence marker </s> first, with the number of
     lines (word2vec.c's -read-vocab takes the first word for the line end), then 'word
-    count' per word."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(f"</s> {n_lines}\n")
-        for w, c in zip(words, counts.tolist()):
-            f.write(f"{w} {c}\n")
-    os.replace(tmp, path)
+    count' per word (written atomically; a word that the format cannot hold raises)."""
+    from fastw2v.formats import write_vocab_counts
+    write_vocab_counts(path, ["</s>", *words], [n_lines, *counts.tolist()])
 
 
 # ---- vectors in and out ----

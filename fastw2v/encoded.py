@@ -4,6 +4,7 @@ files, for corpora larger than RAM."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from fastw2v import _vocab
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
+from fastw2v.vocab import invalid_utf8
 
 _BATCH_TOKENS = 1 << 20
 _NPY_HEADER_BYTES = 128   # fixed .npy header size, so arrays can be streamed to disk
@@ -74,6 +76,11 @@ class EncodedCorpus:
             ranges = np.array([[0, self.n_ids]], np.int64)
         else:
             ranges = np.asarray(within, np.int64).reshape(-1, 2)
+            if len(ranges) and (ranges.min() < 0 or ranges.max() > self.n_ids):
+                raise ValueError(f"the ranges left of an interrupted epoch reach outside "
+                                 f"this corpus's {self.n_ids} ids: was the model saved "
+                                 f"while training on another corpus? Pass that corpus to "
+                                 f"train(..., resume=True), or train without resume")
         ranges = ranges[ranges[:, 1] > ranges[:, 0]]
         if workers <= 1 or len(ranges) == 0:
             return ranges
@@ -184,23 +191,22 @@ def encode_file(path, vocab, max_sentence_length, directory=None, unicode_errors
 
     With unicode_errors (a file the vocabulary was not counted from), the tokens that are
     not valid UTF-8 and not known to the vocabulary in that spelling are checked as
-    counting checks them: under 'strict' the first raises InvalidUTF8Error (nothing is
-    written); otherwise those that decode to a vocabulary word become spellings of it
-    (vocab.learn_raw_forms) and the file is encoded once more with them, the only case
-    in which it is read twice."""
-    from fastw2v.vocab import invalid_utf8
+    counting checks them: under 'strict' the first raises InvalidUTF8Error, at the end of
+    the chunk that holds it (nothing is written); otherwise those that decode to a
+    vocabulary word become spellings of it (vocab.learn_raw_forms) and the file is
+    encoded once more with them, the only case in which it is read twice."""
     while True:
         encoder = _vocab.Encoder(vocab.byte_lookup(), max_sentence_length,
                                  track_invalid=unicode_errors is not None)
         writer = _Writer(directory)
         try:
-            for chunk in iter_chunks(path):
-                writer.append(*_relative(encoder.feed(chunk), writer.n_ids))
-            writer.append(*_relative(encoder.feed(b"", final=True), writer.n_ids))
+            for chunk in itertools.chain(iter_chunks(path), [None]):
+                batch = encoder.feed(b"", final=True) if chunk is None else encoder.feed(chunk)
+                if unicode_errors == "strict" and encoder.dropped_invalid():
+                    raise invalid_utf8(path, encoder.dropped_invalid()[0])
+                writer.append(*_relative(batch, writer.n_ids))
             spellings = {}
             for raw in encoder.dropped_invalid():
-                if unicode_errors == "strict":
-                    raise invalid_utf8(path, raw)
                 key = raw.decode("utf-8", unicode_errors)
                 if key and key in vocab.key_to_index:    # ('' is never a word: see count_file)
                     spellings.setdefault(key, []).append(raw)

@@ -193,7 +193,7 @@ class KeyedVectors:
             index = None
         if index is not None:
             return index
-        if (not self._int_keys and _is_int(key) and 0 <= key < len(self)):
+        if (not self._int_keys and native.is_int_key(key) and 0 <= key < len(self)):
             return int(key)
         if default is not None:
             return default
@@ -281,6 +281,8 @@ class KeyedVectors:
                                  f"{len(counts)}")
         known = [i for i, k in enumerate(keys) if k in self.key_to_index]
         new = [i for i, k in enumerate(keys) if k not in self.key_to_index]
+        if not new and not (replace and known):
+            return                                # nothing to add or replace
         if replace and known:                     # (checked before changing anything)
             self._check_writeable("add_vectors(..., replace=True)")
         if counts is not None and self.counts is None:
@@ -301,7 +303,7 @@ class KeyedVectors:
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
-            self._int_keys = self._int_keys or any(_is_int(keys[i]) for i in new)
+            self._int_keys = self._int_keys or any(native.is_int_key(keys[i]) for i in new)
         self._unit = self._norms = self._bad_rows = None
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
@@ -311,8 +313,9 @@ class KeyedVectors:
         chosen = list(dict.fromkeys(k for k in keys if k in self.key_to_index))
         rows = [self.key_to_index[k] for k in chosen]
         counts = self.counts[rows] if copy_vecattrs and self.counts is not None else None
-        return KeyedVectors(native.aligned_copy(self.vectors[rows], np.float32), chosen,
-                            counts)
+        vectors = np.take(self.vectors, rows, axis=0,
+                          out=native.aligned_empty((len(rows), self.vector_size), np.float32))
+        return KeyedVectors(vectors, chosen, counts)
 
     # -----------------------------------------------------------------------------------
     # unit vectors
@@ -330,6 +333,7 @@ class KeyedVectors:
         self._check_writeable("unit_normalize_all()")
         self.fill_norms()
         self.vectors[...] = self._unit
+        self._unit = self.vectors                 # one matrix, not two (gensim's aim)
         # the cached unit vectors stay valid; the lengths are now 1 (as gensim sets them;
         # here 0 for a zero vector, which stays zero, and NaN for one holding NaN or inf)
         self._norms = np.where(np.isfinite(self._norms), np.sign(self._norms), np.nan)
@@ -1000,10 +1004,6 @@ class KeyedVectors:
 class EmptyQueryError(ValueError, ZeroDivisionError):
     """An empty list of keys (a ValueError; also a ZeroDivisionError, as gensim raises in
     n_similarity)."""
-
-
-def _is_int(x):
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
 def _unit_rows(vectors):

@@ -502,7 +502,7 @@ def pack_keys(keys):
         np.cumsum([len(b) for b in encoded], out=offsets[1:])
         blob = np.frombuffer(b"".join(encoded), np.uint8)
         return {"keys_utf8": blob, "keys_offsets": offsets}, "utf8"
-    if all(_is_int_key(k) for k in keys):
+    if all(is_int_key(k) for k in keys):
         try:
             return {"keys_int": np.array([int(k) for k in keys], np.int64)}, "int64"
         except OverflowError:
@@ -550,7 +550,8 @@ def unpack_keys(arrays, encoding):
     raise ValueError(f"unknown key encoding {encoding!r}")
 
 
-def _is_int_key(k):
+def is_int_key(k) -> bool:
+    """Whether a key is an integer (int or numpy integer, not a bool): such keys are ids."""
     return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
 
 
@@ -560,7 +561,7 @@ def _plain_key(k, whole):
         return str(k) if isinstance(k, str) else k
     if isinstance(k, np.bool_):
         return bool(k)
-    if _is_int_key(k):
+    if is_int_key(k):
         return int(k)
     if isinstance(k, (float, np.floating)):
         if not math.isfinite(k):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fastw2v import _vocab
+from fastw2v.native import is_int_key
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 
 
@@ -311,10 +312,8 @@ def freq_counts(word_freq):
 
 
 def _is_int64(key) -> bool:
-    """Whether key is an integer (int or numpy integer, not bool) that an int64 id can
-    equal."""
-    return (isinstance(key, (int, np.integer)) and not isinstance(key, bool)
-            and -(1 << 63) <= int(key) < (1 << 63))
+    """Whether key is an integer key (native.is_int_key) that an int64 id can equal."""
+    return is_int_key(key) and -(1 << 63) <= int(key) < (1 << 63)
 
 
 def select_words(raw: RawCounts, min_count: int, max_final_vocab=None) -> Vocab:

@@ -112,7 +112,8 @@ class Word2Vec:
         if self.__dict__.get("vocab") is not None and name in _SHAPING_FIELDS:
             raise AttributeError(
                 f"{name} cannot change once the vocabulary is built (it shapes the "
-                f"vocabulary or the weights): make a new Word2Vec({name}=...)")
+                f"vocabulary, the weights or their random streams): make a new "
+                f"Word2Vec({name}=...)")
         self.config = self.config.replace(**{name: value})
 
     @property
@@ -214,22 +215,21 @@ class Word2Vec:
             self._reset_weights()
         self.corpus = None
 
-    def _new_rows(self, n_rows, first_row):
-        """Input rows for words first_row .. first_row + n_rows - 1: uniform in
-        [-0.5, 0.5) / vector_size, from a stream that depends only on seed and first_row."""
-        dim = self.config.vector_size
+    def _new_rows(self, rows, first_row):
+        """Fill `rows` (float32, C-contiguous), the input rows of words first_row, ...:
+        uniform in [-0.5, 0.5) / vector_size, from a stream that depends only on seed and
+        first_row. Returns rows."""
         rng = np.random.default_rng([self.config.seed, first_row])
-        rows = native.aligned_empty((n_rows, dim), np.float32)
         rng.random(out=rows, dtype=np.float32)
         rows -= np.float32(0.5)
-        rows /= np.float32(dim)
+        rows /= np.float32(self.config.vector_size)
         return rows
 
     def _reset_weights(self):
         cfg, n = self.config, len(self.vocab)
-        self.wv = KeyedVectors(self._new_rows(n, 0), self.vocab.index_to_key,
-                               self.vocab.counts)
         dim = cfg.vector_size
+        w_in = self._new_rows(native.aligned_empty((n, dim), np.float32), 0)
+        self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
         zeros = native.aligned_zeros
         self.w_out_ns = zeros((n, dim), np.float32) if cfg.negative else None
         self.w_out_hs = zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
@@ -240,8 +240,9 @@ class Word2Vec:
 
     def _grow_weights(self, n_old):
         cfg, n = self.config, len(self.vocab)
-        w_in = _grown(self.wv.vectors, n)
-        w_in[n_old:] = self._new_rows(n - n_old, n_old)
+        w_in = native.aligned_empty((n, cfg.vector_size), np.float32)
+        w_in[:n_old] = self.wv.vectors
+        self._new_rows(w_in[n_old:], n_old)
         self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
         if cfg.negative:
             self.w_out_ns = _grown(self.w_out_ns, n)
@@ -629,8 +630,10 @@ class Word2Vec:
 
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(Word2VecConfig))
-_SHAPING_FIELDS = frozenset({"vector_size", "min_count", "max_vocab_size", "max_final_vocab",
-                             "hs", "negative", "max_sentence_length", "unicode_errors"})
+# seed too: the initial weights and the threads' random streams come from it
+_SHAPING_FIELDS = frozenset({"seed", "vector_size", "min_count", "max_vocab_size",
+                             "max_final_vocab", "hs", "negative", "max_sentence_length",
+                             "unicode_errors"})
 
 
 class _Source:

@@ -380,7 +380,6 @@ static int encode_token(void *ctx, const char *tok, int64_t len)
         if (e->invalid && !w2v_utf8_valid(tok, len)) {
             int64_t k = w2v_table_add(e->invalid, tok, len, h, e->n_tokens - 1);
             if (k < 0) return (int)k;
-            e->invalid->count[k]++;
         }
         return W2V_OK;
     }

@@ -95,7 +95,7 @@ typedef struct {
     int32_t *out_ids; int64_t out_cap, out_len;
     int64_t *out_ends; int64_t ends_cap, ends_len;   /* global end positions */
     /* NULL, or (w2v_encoder_track_invalid) the distinct dropped tokens that are not valid
-     * UTF-8, with their counts: the caller may decode them to words it knows */
+     * UTF-8: the caller may decode them to words it knows */
     w2v_table *invalid;
 } w2v_encoder;
 

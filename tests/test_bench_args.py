@@ -48,6 +48,8 @@ def non_default_argv(parser):
         opt = action.option_strings[-1]
         if isinstance(action, argparse._StoreTrueAction):
             argv.append(opt)
+        elif action.type is compare.thread_counts:
+            argv += [opt, "3,5"]
         elif action.type is compare.word2vec_option:
             argv += [opt, "shared_negatives=True", opt, "ns_exponent=0.5"]
         elif action.choices:
@@ -77,8 +79,6 @@ def test_every_option_reaches_the_child():
     expected = dict(same_through_json(vars(parent)), child="fastw2v", child_threads=2,
                     child_corpus="/tmp/corpus.txt", child_out="/tmp/out", child_spec=None)
     assert child == expected
-    for dest in user:
-        assert child[dest] == same_through_json(getattr(parent, dest)), dest
 
 
 def test_settings_built_in_the_child_are_the_parents():
@@ -172,9 +172,41 @@ def test_both_scripts_parse_name_value_alike(parser, option, capsys):
 
 
 def test_scaling_refuses_to_set_what_it_sets_itself(capsys):
-    for option in ("vector_size=10", "sg=0", "hs=1", "negative=3"):
+    for option in ("vector_size=10", "sg=0", "hs=1", "negative=3", "seed=3", "epochs=2"):
         with pytest.raises(SystemExit) as e:
             scaling.main(["--set", option, "--corpus", "unused.txt"])
         assert e.value.code == 2
         assert f"--set {option.split('=')[0]}=...: this script sets it" in \
             capsys.readouterr().err
+
+
+@pytest.mark.parametrize("script", [compare, scaling])
+@pytest.mark.parametrize("bad", ["a", "1,,x", "0", "2,-1", ","])
+def test_thread_lists_are_checked_when_parsed(script, bad, capsys):
+    with pytest.raises(SystemExit) as e:
+        script.build_parser().parse_args(["--threads", bad])
+    assert e.value.code == 2 and "argument --threads: expected" in capsys.readouterr().err
+    assert script.build_parser().parse_args(["--threads", "1, 2,16"]).threads == [1, 2, 16]
+
+
+@pytest.mark.parametrize("bad", ["64", "a/b", "65/1000", "64/0", "1/2/3"])
+def test_scaling_checks_hot_copy_variants_before_training(bad, capsys):
+    with pytest.raises(SystemExit) as e:
+        scaling.main(["--variants", bad, "--corpus", "unused.txt"])
+    assert e.value.code == 2 and "--variants takes ROWS/SYNC pairs" in capsys.readouterr().err
+
+
+def test_independent_processes_that_die_are_named():
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    proc = ctx.Process(target=lambda: None)
+    proc.start()
+    proc.join()
+    mine, theirs = ctx.Pipe()
+    theirs.close()
+    independent = scaling.Independent.__new__(scaling.Independent)
+    independent.conns, independent.procs = [mine], [proc]
+    with pytest.raises(RuntimeError, match=r"independent training process died \(exit codes "
+                                           r"\[0\]"):
+        independent.run(1)
+    independent.close()

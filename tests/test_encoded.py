@@ -156,6 +156,12 @@ def test_chunks_within_ranges_left_by_an_interruption(corpus):
     np.testing.assert_array_equal(covered, expected)
     assert np.isin(chunks[1:, 0], enc.offsets).all() and np.isin(chunks[:, 1], enc.offsets).all()
     assert len(chunks) > 2
+    # ranges of another corpus (a model saved while training on it): a clear error
+    for workers in (1, 4):
+        with pytest.raises(ValueError, match="reach outside this corpus"):
+            enc.chunks(workers, within=[[0, enc.n_ids + 50]])
+        with pytest.raises(ValueError, match="reach outside this corpus"):
+            enc.chunks(workers, within=[[-5, 3]])
 
 
 def test_chunks_of_long_sentences_are_whole_sentences():
@@ -325,5 +331,23 @@ def test_encode_file_strict_raises_for_undecodable_tokens_and_writes_nothing(tmp
     vocab.learn_raw_forms({"au": [b"caf\xe9"]})
     got = encode_file(str(bad), vocab, 100, unicode_errors="strict")
     assert got.ids.tolist() == [vocab.key_to_index[w] for w in ["au", "lait", "au", "au"]]
+    # the error comes at the end of the chunk that holds the token, not after the file
+    import fastw2v.encoded as encoded
+    chunks = []
+
+    def small_chunks(path):
+        for chunk in iter_chunks(path, chunk_bytes=8):
+            chunks.append(chunk)
+            yield chunk
+
+    from fastw2v.corpus import iter_chunks
+    long_bad = tmp_path / "long.txt"
+    long_bad.write_bytes(b"au caf\xe9\n" + b"au lait\n" * 1000)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(encoded, "iter_chunks", small_chunks)
+        with pytest.raises(InvalidUTF8Error):
+            encode_file(str(long_bad), select_words(count_iterable([["au"]]), 1), 100,
+                        unicode_errors="strict")
+    assert len(chunks) == 1     # the first chunk, 8 bytes, holds the token and its newline
     # without unicode_errors (a file counted before) nothing is checked
     assert encode_file(str(bad), select_words(count_iterable([["au"]]), 1), 100).n_ids == 2
