@@ -57,6 +57,10 @@ def main(argv=None):
         t_count, raw = best(lambda: count_file(path), a.repeat)
         vocab = select_words(raw, 5)
         t_encode, enc = best(lambda: encode_file(path, vocab, 10000), a.repeat)
+        # train(corpus_file=) on a file: encoded with the vocabulary, invalid UTF-8 checked
+        t_checked, checked = best(
+            lambda: encode_file(path, vocab, 10000, unicode_errors="strict"), a.repeat)
+        assert np.array_equal(checked.ids, enc.ids)
 
         def one_read():
             raw = count_file(path, record=True)
@@ -66,6 +70,8 @@ def main(argv=None):
         t_build, _ = best(lambda: Word2Vec(min_count=5).build_vocab(corpus_file=path), a.repeat)
         rows = [("fastw2v count_file", t_count),
                 ("fastw2v encode_file (a second read)", t_encode),
+                ("fastw2v encode_file, invalid UTF-8 checked (train(corpus_file=...) on "
+                 "a new file: its one read)", t_checked),
                 ("fastw2v count + encode, two reads", t_count + t_encode),
                 ("fastw2v count + encode, one read (count_file(record=True) + "
                  "encode_recorded)", t_one),
