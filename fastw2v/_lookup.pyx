@@ -255,7 +255,8 @@ def bag_scatter(const real_f[:, ::1] grad, const id_f[::1] ids, const int64_t[::
                 const int64_t[::1] slot, int64_t padding_idx, double alpha,
                 real_f[:, ::1] dst):
     """dst[r_i, :] += alpha * c_i * grad[b, :] for every non-padding position i of bag b,
-    r_i = slot[i] or ids[i], c_i = (psw[i] or 1) / (mean: bag count) / (counts[ids[i]] or 1).
+    r_i = slot[i] or ids[i], c_i = (psw[i] or 1) / (mean: bag count) / (counts[i] or 1),
+    counts (n_ids,) holding how often position i's id occurs.
     bounds None: bag b is position b alone, grad (n_ids, dim)."""
     cdef int64_t dim = grad.shape[1], n_ids = ids.shape[0]
     cdef int64_t n_bags = n_ids if bounds is None else bounds.shape[0] - 1
@@ -266,6 +267,8 @@ def bag_scatter(const real_f[:, ::1] grad, const id_f[::1] ids, const int64_t[::
         raise ValueError(f"dst has {dst.shape[1]} columns, grad {dim}")
     if psw is not None:
         _check_shape("per_sample_weights", (psw.shape[0],), (n_ids,))
+    if counts is not None:
+        _check_shape("counts", (counts.shape[0],), (n_ids,))
     if slot is not None:
         _check_shape("slot", (slot.shape[0],), (n_ids,))
     if n_bags == 0 or dim == 0 or n_ids == 0:

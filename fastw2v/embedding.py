@@ -12,6 +12,21 @@ the bag reductions run in C without the GIL (`fastw2v._lookup`). ``weight`` is a
 C-contiguous numpy matrix that `to_torch` and ``__dlpack__`` hand to PyTorch, JAX or any
 DLPack consumer without a copy. torch is imported only inside `to_torch`, `from_torch` and
 `SparseGrad.to_torch`.
+
+Deliberate differences from torch 2.13 (each pinned by tests/test_embedding.py):
+
+- Python exception types where torch raises RuntimeError or AssertionError (TypeError,
+  ValueError, IndexError; an assert vanishes under ``python -O``).
+- ``max_norm=nan`` raises ValueError (torch silently ignores it); numbers given as strings
+  raise TypeError, as torch's argument parser does.
+- ``max_norm`` measures float32 rows in double precision: a row of entries near 1e20 is
+  rescaled to the bound, where torch's float32 norm overflows to inf and zeroes it.
+- Two CPU bugs are not copied: EmbeddingBag with ``scale_grad_by_freq`` divides each id by
+  its own count (pytorch#190063), and with ``include_last_offset`` the ids past the last
+  offset belong to no bag in every mode (pytorch#191965).
+- ``sparse=True`` with ``scale_grad_by_freq`` works (torch's Embedding refuses it).
+- CPU memory only (``device`` must be None or 'cpu'), and no autograd: `backward` takes
+  the output gradient explicitly.
 """
 from __future__ import annotations
 
@@ -46,15 +61,51 @@ class SparseGrad:
         Same dtype as the weight.
     shape : tuple of int
         Shape of the weight, (num_embeddings, embedding_dim).
+
+    Notes
+    -----
+    ``SparseGrad(ids, rows, shape)`` builds one by hand: `ids` integers within
+    ``[0, shape[0])`` (IndexError otherwise), `rows` float32/float64 of shape
+    ``(len(ids), shape[1])``; repeated ids are summed (coalesced), as torch's
+    ``coalesce()`` does.
     """
 
     __slots__ = ("ids", "rows", "shape")
     __array_ufunc__ = None      # ndarray + SparseGrad defers to SparseGrad.__radd__
 
     def __init__(self, ids, rows, shape):
-        self.ids = ids
-        self.rows = rows
-        self.shape = tuple(shape)
+        shape = tuple(shape)
+        if len(shape) != 2 or not all(isinstance(s, numbers.Integral) and s >= 0
+                                      for s in shape):
+            raise ValueError(f"shape must be (num_embeddings, embedding_dim), got {shape!r}")
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise TypeError(f"ids must be a 1-D integer array, got {ids.dtype} of shape "
+                            f"{ids.shape}")
+        rows = np.asarray(rows)
+        _check_weight_dtype(rows.dtype, "rows")
+        if rows.shape != (len(ids), shape[1]):
+            raise ValueError(f"rows has shape {rows.shape}; expected (len(ids), "
+                             f"embedding_dim) = {(len(ids), shape[1])}")
+        if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.int64).max:
+            bad = ids[ids > np.iinfo(np.int64).max][0]
+            raise IndexError(f"id {bad} is out of range for {shape[0]} rows")
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        pos = _lookup.find_bad_id(ids, shape[0])
+        if pos >= 0:
+            raise IndexError(f"ids[{pos}] = {ids[pos]} is out of range for {shape[0]} rows "
+                             f"(valid: 0 <= id < {shape[0]})")
+        rows = np.ascontiguousarray(rows, dtype=rows.dtype.newbyteorder("="))
+        if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
+            ids, rows = _coalesce(ids, rows, shape)
+        self.ids, self.rows, self.shape = ids, rows, (int(shape[0]), int(shape[1]))
+
+    @classmethod
+    def _new(cls, ids, rows, shape):
+        """One from arrays already checked and coalesced (the layers' own gradients)."""
+        grad = cls.__new__(cls)
+        grad.ids, grad.rows, grad.shape = ids, rows, shape
+        return grad
 
     def __iter__(self):
         return iter((self.ids, self.rows))
@@ -79,12 +130,11 @@ class SparseGrad:
         if isinstance(other, SparseGrad):
             if other.shape != self.shape:
                 raise ValueError(f"cannot add gradients of shapes {self.shape} and {other.shape}")
+            if other.rows.dtype != self.rows.dtype:
+                raise TypeError(f"cannot add {self.rows.dtype} and {other.rows.dtype} gradients")
             ids = np.concatenate([self.ids, other.ids])
             rows = np.concatenate([self.rows, other.rows])
-            uniq, slot = _unique_ids(ids, self.shape[0], -1)
-            summed = np.zeros((len(uniq), self.shape[1]), dtype=self.rows.dtype)
-            _lookup.bag_scatter(rows, ids, None, None, False, None, slot, -1, 1.0, summed)
-            return SparseGrad(uniq, summed, self.shape)
+            return SparseGrad._new(*_coalesce(ids, rows, self.shape), self.shape)
         return self.to_dense() + other
 
     __radd__ = __add__
@@ -128,7 +178,8 @@ class _LookupLayer:
         """The (num_embeddings, embedding_dim) table: float32 (or float64), C-contiguous.
 
         Assigning an array that already is float32/float64 and C-contiguous keeps it without
-        a copy; others are copied into that form.
+        a copy; others are copied into that form. Assigning forgets the gradient (``grad =
+        None``), as a new torch Parameter starts without one.
         """
         return self._weight
 
@@ -139,6 +190,7 @@ class _LookupLayer:
             raise ValueError(f"padding_idx={self.padding_idx} is out of range for a weight of "
                              f"{value.shape[0]} rows; set padding_idx first")
         self._weight = value
+        self.grad = None
 
     @property
     def num_embeddings(self) -> int:
@@ -214,20 +266,18 @@ class _LookupLayer:
     def _weight_grad(self, flat, bounds, g, psw, mean):
         """Gradient of the weight for bags (bounds None: one id per row of g), dense or,
         with sparse=True, a SparseGrad."""
-        counts = (_lookup.count_ids(flat, self.num_embeddings)
-                  if self.scale_grad_by_freq else None)
+        counts = _id_counts(flat, self.num_embeddings) if self.scale_grad_by_freq else None
         if self.sparse:
             uniq, slot = _unique_ids(flat, self.num_embeddings, self._pad)
             rows = np.zeros((len(uniq), self.embedding_dim), dtype=self._weight.dtype)
             _lookup.bag_scatter(g, flat, bounds, psw, mean, counts, slot, self._pad, 1.0, rows)
-            return SparseGrad(uniq, rows, self._weight.shape)
+            return SparseGrad._new(uniq, rows, self._weight.shape)
         grad = np.zeros_like(self._weight)
         _lookup.bag_scatter(g, flat, bounds, psw, mean, counts, None, self._pad, 1.0, grad)
         return grad
 
     def _sgd_scatter(self, flat, bounds, g, psw, mean, lr):
-        counts = (_lookup.count_ids(flat, self.num_embeddings)
-                  if self.scale_grad_by_freq else None)
+        counts = _id_counts(flat, self.num_embeddings) if self.scale_grad_by_freq else None
         _lookup.bag_scatter(g, flat, bounds, psw, mean, counts, None, self._pad, -lr,
                             self._weight)
 
@@ -249,11 +299,23 @@ class _LookupLayer:
         if self.grad is None:
             return
         self._check_writable("step()")
-        if isinstance(self.grad, SparseGrad):
-            _lookup.bag_scatter(self._unaliased(self.grad.rows), self.grad.ids, None, None,
-                                False, None, None, -1, -lr, self._weight)
+        grad = self.grad
+        if isinstance(grad, SparseGrad):
+            if grad.shape != self._weight.shape:
+                raise ValueError(f"grad is a SparseGrad of shape {grad.shape}, but the weight "
+                                 f"has shape {self._weight.shape}; call zero_grad() and "
+                                 f"backward again")
+            # checked again: the attributes of a SparseGrad can be reassigned
+            grad = SparseGrad(grad.ids, grad.rows, grad.shape)
+            _lookup.bag_scatter(self._unaliased(grad.rows.astype(self._weight.dtype, copy=False)),
+                                grad.ids, None, None, False, None, None, -1, -lr, self._weight)
         else:
-            self._weight -= self._weight.dtype.type(lr) * self.grad
+            if not isinstance(grad, np.ndarray) or grad.shape != self._weight.shape:
+                raise ValueError(f"grad must be None, a SparseGrad or an array of the weight's "
+                                 f"shape {self._weight.shape}, got "
+                                 f"{getattr(grad, 'shape', type(grad).__name__)}; call "
+                                 f"zero_grad() and backward again")
+            self._weight -= self._weight.dtype.type(lr) * grad
 
     def _accumulate(self, grad):
         # a new array each time, so that gradients returned earlier never change
@@ -453,9 +515,9 @@ class Embedding(_LookupLayer):
     def to_torch(self):
         """A ``torch.nn.Embedding`` whose weight shares memory with this one's (via
         ``torch.from_numpy``), with the same settings; frozen if this layer is."""
-        torch = _import_torch("Embedding.to_torch()")
+        torch, weight = _torch_ready(self)
         return torch.nn.Embedding.from_pretrained(
-            torch.from_numpy(self._weight), freeze=not self.requires_grad,
+            weight, freeze=not self.requires_grad,
             padding_idx=self.padding_idx, max_norm=self.max_norm, norm_type=self.norm_type,
             scale_grad_by_freq=self.scale_grad_by_freq, sparse=self.sparse)
 
@@ -596,9 +658,9 @@ class EmbeddingBag(_LookupLayer):
     def to_torch(self):
         """A ``torch.nn.EmbeddingBag`` whose weight shares memory with this one's, with the
         same settings; frozen if this layer is."""
-        torch = _import_torch("EmbeddingBag.to_torch()")
+        torch, weight = _torch_ready(self)
         return torch.nn.EmbeddingBag.from_pretrained(
-            torch.from_numpy(self._weight), freeze=not self.requires_grad,
+            weight, freeze=not self.requires_grad,
             max_norm=self.max_norm, norm_type=self.norm_type,
             scale_grad_by_freq=self.scale_grad_by_freq, mode=self.mode, sparse=self.sparse,
             include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
@@ -854,7 +916,7 @@ def _check_max_norm(max_norm):
     inf is a no-op. NaN, which torch takes as a silent no-op, is refused."""
     if max_norm is None:
         return None
-    max_norm = float(max_norm)
+    max_norm = _real("max_norm", max_norm)
     if math.isnan(max_norm):
         raise ValueError("max_norm must be a number or None, got nan")
     return max_norm
@@ -890,15 +952,22 @@ def _new_weight_dtype(dtype) -> np.dtype:
     return _check_weight_dtype(dtype, "dtype")
 
 
+def _real(name, value) -> float:
+    """A number (anything with __float__: numpy or torch scalars too), not a string."""
+    if not hasattr(type(value), "__float__"):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
 def _check_norm_type(norm_type) -> float:
-    norm_type = float(norm_type)
+    norm_type = _real("norm_type", norm_type)
     if math.isnan(norm_type):
         raise ValueError("norm_type must be a number, got nan")
     return norm_type
 
 
 def _check_lr(lr) -> float:
-    lr = float(lr)
+    lr = _real("lr", lr)
     if not (math.isfinite(lr) and lr >= 0):
         raise ValueError(f"lr must be finite and >= 0, got {lr}")
     return lr
@@ -927,6 +996,37 @@ def _unique_ids(flat, n_rows, padding_idx):
     return uniq, np.ascontiguousarray(slot)
 
 
+def _coalesce(ids, rows, shape):
+    """(sorted distinct ids, their summed rows) of a row-sparse gradient."""
+    uniq, slot = _unique_ids(ids, shape[0], -1)
+    summed = np.zeros((len(uniq), shape[1]), dtype=rows.dtype)
+    _lookup.bag_scatter(rows, ids, None, None, False, None, slot, -1, 1.0, summed)
+    return uniq, summed
+
+
+def _id_counts(flat, n_rows):
+    """How often the id at each position of `flat` occurs in it, (n_ids,) int64: counted
+    in a table of n_rows entries, or by sorting when the batch is much smaller than that
+    (a few ids looked up in a table of millions of rows, say)."""
+    if flat.size * 8 >= n_rows:
+        return _lookup.count_ids(flat, n_rows)[flat]
+    _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    return np.ascontiguousarray(counts[inverse.reshape(-1)], dtype=np.int64)
+
+
+def _torch_ready(layer):
+    """The weight as a tensor for to_torch(): refused when it is read-only and torch would
+    write it (training, or max_norm's renormalisation): torch ignores numpy's read-only
+    flag, and a write to a read-only memory map crashes the process."""
+    if not layer._weight.flags.writeable and (layer.requires_grad or layer.max_norm is not None):
+        what = "a trainable module" if layer.requires_grad else "max_norm"
+        raise ValueError(f"the weight is read-only (a memory-mapped file, say) and torch would "
+                         f"write to it ({what}), which it cannot do safely; use a writable "
+                         f"copy first: layer.weight = np.array(layer.weight)")
+    torch = _import_torch(f"{type(layer).__name__}.to_torch()")
+    return torch, torch.from_numpy(layer._weight)
+
+
 def _import_torch(what):
     try:
         import torch
@@ -941,6 +1041,10 @@ def _torch_weight(module) -> np.ndarray:
     if weight.device.type != "cpu":
         raise ValueError(f"the module's weight is on {weight.device}; move it to the CPU "
                          f"first (module.cpu())")
+    if not weight.is_contiguous():
+        raise ValueError("the module's weight is not contiguous, so it cannot be shared; make "
+                         "it contiguous first: module.weight.data = "
+                         "module.weight.data.contiguous()")
     try:
         return weight.numpy()
     except TypeError as e:

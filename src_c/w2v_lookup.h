@@ -35,7 +35,8 @@
     /* dst[r_i, :] += alpha * c_i * grad[b, :] for each i in bag b, ids[i] != padding_idx;   \
      * r_i = slot[i] (slot != NULL) else ids[i];                                             \
      * c_i = (psw ? psw[i] : 1) / (mean ? bag b's count of such i : 1)                       \
-     *       / (counts ? counts[ids[i]] : 1).                      grad (n_bags, dim) */    \
+     *       / (counts ? counts[i] : 1), counts[i] being how often ids[i] occurs in          \
+     *       ids.                                                  grad (n_bags, dim) */     \
     void w2v_bag_scatter_##S(const REAL *grad, int64_t dim, const ID *ids,                   \
                              const int64_t *bounds, int64_t n_bags, const REAL *psw,         \
                              int mean, const int64_t *counts, const int64_t *slot,           \

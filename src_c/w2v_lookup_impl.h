@@ -223,7 +223,7 @@ void FN(w2v_bag_scatter)(const REAL *grad, int64_t dim, const ID *ids, const int
             if (r == padding_idx) continue;
             REAL c = c_bag;
             if (psw) c *= psw[i];
-            if (counts) c /= (REAL)counts[r];
+            if (counts) c /= (REAL)counts[i];
             FN_REAL(axpy_row)(dim, c, g, dst + (slot ? slot[i] : r) * dim);
         }
     }

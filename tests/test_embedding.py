@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -678,6 +679,112 @@ def test_read_only_weight_can_be_looked_up_but_not_changed():
         Embedding.from_pretrained(weight, max_norm=1.0)([1])
 
 
+def test_read_only_weight_is_not_handed_to_torch_to_write():
+    # torch ignores numpy's read-only flag and writing a read-only memory map crashes the
+    # process: training it (or max_norm) is refused, a frozen lookup shares it
+    weight = np.ones((4, 2), dtype=np.float32)
+    weight.flags.writeable = False
+    for layer in (Embedding.from_pretrained(weight, freeze=False),
+                  Embedding.from_pretrained(weight, max_norm=1.0),
+                  EmbeddingBag.from_pretrained(weight, freeze=False)):
+        with pytest.raises(ValueError, match="read-only.*writable copy"):
+            layer.to_torch()
+    with warnings.catch_warnings():          # torch warns (once a process) of read-only arrays
+        warnings.simplefilter("ignore")
+        frozen = Embedding.from_pretrained(weight).to_torch()
+    assert frozen.weight.data_ptr() == weight.ctypes.data
+
+
+def test_from_torch_refuses_a_weight_it_cannot_share():
+    module = torch.nn.Embedding(3, 4)
+    module.weight = torch.nn.Parameter(torch.randn(4, 3).t())      # a transposed view
+    with pytest.raises(ValueError, match="not contiguous"):
+        Embedding.from_torch(module)
+    module.weight.data = module.weight.data.contiguous()
+    assert Embedding.from_torch(module).weight.ctypes.data == module.weight.data_ptr()
+
+
+def test_new_weight_forgets_the_gradient_and_step_checks_it(rng):
+    # as a new torch Parameter starts without a gradient: the old one may name rows the
+    # new weight does not have
+    layer = Embedding(1000, 4, sparse=True, rng=rng)
+    layer.backward(np.array([999]), np.ones((1, 4), np.float32))
+    layer.weight = layer.weight[:10].copy()
+    assert layer.grad is None
+    layer.step(0.1)                                     # nothing to do
+    layer.grad = SparseGrad(np.array([3]), np.ones((1, 4), np.float32), (1000, 4))
+    with pytest.raises(ValueError, match="shape"):
+        layer.step(0.1)
+    dense = Embedding(1, 3, rng=rng)
+    dense.grad = np.ones((1, 3), np.float32)           # would broadcast over 4 rows
+    dense.weight = np.zeros((4, 3), np.float32)
+    dense.grad = np.ones((1, 3), np.float32)
+    with pytest.raises(ValueError, match="weight's shape"):
+        dense.step(1.0)
+    np.testing.assert_array_equal(dense.weight, 0)
+    grad = SparseGrad(np.array([1]), np.ones((1, 3)), (4, 3))
+    dense.grad = grad
+    grad.ids = np.array([10**9])                       # the attributes can be reassigned
+    with pytest.raises(IndexError, match="out of range"):
+        dense.step(1.0)
+
+
+def test_sparse_grad_made_by_hand_is_checked_and_coalesced():
+    rows = np.arange(8, dtype=np.float32).reshape(4, 2)
+    with pytest.raises(IndexError, match="out of range"):
+        SparseGrad(np.array([0, 5]), rows[:2], (5, 2))
+    with pytest.raises(IndexError, match="out of range"):
+        SparseGrad(np.array([-1]), rows[:1], (5, 2))
+    with pytest.raises(IndexError, match="out of range"):
+        SparseGrad(np.array([2**64 - 1], dtype=np.uint64), rows[:1], (5, 2))
+    with pytest.raises(TypeError, match="integer"):
+        SparseGrad(np.array([0.0]), rows[:1], (5, 2))
+    with pytest.raises(ValueError, match="rows has shape"):
+        SparseGrad(np.array([0, 1]), rows[:1], (5, 2))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        SparseGrad(np.array([0]), np.ones((1, 2), np.int64), (5, 2))
+    with pytest.raises(ValueError, match="shape must be"):
+        SparseGrad(np.array([0]), rows[:1], (5,))
+    g = SparseGrad(np.array([3, 1, 3, 0], dtype=np.int32), rows, (5, 2))
+    expected = np.zeros((5, 2), np.float32)
+    np.add.at(expected, [3, 1, 3, 0], rows)
+    np.testing.assert_array_equal(g.ids, [0, 1, 3])
+    assert g.ids.dtype == np.int64
+    np.testing.assert_array_equal(g.to_dense(), expected)
+    np.testing.assert_array_equal((g + g).to_dense(), 2 * expected)
+    np.testing.assert_array_equal(g.to_torch().to_dense().numpy(), expected)
+    with pytest.raises(TypeError, match="float32 and float64"):
+        g + SparseGrad(np.array([0]), np.ones((1, 2)), (5, 2))
+
+
+@pytest.mark.parametrize("n_rows", [8, 100_000])     # counted in a table / by sorting
+@pytest.mark.parametrize("sparse", [False, True])
+def test_scale_grad_by_freq_counts_in_the_batch(rng, n_rows, sparse):
+    weight = rng.standard_normal((n_rows, 3)).astype(np.float32)
+    ours, theirs = pair(Embedding, weight, scale_grad_by_freq=True)
+    ours.sparse = sparse                 # torch refuses sparse gradients scaled by frequency
+    idx = np.array([[5, 2, 5], [7, 5, 2]])
+    d_out = rng.standard_normal((2, 3, 3)).astype(np.float32)
+    theirs(torch.from_numpy(idx)).backward(torch.from_numpy(d_out))
+    close(as_dense(ours.backward(idx, d_out), weight.shape), as_dense(theirs.weight.grad,
+                                                                        weight.shape))
+    ours.sgd_step(idx, d_out, 0.5)
+    torch.optim.SGD([theirs.weight], lr=0.5).step()
+    close(ours.weight, theirs.weight)
+
+
+def test_numeric_settings_must_be_numbers():
+    for kwargs in ({"max_norm": "1.5"}, {"norm_type": "2"}):
+        with pytest.raises(TypeError, match="must be a number"):
+            Embedding(3, 2, **kwargs)
+    layer = Embedding(3, 2, max_norm=np.float32(1.5), norm_type=torch.tensor(2.0), rng=0)
+    assert (layer.max_norm, layer.norm_type) == (1.5, 2.0)
+    layer.backward([0], np.ones((1, 2)))
+    with pytest.raises(TypeError, match="lr must be a number"):
+        layer.step("0.1")
+    layer.step(np.array(0.1))                          # numpy and torch scalars are numbers
+
+
 def test_weight_assignment_is_checked(rng):
     layer = Embedding(5, 2, padding_idx=4, rng=rng)
     layer.weight = np.zeros((6, 3), dtype=np.float32)
@@ -1019,7 +1126,8 @@ def test_kernel_bag_scatter(rng, real, id_type, mean, with_psw, with_counts, wit
         expected = expected[uniq]
     else:
         slot, dst = None, np.zeros_like(weight)
-    _lookup.bag_scatter(grad, ids, bounds, psw, mean, counts, slot, pad, -0.5, dst)
+    per_position = None if counts is None else counts[ids]      # how often each id occurs
+    _lookup.bag_scatter(grad, ids, bounds, psw, mean, per_position, slot, pad, -0.5, dst)
     np.testing.assert_allclose(dst, expected, **TOL[real])
 
 
