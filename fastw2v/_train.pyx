@@ -31,6 +31,24 @@ def _padded(n, dtype):
     return np.zeros(n + 2 * pad, dtype=dtype)[pad:pad + n]
 
 
+def _check_rows(name, const float[:, ::1] a, int64_t rows, int64_t dim):
+    if a.shape[0] != rows or a.shape[1] != dim:
+        raise ValueError(f"{name} has shape {(a.shape[0], a.shape[1])}, expected "
+                         f"{(rows, dim)} for a vocabulary of the input vectors' size")
+
+
+def _check_length(name, a, int64_t n):
+    if a is None or len(a) != n:
+        raise ValueError(f"{name} has {None if a is None else len(a)} entries, expected {n}")
+
+
+def _thread_state(dim, max_span, window, negative, rng_state):
+    """A ThreadState as pickled: fresh buffers and counters, the RNG where it was."""
+    state = ThreadState(dim, max_span, window, negative, 0)
+    state.rng_state = rng_state
+    return state
+
+
 cdef class ThreadState:
     """Everything one training thread owns: RNG, scratch vectors, counters."""
     cdef w2v_thread t
@@ -67,6 +85,11 @@ cdef class ThreadState:
         self.t.hot = &hot_v[0]
         self.t.hot_base = &hot_base_v[0]
         w2v_thread_seed(&self.t, seed)
+
+    def __reduce__(self):
+        # the counters are taken after every epoch; the buffers are scratch space
+        return _thread_state, (self.dim, self.max_span, self.window, self.negative,
+                               self.t.rng)
 
     def take_counters(self):
         """Returns (loss, words, trained, examples, steps) since the last call, and resets
@@ -131,25 +154,38 @@ cdef class Trainer:
         # keep every array alive as long as the raw pointers below are used
         self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
                        noise_alias, path_off, path_points, path_codes)
-        cdef int64_t n = w_in.shape[0]
+        cdef int64_t n = w_in.shape[0], dim = w_in.shape[1]
+        # the kernels index these by word id (< n, checked in Python): a size that does not
+        # match would have them read or write outside an array
+        if n < 1:
+            raise ValueError("the input vectors have no rows: there is no vocabulary to train")
+        if negative:
+            _check_rows("w_out_ns", w_out_ns, n, dim)
+            _check_length("noise_prob", noise_prob, n)
+            _check_length("noise_alias", noise_alias, n)
+        if hs:
+            _check_rows("w_out_hs", w_out_hs, n - 1, dim)
+            _check_length("path_off", path_off, n + 1)
+            if path_off[n] > path_points.shape[0] or path_off[n] > path_codes.shape[0]:
+                raise ValueError("path_points and path_codes are shorter than path_off says")
+        if keep_prob is not None:
+            _check_length("keep_prob", keep_prob, n)
+        if offsets.shape[0] < 1 or offsets[offsets.shape[0] - 1] != ids.shape[0]:
+            raise ValueError("offsets must end at len(ids)")
         memset(&self.m, 0, sizeof(w2v_model))
         self.m.n_words = n
-        self.m.dim = w_in.shape[1]
-        self.m.w_in = &w_in[0, 0]
+        self.m.dim = dim
+        self.m.w_in = &w_in[0, 0] if dim else NULL
         if negative:
-            assert w_out_ns.shape[0] == n and w_out_ns.shape[1] == self.m.dim
-            assert noise_prob.shape[0] == n and noise_alias.shape[0] == n
-            self.m.w_out_ns = &w_out_ns[0, 0]
+            self.m.w_out_ns = &w_out_ns[0, 0] if dim else NULL
             self.m.noise_prob = &noise_prob[0]
             self.m.noise_alias = &noise_alias[0]
         if hs:
-            assert path_off.shape[0] == n + 1
-            self.m.w_out_hs = &w_out_hs[0, 0] if w_out_hs.shape[0] else NULL
+            self.m.w_out_hs = &w_out_hs[0, 0] if w_out_hs.shape[0] and dim else NULL
             self.m.path_off = &path_off[0]
             self.m.path_points = &path_points[0] if path_points.shape[0] else NULL
             self.m.path_codes = &path_codes[0] if path_codes.shape[0] else NULL
         if keep_prob is not None:
-            assert keep_prob.shape[0] == n
             self.m.keep_prob = &keep_prob[0]
         self.m.ids = &ids[0] if ids.shape[0] else NULL
         self.m.offsets = &offsets[0]
@@ -263,7 +299,9 @@ cdef class Trainer:
                 f"window={self.m.window}, negative={self.m.negative}")
 
     def request_stop(self):
-        """Make every running thread return within about W2V_PROGRESS_WORDS words."""
+        """Make every running thread return: at the end of the span it is training, once
+        it has read W2V_PROGRESS_WORDS words since it last published its progress (within
+        about 10,000 words, or one span of max_span kept words if that is longer)."""
         self.stop = 1
 
     @property

@@ -593,13 +593,66 @@ static inline int32_t *next_negatives(const w2v_model *m, w2v_thread *t, int32_t
     return ready;
 }
 
-static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, int64_t len)
+/* 1 if this model trains hot Huffman nodes in per-thread copies (see w2v_model.hot_first). */
+static inline int has_hot_rows(const w2v_model *m)
 {
-    const float alpha = (float)t->alpha;
+    return m->hs && m->hot_first < m->n_words - 1;
+}
+
+/* The thread's private copies of the hot Huffman nodes: load them from the shared matrix,
+ * and merge them back, adding what this thread changed since the last merge to whatever
+ * the other threads have written meanwhile (Hogwild, in batches). */
+static void load_hot(const w2v_model *m, w2v_thread *t)
+{
+    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->dim * sizeof(float);
+    memcpy(t->hot, m->w_out_hs + m->hot_first * m->dim, bytes);
+    memcpy(t->hot_base, t->hot, bytes);
+    t->unmerged = 0;
+}
+
+static void merge_hot(const w2v_model *m, w2v_thread *t)
+{
+    int64_t n = (m->n_words - 1 - m->hot_first) * m->dim;
+    float *shared = m->w_out_hs + m->hot_first * m->dim;
+    for (int64_t i = 0; i < n; i++) {
+        /* where no other thread wrote, take the private value as it is: adding the change
+         * would round, and one thread alone must train exactly as without copies */
+        float s = shared[i];
+        float v = s == t->hot_base[i] ? t->hot[i] : s + (t->hot[i] - t->hot_base[i]);
+        shared[i] = v;
+        t->hot[i] = t->hot_base[i] = v;
+    }
+    t->unmerged = 0;
+}
+
+/* Train the subsampled ids span[0, len), read from `raw` corpus ids. Those raw words are
+ * credited to the thread's progress and merge counts as the centre word advances, in
+ * proportion, so that a long span (a one-line corpus, a large max_span) still refreshes
+ * the learning rate every W2V_PROGRESS_WORDS words and merges the private hot rows every
+ * hot_sync_words words. A short span publishes its progress only at its end (train_range
+ * does, at the next span), so the learning rate is constant within it, as in word2vec.c. */
+static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, int64_t len,
+                      int64_t raw)
+{
+    const int long_span = raw >= W2V_PROGRESS_WORDS, hot = has_hot_rows(m);
+    int64_t credited = 0;
+    float alpha = (float)t->alpha;
     const int n_negs = m->negative;
     int32_t *negs = t->negs + n_negs;   /* the second set counts as used */
     if (n_negs) draw_negatives(m, t, t->negs);
     for (int64_t i = 0; i < len; i++) {
+        if (long_span || hot) {
+            /* in double: raw * i may not fit 64 bits; the quotient is exact enough */
+            int64_t due = (int64_t)((double)raw * (double)i / (double)len);
+            t->unpublished += due - credited;
+            t->unmerged += due - credited;
+            credited = due;
+            if (hot && t->unmerged >= m->hot_sync_words) merge_hot(m, t);
+            if (long_span && t->unpublished >= W2V_PROGRESS_WORDS) {
+                publish_progress(m, t);
+                alpha = (float)t->alpha;
+            }
+        }
         int64_t reach = m->window;
         if (m->shrink_windows) reach -= next_below(t, m->window);
         int64_t lo = i - reach < 0 ? 0 : i - reach;
@@ -642,39 +695,9 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
             t->examples++;
         }
     }
+    t->unpublished += raw - credited;
+    t->unmerged += raw - credited;
     return W2V_RUN_OK;
-}
-
-/* 1 if this model trains hot Huffman nodes in per-thread copies (see w2v_model.hot_first). */
-static inline int has_hot_rows(const w2v_model *m)
-{
-    return m->hs && m->hot_first < m->n_words - 1;
-}
-
-/* The thread's private copies of the hot Huffman nodes: load them from the shared matrix,
- * and merge them back, adding what this thread changed since the last merge to whatever
- * the other threads have written meanwhile (Hogwild, in batches). */
-static void load_hot(const w2v_model *m, w2v_thread *t)
-{
-    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->dim * sizeof(float);
-    memcpy(t->hot, m->w_out_hs + m->hot_first * m->dim, bytes);
-    memcpy(t->hot_base, t->hot, bytes);
-    t->unmerged = 0;
-}
-
-static void merge_hot(const w2v_model *m, w2v_thread *t)
-{
-    int64_t n = (m->n_words - 1 - m->hot_first) * m->dim;
-    float *shared = m->w_out_hs + m->hot_first * m->dim;
-    for (int64_t i = 0; i < n; i++) {
-        /* where no other thread wrote, take the private value as it is: adding the change
-         * would round, and one thread alone must train exactly as without copies */
-        float s = shared[i];
-        float v = s == t->hot_base[i] ? t->hot[i] : s + (t->hot[i] - t->hot_base[i]);
-        shared[i] = v;
-        t->hot[i] = t->hot_base[i] = v;
-    }
-    t->unmerged = 0;
 }
 
 /* The sentence that holds id position pos (< offsets[n_sentences]): the last one that
@@ -695,11 +718,14 @@ static int train_range(const w2v_model *m, w2v_thread *t, int64_t a, int64_t b)
 {
     publish_progress(m, t);   /* sets t->alpha from the shared count */
     int64_t pos = a;
+    int flush = 0;            /* a long span published inside: publish the rest after it */
     for (int64_t s = a < b ? sentence_at(m, a) : 0; pos < b; s++) {
         int64_t end = m->offsets[s + 1] < b ? m->offsets[s + 1] : b;
         while (pos < end) {
-            if (t->unmerged >= m->hot_sync_words && has_hot_rows(m)) merge_hot(m, t);
-            if (t->unpublished >= W2V_PROGRESS_WORDS) {
+            /* the stop flag is read only here, just after a publish, where an
+             * uninterrupted run publishes too: a run resumed from pos then sees the same
+             * learning rates, bit for bit */
+            if (flush || t->unpublished >= W2V_PROGRESS_WORDS) {
                 publish_progress(m, t);
                 if (__atomic_load_n(m->stop, __ATOMIC_RELAXED)) {
                     /* every word before pos is trained and counted: a later run can
@@ -711,24 +737,23 @@ static int train_range(const w2v_model *m, w2v_thread *t, int64_t a, int64_t b)
             }
             /* subsample into the span buffer; a sentence longer than max_span is trained
              * as consecutive spans */
-            int64_t len = 0;
+            int64_t len = 0, first = pos;
             while (pos < end && len < m->max_span) {
                 int32_t w = m->ids[pos++];
                 assert(w >= 0 && w < m->n_words);   /* checked in Python; debug builds recheck */
-                t->words++;
-                t->unpublished++;
-                t->unmerged++;
                 if (m->keep_prob && m->keep_prob[w] < 1.0f && next_unit(t) >= m->keep_prob[w])
                     continue;
                 t->span[len++] = w;
             }
+            t->words += pos - first;
             t->trained += len;
-            int rc = train_span(m, t, t->span, len);
+            int rc = train_span(m, t, t->span, len, pos - first);
             if (rc == W2V_RUN_NONFINITE) {
                 /* no point in the other threads going on with broken weights */
                 __atomic_store_n(m->stop, 1, __ATOMIC_RELAXED);
                 return rc;
             }
+            flush = pos - first >= W2V_PROGRESS_WORDS;
         }
     }
     publish_progress(m, t);

@@ -448,3 +448,87 @@ def test_hot_rows_checked(rng):
     trainer, state, _, _ = make_trainer(rng, sg=1, hs=1, negative=0, hot_rows=4)
     with pytest.raises(ValueError, match="hot_rows=0"):
         trainer.sg_example(state, 0, 1, np.zeros(0, np.int32), 0.1)
+
+
+def _trainer_settings(max_span, kw):
+    params = dict(sg=1, hs=0, negative=2, window=3, shrink_windows=True, cbow_mean=1,
+                  compute_loss=True, max_span=max_span, alpha_start=0.025,
+                  alpha_end=0.0001, schedule_words=1)
+    params.update(kw)
+    return params
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_long_span_refreshes_the_learning_rate_inside_it(sg):
+    """A span longer than W2V_PROGRESS_WORDS (one sentence of 40,000 ids here) publishes
+    its progress, and so lowers the learning rate, as its centre word advances, not only
+    at its end. The schedule reaches alpha 0 after 10,000 words, so the words after
+    those change nothing, and the weights must equal those of training the first
+    10,000 words (with the ids after them as context): the same draws, bit for bit."""
+    ids = np.random.default_rng(5).integers(0, N_WORDS, 40_000).astype(np.int32)
+    kw = dict(sg=sg, hs=1, negative=2, alpha_start=0.05, alpha_end=0.0,
+              schedule_words=10_000)
+    counts = np.maximum(np.bincount(ids, minlength=N_WORDS), 1)     # one vocabulary
+    weights = []
+    for n in (40_000, 10_005):
+        trainer, _, w, _ = make_trainer(np.random.default_rng(3), counts=counts,
+                                        ids=ids[:n].copy(), offsets=np.array([0, n]),
+                                        max_span=50_000, **kw)
+        state = _train.ThreadState(DIM, 50_000, 3, 2, 11)
+        before = [a.copy() for a in w]
+        assert trainer.run(state, 0, 1) == _train.RUN_OK
+        assert trainer.words_done == n
+        assert all(not np.array_equal(a, b) for a, b in zip(w, before))   # trained
+        weights.append(w)
+    for long_run, short_run in zip(*weights):
+        np.testing.assert_array_equal(long_run, short_run)
+
+
+def test_stop_inside_long_spans_resumes_exactly():
+    """A stop lands at the end of the span being trained, right after a publish; the run
+    resumed from there (the ranges left, the word count reached, the same thread state)
+    ends bit for bit where an uninterrupted run ends. Sentences of 15,000 ids (spans of
+    12,000: a sentence is two spans) at stops timed at random: whatever the moment."""
+    rng = np.random.default_rng(9)
+    ids = rng.integers(0, N_WORDS, 8 * 15_000).astype(np.int32)
+    offsets = np.arange(0, len(ids) + 1, 15_000)
+    kw = dict(sg=1, hs=1, negative=2, alpha_start=0.05, alpha_end=0.001,
+              schedule_words=len(ids))
+
+    def trainer_over(weights):
+        counts = np.maximum(np.bincount(ids, minlength=N_WORDS), 1)
+        vocab = Vocab([f"w{i}" for i in range(N_WORDS)], counts)
+        trainer = _train.Trainer(*weights, ids, offsets, None, *vocab.noise_table(0.75),
+                                 *vocab.huffman(), **_trainer_settings(12_000, kw))
+        trainer.start_epoch([[0, len(ids)]])
+        return trainer
+
+    start = [np.random.default_rng(1).uniform(-0.5, 0.5, shape).astype(np.float32)
+             for shape in ((N_WORDS, DIM), (N_WORDS, DIM), (N_WORDS - 1, DIM))]
+    whole = [a.copy() for a in start]
+    assert trainer_over(whole).run_chunks(_train.ThreadState(DIM, 12_000, 3, 2, 4)) == \
+        _train.RUN_OK
+    import threading
+    import time
+    stopped_inside = 0
+    for delay in (0.002, 0.01, 0.03, 0.06, 0.1):
+        weights = [a.copy() for a in start]
+        state = _train.ThreadState(DIM, 12_000, 3, 2, 4)
+        first = trainer_over(weights)
+        worker = threading.Thread(target=first.run_chunks, args=(state,))
+        worker.start()
+        time.sleep(delay)
+        first.request_stop()
+        worker.join()
+        left = first.unfinished([state])
+        if state.left != (0, 0):
+            stopped_inside += 1
+            assert state.left[0] % 15_000 in (0, 12_000)           # at a span's end
+        second = trainer_over(weights)
+        second.words_done = first.words_done
+        second.start_epoch(left)
+        assert second.run_chunks(state) == _train.RUN_OK
+        assert second.words_done == len(ids)
+        for a, b in zip(weights, whole):
+            np.testing.assert_array_equal(a, b)
+    assert stopped_inside > 0          # at least one stop landed inside the range
