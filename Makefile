@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# the demo needs matplotlib only; the tests also torch, gensim and jax (pinned: Python 3.11+)
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+SOURCES := setup.py pyproject.toml $(wildcard fastw2v/*.pyx fastw2v/*.pxd src_c/*.c src_c/*.h)
 
 .PHONY: demo test build clean
 
@@ -11,16 +14,21 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall whenever the sources or the build files change.
-$(STAMP): $(BIN)/python setup.py pyproject.toml $(wildcard fastw2v/*.pyx fastw2v/*.pxd src_c/*.c src_c/*.h)
+$(DEMO_STAMP): $(BIN)/python $(SOURCES)
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $(DEMO_STAMP)
+
+# (what the tests install serves the demo too)
+$(TEST_STAMP): $(BIN)/python $(SOURCES)
 	$(BIN)/python -m pip install --quiet -e ".[test,demo]"
-	touch $(STAMP)
+	touch $(TEST_STAMP) $(DEMO_STAMP)
 
-build: $(STAMP)
+build: $(DEMO_STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/python -m fastw2v.demo $(if $(CORPUS),--corpus "$(CORPUS)",)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q tests
 
 clean:

@@ -65,10 +65,19 @@ def main(argv=None) -> int:
         if not hasattr(args, "func"):
             build_parser().print_help(sys.stderr)
             return 2
-        return args.func(args)
+        rc = args.func(args)
+        sys.stdout.flush()        # here, where a closed pipe is caught (not at exit)
+        return rc
     except KeyboardInterrupt:
         print("fastw2v: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (`fastw2v similar ... | head`): stop
+        # quietly, as Unix tools do; stdout goes to devnull so that its final flush at
+        # exit does not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except InvalidUTF8Error as exc:
         print(f"fastw2v: error: {exc} (on the command line: -unicode-errors replace, or "
               f"--unicode-errors replace)", file=sys.stderr)
@@ -204,9 +213,17 @@ def cmd_train(args) -> int:
     if args.output is None and (save_vocab is None or getattr(args, "save_model", None)):
         raise UserError("--output FILE is required (or --save-vocab FILE alone, to count "
                         "the words only)")
-    for path in (args.output, save_vocab, getattr(args, "save_model", None)):
-        if path is not None:
-            _check_writable(path)     # before training, not after it
+    outputs = [p for p in (args.output, save_vocab, getattr(args, "save_model", None))
+               if p is not None]
+    for path in outputs:
+        _check_writable(path)     # before training, not after it
+        for source in (args.corpus_file, read_vocab):
+            if source is not None and _same_file(path, source):
+                raise UserError(f"{path} is also an input ({source}): writing it would "
+                                f"destroy it; choose another output file")
+    if len({os.path.realpath(p) for p in outputs}) < len(outputs):
+        raise UserError(f"two outputs are the same file ({', '.join(outputs)}); give each "
+                        f"its own name")
     fmt = args.fmt or _format_from_name(args.output or "")
     t0 = time.perf_counter()
     model = Word2Vec(progress=not args.quiet, **args.params)
@@ -296,9 +313,25 @@ def _format_from_name(path) -> str:
 
 
 def _check_writable(path):
+    """Refuse, before any work, an output path that cannot be written: the file is written
+    to a temporary file in its folder, then renamed."""
+    if not str(path):
+        raise UserError("an output file name is empty")
+    if os.path.isdir(path):
+        raise UserError(f"cannot write {path}: it is a directory; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path}: no permission to create files in {folder}")
+
+
+def _same_file(a, b) -> bool:
+    """Whether paths a and b name one file (b exists; a may not)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def save_vectors(wv, path, fmt):
@@ -386,8 +419,16 @@ def cmd_convert(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (a UserError) rather than the usage
+    and an exit; subcommands' parsers are of this class too."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="fastw2v", description=__doc__,
+    parser = _Parser(prog="fastw2v", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(title="commands")
     add_train_parser(sub)

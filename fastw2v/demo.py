@@ -2,6 +2,7 @@
 file), show nearest neighbours and analogy accuracy, write the vectors and draw them.
 
     python -m fastw2v.demo [--corpus PATH] [--out DIR] [--sg 0|1] [--workers N]
+                           [--epochs N] [--unicode-errors strict|replace|ignore]
 
 The generated corpus plants two relations over real words, country -> capital (france
 -> paris, ...) and singular -> plural (cat -> cats, ...), see
@@ -22,6 +23,7 @@ import numpy as np
 from fastw2v import Word2Vec
 from fastw2v.synthetic import (COUNTRIES, NOUNS, group_purity, planted_relations,
                                planted_sessions, write_questions)
+from fastw2v.vocab import InvalidUTF8Error
 
 
 def main(argv=None):
@@ -32,18 +34,28 @@ def main(argv=None):
     parser.add_argument("--out", default="demo_out", help="folder for vectors and pictures")
     parser.add_argument("--sg", type=int, default=1, choices=(0, 1))
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: 5 on your corpus, 10 on the generated one")
+    parser.add_argument("--unicode-errors", default="strict",
+                        choices=("strict", "replace", "ignore"),
+                        help="what to do with bytes of your corpus that are not UTF-8")
     args = parser.parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        return _run(args)
+    except (OSError, ValueError, TypeError) as exc:
+        hint = (" (here: --unicode-errors replace)" if isinstance(exc, InvalidUTF8Error)
+                else "")
+        print(f"demo: error: {exc}{hint}", file=sys.stderr)
+        return 2
 
+
+def _run(args):
+    os.makedirs(args.out, exist_ok=True)
     t0 = time.perf_counter()
     if args.corpus:
-        try:
-            model = Word2Vec(corpus_file=args.corpus, sg=args.sg, workers=args.workers,
-                             epochs=args.epochs or 5, progress=True)
-        except (OSError, ValueError) as exc:
-            print(f"demo: {exc}", file=sys.stderr)
-            return 2
+        model = Word2Vec(corpus_file=args.corpus, sg=args.sg, workers=args.workers,
+                         epochs=5 if args.epochs is None else args.epochs, progress=True,
+                         unicode_errors=args.unicode_errors)
         # some everyday words if the corpus has them, else a few words of middling
         # frequency (the most frequent ones if the vocabulary is small)
         middle = min(100, len(model.wv) // 2)
@@ -56,7 +68,8 @@ def main(argv=None):
         print(f"Generated corpus: {len(sentences):,} sentences planting country -> capital "
               f"and singular -> plural over {len(COUNTRIES)} + {len(NOUNS)} word pairs.")
         model = Word2Vec(sentences, vector_size=32, min_count=1, sample=0, sg=args.sg,
-                         workers=args.workers, epochs=args.epochs or 10)
+                         workers=args.workers,
+                         epochs=10 if args.epochs is None else args.epochs)
         probes = ["paris", "france", "cats", "one"]
         plotted = [w for pair in COUNTRIES[:6] + NOUNS[:6] for w in pair]
     elapsed = time.perf_counter() - t0

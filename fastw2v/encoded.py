@@ -35,6 +35,13 @@ class EncodedCorpus:
     """
 
     def __init__(self, ids, offsets, n_tokens=None, n_source_sentences=None):
+        # the training loop reads ids[offsets[s]:offsets[s + 1]] without bounds checks
+        if (ids.ndim != 1 or ids.dtype != np.int32 or offsets.ndim != 1
+                or offsets.dtype != np.int64 or len(offsets) < 1 or offsets[0] != 0
+                or offsets[-1] != len(ids) or (np.diff(offsets) < 0).any()):
+            raise ValueError(f"an encoded corpus needs int32 ids and int64 offsets from 0 "
+                             f"to len(ids) that never decrease; got {len(ids)} ids and "
+                             f"offsets ending at {offsets[-1] if len(offsets) else None}")
         self.ids = ids
         self.offsets = offsets
         self.n_tokens = int(n_tokens if n_tokens is not None else len(ids))
@@ -149,9 +156,11 @@ class _Writer:
                 f.seek(0)
                 f.write(header)
                 f.close()
+            # mapped before the renames: a mapping stays with its file, so another run
+            # writing the same directory at the same time cannot swap a file under us
+            ids, offsets = (np.load(p, mmap_mode="r") for p in self.parts)
             for part, path in zip(self.parts, self.paths):
                 os.replace(part, path)
-            ids, offsets = (np.load(p, mmap_mode="r") for p in self.paths)
         return EncodedCorpus(ids, offsets, n_tokens, n_source_sentences)
 
     def abort(self):

@@ -9,10 +9,12 @@ incomplete beta function), so scipy is not needed; they match scipy.stats to ~1e
 """
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import math
 import os
+import re
 from collections import namedtuple
 
 import numpy as np
@@ -37,8 +39,8 @@ def evaluate_word_analogies(kv, analogies, restrict_vocab=300000, case_insensiti
     ----------
     kv : KeyedVectors
     analogies : str or os.PathLike
-        File of ``a b c expected`` lines, split into sections by ``: name`` lines
-        (plain, gzip, bz2 or xz).
+        UTF-8 file of ``a b c expected`` lines, split into sections by ``: name`` lines
+        (plain, gzip, bz2 or xz; lines may end in ``\\n``, ``\\r\\n`` or ``\\r``).
     restrict_vocab : int or None
         Only the first `restrict_vocab` keys count: a question using any other word is
         out of vocabulary, and answers are searched among them only.
@@ -74,7 +76,8 @@ def evaluate_word_analogies(kv, analogies, restrict_vocab=300000, case_insensiti
                 restrict_vocab, path)
     sections, questions = [], []        # questions: (section index, a, b, c, expected)
     n_questions = oov = 0
-    with _TextLines(path, "utf-8") as fin:
+    # (utf-8 only, as gensim reads them)
+    with _text_lines(path, "utf-8", "analogy files must be UTF-8: convert it") as fin:
         for line_no, line in enumerate(fin, 1):
             if line.startswith(": "):
                 sections.append({"section": line.lstrip(": ").strip(), "correct": [],
@@ -190,9 +193,11 @@ def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_voc
     kv : KeyedVectors
     pairs : str or os.PathLike
         File of ``word1<delimiter>word2<delimiter>score`` lines; lines starting with
-        ``#`` and malformed lines are skipped (plain, gzip, bz2 or xz).
+        ``#`` and malformed lines are skipped (plain, gzip, bz2 or xz; lines may end in
+        ``\\n``, ``\\r\\n`` or ``\\r``).
     delimiter : str
     encoding : str
+        Encoding of the whole file (``'utf-16'`` works too).
     restrict_vocab : int or None
         Only the first `restrict_vocab` keys count.
     case_insensitive : bool
@@ -209,15 +214,18 @@ def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_voc
     oov_ratio : float
         Percentage of the well-formed pairs that have an out-of-vocabulary word.
 
+    As gensim's (scipy's), both correlations are nan when a vector used holds NaN or inf
+    (its cosines are nan) or a score is ``nan``; a score of ``inf`` makes Pearson's nan.
+
     Raises
     ------
     ValueError
-        No usable pair in the file.
+        No usable pair in the file, or a line that is not valid in `encoding`.
     """
     ok_vocab, _ = _ok_vocab(kv, restrict_vocab, case_insensitive)
     path = os.fspath(pairs)
     gold, rows, oov = [], [], 0
-    with _TextLines(path, encoding) as fin:
+    with _text_lines(path, encoding, "pass the file's encoding as encoding=") as fin:
         for line_no, line in enumerate(fin, 1):
             if not line or line.startswith("#"):
                 continue
@@ -247,16 +255,17 @@ def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_voc
         raise ValueError(f"No valid similarity judgements found in {path!r}: either the "
                          f"format is wrong (delimiter={delimiter!r}) or every pair is out "
                          f"of the vocabulary of {len(kv)} keys")
-    rows = np.array(rows, np.int64)
     unit = kv.unit_vectors()
-    known = rows[:, 0] >= 0
-    model = np.zeros(len(rows), np.float64)
-    ia, ib = rows[known, 0], rows[known, 1]
-    model[known] = np.einsum("ij,ij->i", unit[ia], unit[ib])   # float32 cosines
+    # float32 cosines computed one pair at a time, exactly as similarity() (and gensim)
+    # computes them: a batched product can differ in the last bit, which reorders ties
+    # (a self-pair's 1.0 against 1.0000001) and so changes Spearman's rho
+    model = np.array([0.0 if a < 0 else float(unit[a] @ unit[b]) for a, b in rows],
+                     np.float64)
     gold = np.array(gold, np.float64)
     spearman = spearmanr(gold, model)
     pearson = pearsonr(gold, model)
-    oov_ratio = 100.0 * oov / (len(gold) if dummy4unknown else len(gold) + oov)
+    # (gensim's order of operations: the same float)
+    oov_ratio = oov / (len(gold) if dummy4unknown else len(gold) + oov) * 100
     logger.info("Pearson correlation coefficient against %s: %.4f", path, pearson[0])
     logger.info("Spearman rank-order correlation coefficient against %s: %.4f", path,
                 spearman[0])
@@ -277,30 +286,27 @@ def _ok_vocab(kv, restrict_vocab, case_insensitive):
     return ok_vocab, canon
 
 
-class _TextLines:
-    """Decoded lines (with ``\\r\\n`` turned into ``\\n``) of a plain or compressed
-    file; a decoding error names its line."""
+def _text_lines(path, encoding, fix):
+    """The lines of a plain or compressed text file (a file object to iterate), decoded
+    and read with universal newlines (``\\n``, ``\\r\\n`` and ``\\r`` all end a line and
+    read as ``\\n``), as gensim's text-mode reading does. A decoding error raises
+    ``ValueError`` naming the line, and `fix` says what to do.
 
-    def __init__(self, path, encoding):
-        self.path, self.encoding = path, encoding
-        self.f, _ = open_binary(path)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.f.close()
-        return False
-
-    def __iter__(self):
-        for line_no, raw in enumerate(self.f, 1):
-            if raw.endswith(b"\r\n"):
-                raw = raw[:-2] + b"\n"
-            try:
-                yield raw.decode(self.encoding)
-            except UnicodeDecodeError as exc:
-                raise ValueError(f"{self.path!r} line {line_no} is not valid "
-                                 f"{self.encoding} text ({exc.reason})") from None
+    The whole file is decoded at once: a byte-wise split on ``\\n`` would cut UTF-16's
+    two-byte characters and miss ``\\r``-only line ends, and test sets are small (the
+    questions or pairs read from them are kept in memory anyway)."""
+    f, _ = open_binary(path)
+    with f:
+        data = f.read()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        # the bad bytes are on the line after the last line end before them
+        before = data[:exc.start].decode(encoding, "replace")
+        line_no = len(re.findall(r"\r\n|\r|\n", before)) + 1
+        raise ValueError(f"{path!r} line {line_no} is not valid {encoding} text "
+                         f"({exc.reason}); {fix}") from None
+    return io.StringIO(text, newline=None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -309,10 +315,21 @@ class _TextLines:
 def pearsonr(x, y):
     """Pearson's r and its two-sided p-value (scipy.stats.pearsonr's definition).
 
-    Returns nan for constant input; p = 1 when there are only two points.
+    Returns nan for constant input or input holding NaN or inf (as scipy does); p = 1
+    when there are only two points.
     """
     x, y = _check_pair(x, y)
     n = len(x)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        logger.warning("an input holds NaN or inf: the correlation is not defined (nan)")
+        return CorrelationResult(math.nan, math.nan)
+    if (x == x[0]).all() or (y == y[0]).all():
+        logger.warning("an input is constant: the correlation is not defined (nan)")
+        return CorrelationResult(math.nan, math.nan)
+    # r does not change when an input is scaled: scaling by a power of two (exact) so that
+    # the largest value is below 1 keeps the sum and the squares from overflowing (1e300)
+    # or underflowing (1e-300)
+    x, y = _scale_to_unit(x), _scale_to_unit(y)
     xm, ym = x - x.mean(), y - y.mean()
     nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)
     if nx == 0 or ny == 0:
@@ -329,8 +346,15 @@ def pearsonr(x, y):
 
 def spearmanr(x, y):
     """Spearman's rho (Pearson's r of the ranks, ties averaged) and its two-sided p-value
-    from the t distribution with n - 2 degrees of freedom (scipy.stats.spearmanr's)."""
+    from the t distribution with n - 2 degrees of freedom (scipy.stats.spearmanr's).
+
+    Returns nan for constant input or input holding NaN (as scipy does); inf is ranked
+    like any other value.
+    """
     x, y = _check_pair(x, y)
+    if np.isnan(x).any() or np.isnan(y).any():
+        logger.warning("an input holds NaN: the correlation is not defined (nan)")
+        return CorrelationResult(math.nan, math.nan)
     rx, ry = _rank_average(x), _rank_average(y)
     if rx.min() == rx.max() or ry.min() == ry.max():
         logger.warning("an input is constant: the correlation is not defined (nan)")
@@ -344,6 +368,13 @@ def spearmanr(x, y):
     t2 = rho * rho * df / ((rho + 1.0) * (1.0 - rho))
     p = _betainc(df / 2, 0.5, df / (df + t2))          # = 2 * t.sf(|t|, df)
     return CorrelationResult(rho, min(p, 1.0))
+
+
+def _scale_to_unit(a):
+    """a times the power of two that puts its largest magnitude in [0.5, 1) (finite,
+    not all zero)."""
+    _, exponent = math.frexp(float(np.abs(a).max()))
+    return np.ldexp(a, -exponent)
 
 
 def _check_pair(x, y):
@@ -373,7 +404,9 @@ def _rank_average(a):
 def _betainc(a, b, x):
     """Regularised incomplete beta function I_x(a, b), by its continued fraction
     (modified Lentz), using the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) where that
-    converges faster."""
+    converges faster. nan for a nan argument."""
+    if math.isnan(a) or math.isnan(b) or math.isnan(x):
+        return math.nan
     if x <= 0.0:
         return 0.0
     if x >= 1.0:

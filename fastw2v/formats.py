@@ -481,20 +481,41 @@ def _binary_hint(data):
     return ""
 
 
+# a vocabulary line, trailing whitespace stripped: the word, spaces or tabs, the count.
+# The word ends at the first run of them that only the count follows, so that a word
+# holding a tab ("x\ty 5") is kept whole.
+_VOCAB_LINE = re.compile(rb"(.*?)[ \t]+([0-9]+)")
+
+
 def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
-    """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict (an
-    empty word, written as ``" count"``, included)."""
+    """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict.
+
+    Reads the files gensim reads: word and count separated by spaces or tabs, trailing
+    whitespace ignored. Unlike gensim, which strips each line
+    and so refuses an empty word, leading whitespace is part of the word, so that an
+    empty key, which :func:`write_vocab_counts` writes as ``" count"``, reads back; and
+    blank lines are skipped (gensim refuses them). A key ending in a tab does not read
+    back (nor in gensim).
+
+    Raises
+    ------
+    ValueError
+        A line that is not a word and a count (no separator, or no count at its end),
+        naming the file and the line.
+    """
     counts = {}
     f, _ = open_binary(os.fspath(path))
     with f:
         for line_no, line in enumerate(f, 1):
-            line = line.rstrip(b"\r\n")
+            line = line.rstrip(b" \t\r\n\x0b\x0c")
             if not line:
                 continue
-            word, sep, count = line.rpartition(b" ")
-            if not sep or not count.isdigit():     # (an empty word is written as " 5")
-                raise ValueError(f"{os.fspath(path)!r} line {line_no}: expected 'word count', "
-                                 f"got {line[:60]!r}")
+            match = _VOCAB_LINE.fullmatch(line)
+            if match is None:
+                raise ValueError(f"{os.fspath(path)!r} line {line_no}: expected 'word count' "
+                                 f"(a word, a space or tab, a non-negative integer), got "
+                                 f"{line[:60]!r}")
+            word, count = match.groups()
             counts[word.decode(encoding, unicode_errors)] = int(count)
     return counts
 
@@ -622,12 +643,15 @@ def _write_records(f, header, words, vectors, order, binary, rows_per_batch=4096
 
 
 def write_vocab_counts(path, keys, counts, prefix="", append=False):
-    """Write ``word count`` lines (word2vec.c's ``-save-vocab`` format)."""
+    """Write ``word count`` lines (word2vec.c's ``-save-vocab`` format); a name ending in
+    .gz, .bz2 or .xz is compressed, as by :func:`write_word2vec` (gensim decompresses
+    by the name). Written atomically unless `append`."""
+    path = os.fspath(path)
     words = _encode_keys(keys, prefix)
     data = b"".join(b"%s %d\n" % (w, int(c)) for w, c in zip(words, counts))
     if append:
-        with open(path, "ab") as f:
+        with open(path, "ab") as raw, _compressor(path, raw) as f:
             f.write(data)
     else:
-        with atomic_write(path) as f:
+        with atomic_write(path) as raw, _compressor(path, raw) as f:
             f.write(data)

@@ -73,9 +73,15 @@ def atomic_write(path):
     -----
     The temporary file is ``.<name>.<random>.tmp`` in the same directory (a rename is
     only atomic within one file system). It is created with mode 0o666 minus the umask,
-    as ``open()`` would. Only a hard kill (SIGKILL, power loss) can leave one behind.
+    as ``open()`` would. Only a hard kill (SIGKILL, power loss) can leave one behind. A
+    symbolic link is written through (its target is replaced), as ``open(path, "wb")``
+    would, rather than replaced by a file.
     """
     path = os.fspath(path)
+    if not path:
+        raise ValueError("cannot write a file with an empty name")
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path!r}: directory {directory!r} does not "
@@ -84,7 +90,12 @@ def atomic_write(path):
         raise IsADirectoryError(f"cannot write {path!r}: it is a directory; give a file name")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    f = os.fdopen(os.open(tmp, flags, 0o666), "wb")
+    try:
+        fd = os.open(tmp, flags, 0o666)
+    except PermissionError:
+        raise PermissionError(f"cannot write {path!r}: no permission to create files in "
+                              f"{directory!r}") from None
+    f = os.fdopen(fd, "wb")
     try:
         yield f
         f.flush()

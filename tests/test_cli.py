@@ -97,7 +97,7 @@ def test_non_utf8_corpus_on_the_command_line(tmp_path, capsys):
     assert main(argv + ["-unicode-errors", "replace"]) == 0
     assert out.read_text(encoding="utf-8").splitlines()[0] == "3 4"
     # the same hint when the vocabulary comes from a file and training reads the corpus
-    vocab = tmp_path / "v.txt"
+    vocab = tmp_path / "vocab.txt"
     vocab.write_text("au 20\nlait 20\n")
     assert main(argv + ["-read-vocab", str(vocab)]) == 2
     assert "-unicode-errors replace" in capsys.readouterr().err
@@ -162,12 +162,32 @@ def test_read_vocab_and_convert_round_trip(corpus):
     (["similar", "a", "--vectors", "nope.bin"], "does not exist"),
     (["train", "--corpus-file", "c.txt", "--output", "/nonexistent/dir/x.txt"],
      "does not exist"),
+    # an output over an input would destroy it (word2vec.c overwrites it silently)
+    (["-train", "c.txt", "-output", "c.txt"], "c.txt is also an input (c.txt)"),
+    (["-train", "c.txt", "-output", "./sub/../c.txt"], "is also an input"),
+    (["-train", "c.txt", "-output", "x.txt", "-save-vocab", "c.txt"], "is also an input"),
+    (["-train", "c.txt", "-output", "x.txt", "-read-vocab", "v.txt", "-save-vocab",
+      "v.txt"], "is also an input (v.txt)"),
+    (["-train", "c.txt", "-output", "x.txt", "-save-vocab", "x.txt"],
+     "two outputs are the same file"),
+    # refused before counting, not after training
+    (["-train", "c.txt", "-output", "sub"], "sub: it is a directory"),
+    (["-train", "c.txt", "-output", ""], "an output file name is empty"),
+    # argparse's errors too, without its usage lines
+    (["train", "--corpus-file", "c.txt", "--vector-size", "x"],
+     "argument --vector-size: invalid int value: 'x' (see fastw2v train --help)"),
+    (["bogus"], "invalid choice: 'bogus'"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
                                              monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.txt").write_text("a b c\n")
+    (tmp_path / "v.txt").write_text("a 1\nb 1\n")
+    (tmp_path / "sub").mkdir()
     assert main(argv) == 2
+    assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
+    assert (tmp_path / "v.txt").read_text() == "a 1\nb 1\n"
+    assert not (tmp_path / "x.txt").exists()
     err = capsys.readouterr().err
     assert err.startswith("fastw2v: error:") and fragment in err
     assert "Traceback" not in err and err.count("\n") == 1
@@ -216,7 +236,12 @@ def test_out_of_memory_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
     monkeypatch.setattr(native, "aligned_empty", refuse)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.txt").write_text("a b c\n")
+    (tmp_path / "v.txt").write_text("a 1\nb 1\n")
+    (tmp_path / "sub").mkdir()
     assert main(argv) == 2
+    assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
+    assert (tmp_path / "v.txt").read_text() == "a 1\nb 1\n"
+    assert not (tmp_path / "x.txt").exists()
     err = capsys.readouterr().err
     assert err.startswith("fastw2v: error: out of memory (Unable to allocate 400. GiB")
     assert fragment in err
@@ -242,3 +267,16 @@ def test_negative_seed_is_one_line(capsys, tmp_path, monkeypatch):
                  "--min-count", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fastw2v: error: seed must be >= 0") and err.endswith("got -5\n")
+
+
+def test_output_to_a_closed_pipe_ends_quietly(tmp_path):
+    # `fastw2v similar ... | head -1`: the reader goes away; no traceback, no message
+    import subprocess
+    import sys
+    vectors = tmp_path / "v.txt"
+    vectors.write_text("3 2\na 1 0\nb 0.9 0.1\nc 0 1\n")
+    proc = subprocess.Popen([sys.executable, "-m", "fastw2v", "similar", "a", "--vectors",
+                             str(vectors)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()                       # before the command writes anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and err == b""

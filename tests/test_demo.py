@@ -20,3 +20,27 @@ def test_demo_with_a_missing_corpus_is_one_line(tmp_path, capsys):
     assert demo.main(["--corpus", str(tmp_path / "nope.txt"), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("demo: ") and "nope.txt" in err and err.count("\n") == 1
+
+
+def test_demo_bad_arguments_are_one_line(tmp_path, capsys):
+    words = [f"w{i}" for i in range(12)]
+    path = write_lines(tmp_path / "small.txt", [words] * 20)
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    for argv, fragment in ((["--corpus", path, "--epochs", "0"], "epochs"),  # was 5 epochs
+                           (["--corpus", path, "--out", str(a_file)], "taken"),
+                           (["--epochs", "0"], "epochs")):
+        out = argv if "--out" in argv else argv + ["--out", str(tmp_path / "o")]
+        assert demo.main(out) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("demo: error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_demo_names_its_own_option_for_non_utf8_text(tmp_path, capsys):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 au lait noir\n" * 30)
+    argv = ["--corpus", str(path), "--out", str(tmp_path / "o"), "--epochs", "1",
+            "--workers", "1"]
+    assert demo.main(argv) == 2
+    assert "--unicode-errors replace" in capsys.readouterr().err
+    assert demo.main(argv + ["--unicode-errors", "replace"]) == 0

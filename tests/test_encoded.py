@@ -351,3 +351,36 @@ def test_encode_file_strict_raises_for_undecodable_tokens_and_writes_nothing(tmp
     assert len(chunks) == 1     # the first chunk, 8 bytes, holds the token and its newline
     # without unicode_errors (a file counted before) nothing is checked
     assert encode_file(str(bad), select_words(count_iterable([["au"]]), 1), 100).n_ids == 2
+
+
+def test_encoded_corpus_checks_ids_against_offsets():
+    # the training loop reads ids[offsets[s]:offsets[s + 1]] unchecked
+    ids, offsets = np.arange(6, dtype=np.int32), np.array([0, 2, 6])
+    EncodedCorpus(ids, offsets)
+    for bad_ids, bad_offsets in ((ids[:4], offsets), (ids, np.array([1, 2, 6])),
+                                 (ids, np.array([0, 4, 2, 6])), (ids, np.zeros(0, np.int64)),
+                                 (ids.astype(np.int64), offsets),
+                                 (ids, offsets.astype(np.int32))):
+        with pytest.raises(ValueError, match="an encoded corpus needs"):
+            EncodedCorpus(bad_ids, bad_offsets)
+
+
+def test_encoded_files_are_mapped_before_another_run_can_replace_them(tmp_path,
+                                                                       monkeypatch, corpus):
+    # another process encoding into the same directory renames its files over ours: what
+    # this run trains on must be what it wrote
+    import fastw2v.encoded as encoded
+    vocab = select_words(count_iterable(corpus), 1)
+    expected = encode_iterable(corpus, vocab, 1000)
+    replace = encoded.os.replace
+
+    def replace_then_other_run_writes(src, dst):
+        replace(src, dst)
+        other = dst + ".other.npy"                # written and renamed, as a run does
+        np.save(other, np.zeros(3, np.int32 if dst.endswith("ids.npy") else np.int64))
+        replace(other, dst)
+
+    monkeypatch.setattr(encoded.os, "replace", replace_then_other_run_writes)
+    enc = encode_iterable(corpus, vocab, 1000, directory=str(tmp_path / "enc"))
+    np.testing.assert_array_equal(enc.ids, expected.ids)
+    np.testing.assert_array_equal(enc.offsets, expected.offsets)

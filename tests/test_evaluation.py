@@ -1,5 +1,6 @@
 import gzip
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -182,3 +183,116 @@ def test_module_functions_check_restrict_vocab(kv, analogies, pairs, which, bad)
             evaluation.evaluate_word_pairs(kv, pairs, restrict_vocab=bad)
     # and a good value still works
     assert evaluation.evaluate_word_pairs(kv, pairs, restrict_vocab=len(kv)) is not None
+
+
+
+@pytest.mark.parametrize("x, y", [
+    ([1, np.nan, 3, 4], [1, 2, 3, 4]),
+    ([1, 2, 3, 4], [1, 2, np.nan, 4]),
+    ([1, np.inf, 3, 4], [1, 2, 3, 4]),                 # Spearman ranks inf, as scipy
+    ([1, -np.inf, np.inf, 4], [1, 2, 3, 4]),
+    ([1, 2, 3, 4], [np.inf, 2, 3, 4]),
+    ([1e300, -1e300, 5e299, 0], [1, 2, 3, 4]),         # squares overflow
+    ([1e-300, -1e-300, 5e-301, 0], [1, 2, 3, 4]),      # squares underflow
+    ([0.1, 0.1, 0.1], [1, 2, 3]),                      # constant; its mean is not 0.1
+])
+def test_correlations_nonfinite_huge_and_constant_match_scipy(x, y):
+    stats = pytest.importorskip("scipy.stats")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # scipy warns about these inputs
+        ref_p, ref_s = stats.pearsonr(x, y), stats.spearmanr(x, y)
+    ours_p, ours_s = evaluation.pearsonr(x, y), evaluation.spearmanr(x, y)
+    for ours, ref in ((ours_p, ref_p), (ours_s, ref_s)):
+        np.testing.assert_allclose(tuple(ours), (float(ref[0]), float(ref[1])),
+                                   rtol=1e-12, equal_nan=True)
+
+
+def test_betainc_nan_argument_is_nan():
+    assert math.isnan(evaluation._betainc(1.5, 1.5, math.nan))
+    assert evaluation._betainc(1.5, 1.5, 0.5) == pytest.approx(0.5, rel=1e-15)
+
+
+def assert_same_correlations(ours, theirs):
+    # each of (pearson, spearman): (statistic, p-value), nan where gensim has nan
+    for a, b in zip(ours[:2], theirs[:2]):
+        np.testing.assert_allclose(tuple(a), (float(b[0]), float(b[1])), rtol=1e-9,
+                                   equal_nan=True)
+    assert ours[2] == theirs[2]
+
+
+@pytest.mark.parametrize("case", ["nan vector", "inf vector", "nan score", "inf score"])
+def test_evaluate_word_pairs_nonfinite_matches_gensim(kv, pairs, tmp_path, case):
+    models = pytest.importorskip("gensim.models")
+    vectors = kv.vectors.copy()
+    if case.endswith("vector"):
+        vectors[WORDS.index("boy"), 3] = np.nan if case == "nan vector" else np.inf
+    else:
+        lines = pairs.read_text().replace("boy\tgirl\t7", "boy\tgirl\t" + case[:3])
+        pairs = tmp_path / "nonfinite.txt"
+        pairs.write_text(lines)
+    ours = KeyedVectors(vectors, WORDS)
+    theirs = models.KeyedVectors(kv.vector_size)
+    theirs.add_vectors(WORDS, vectors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")               # scipy warns about nan input
+        expected = theirs.evaluate_word_pairs(str(pairs))
+    result = ours.evaluate_word_pairs(pairs)
+    assert_same_correlations(result, expected)
+    assert math.isnan(result[0][0])                   # a real nan case, not a tie
+
+
+@pytest.mark.parametrize("encoding, newline", [
+    ("utf-16", "\n"), ("utf-16-le", "\r\n"), ("utf-8", "\r"), ("latin-1", "\r"),
+])
+def test_evaluate_word_pairs_encodings_and_line_ends_match_gensim(kv, gensim_kv, pairs,
+                                                                  tmp_path, encoding,
+                                                                  newline):
+    path = tmp_path / "encoded.txt"
+    text = pairs.read_text().replace("king\tqueen", "king\tqueen\t8.5\nKING\tqueen\u00e9")
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    expected = gensim_kv.evaluate_word_pairs(str(path), encoding=encoding)
+    assert_same_correlations(kv.evaluate_word_pairs(path, encoding=encoding), expected)
+    assert expected[2] < 10                  # the lines were read, not one big bad line
+
+
+def test_evaluate_word_pairs_bad_byte_names_its_line(kv, tmp_path):
+    # a Latin-1 byte read as UTF-8, on line 3 of a file whose lines end in \r
+    (tmp_path / "bad.txt").write_bytes(b"king\tqueen\t8\rman\twoman\t7\rqu\xe9en\tboy\t2\r")
+    with pytest.raises(ValueError, match=r"bad.txt' line 3 is not valid utf8 text "
+                                         r"\(invalid continuation byte\); pass the file's "
+                                         r"encoding as encoding="):
+        kv.evaluate_word_pairs(tmp_path / "bad.txt")
+    (tmp_path / "odd.txt").write_bytes("king\tqueen\t8\n".encode("utf-16") + b"\n")
+    with pytest.raises(ValueError, match=r"line 2 is not valid utf-16 text \(truncated"):
+        kv.evaluate_word_pairs(tmp_path / "odd.txt", encoding="utf-16")
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_evaluate_word_analogies_line_ends(kv, gensim_kv, analogies, tmp_path, newline):
+    path = tmp_path / "q.txt"
+    path.write_bytes(analogies.read_bytes().replace(b"\n", newline.encode()))
+    result = kv.evaluate_word_analogies(path)
+    assert result == kv.evaluate_word_analogies(analogies)
+    if newline == "\r\n":                    # gensim reads \r-only files as one line
+        assert result == gensim_kv.evaluate_word_analogies(str(path))
+
+
+def test_evaluate_word_pairs_ties_match_gensim_exactly(rng, tmp_path):
+    # self-pairs have cosine 1 up to the last bit of float32; a cosine computed otherwise
+    # than gensim's (and similarity()'s) breaks those ties differently, changing rho
+    models = pytest.importorskip("gensim.models")
+    words = [f"w{i}" for i in range(60)]
+    vectors = rng.normal(size=(60, 100)).astype(np.float32)
+    lines = [f"w{i}\tw{i}\t{rng.random() * 10:.3f}" for i in range(60)]
+    lines += [f"w{a}\tw{b}\t{rng.random() * 10:.3f}"
+              for a, b in rng.integers(0, 60, size=(60, 2))]
+    (tmp_path / "p.txt").write_text("\n".join(lines) + "\n")
+    ours = KeyedVectors(vectors, words)
+    theirs = models.KeyedVectors(100)
+    theirs.add_vectors(words, vectors)
+    pearson, spearman, _ = ours.evaluate_word_pairs(tmp_path / "p.txt")
+    g_pearson, g_spearman, _ = theirs.evaluate_word_pairs(str(tmp_path / "p.txt"))
+    assert spearman[0] == pytest.approx(float(g_spearman[0]), rel=1e-14)
+    assert pearson[0] == pytest.approx(float(g_pearson[0]), rel=1e-12)
+    for i in range(60):
+        assert ours.similarity(words[i], words[i]) == theirs.similarity(words[i], words[i])

@@ -285,6 +285,31 @@ def test_atomic_write_errors_name_the_problem(tmp_path):
             pass
 
 
+def test_atomic_write_refuses_an_empty_name_and_names_a_folder_it_cannot_write(
+        tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="empty name"):
+        with native.atomic_write(""):
+            pass
+
+    def no_permission(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(native.os, "open", no_permission)
+    with pytest.raises(PermissionError, match=r"cannot write .*a\.txt.*no permission"):
+        with native.atomic_write(tmp_path / "a.txt"):
+            pass
+
+
+def test_atomic_write_writes_through_a_symbolic_link(tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    with native.atomic_write(link) as f:
+        f.write(b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"
+
+
 @pytest.mark.parametrize("keys, encoding", [
     (["a", "é", "日本", "", "x y\n", "\udcff"], "utf8"),
     ([3, -1, np.int64(2 ** 40)], "int64"),
