@@ -271,6 +271,7 @@ cdef class Trainer:
         cdef int64_t n_chunks = starts.shape[0]
         cdef int rc
         if n_chunks == 0:
+            state.t.left_from = state.t.left_to = 0    # (as the C loop does first)
             return RUN_STOPPED if self.stop else RUN_OK
         with nogil:
             rc = w2v_train_chunks(&self.m, &state.t, &starts[0], &ends[0], n_chunks,

@@ -14,10 +14,13 @@ import os
 from dataclasses import dataclass, fields
 from typing import Optional
 
+import numpy as np
+
 UNICODE_ERRORS = ("strict", "replace", "ignore")
 MAX_WORKERS = 4096
 # thread i seeds its generator with seed + i, a 64-bit unsigned integer
 MAX_SEED = (1 << 64) - MAX_WORKERS
+MAX_ALPHA = 10.0
 
 
 def default_workers() -> int:
@@ -44,6 +47,11 @@ class Word2VecConfig:
     max_vocab_size : int or None
         Bound on distinct words held while counting: when exceeded, the rarest words are
         pruned (as word2vec.c does), so their counts may be approximate. None: no bound.
+        Id sequences (``IdSequences``, or a list of integer arrays) are counted exactly
+        in one vectorised pass instead and keep the ``max_vocab_size`` most frequent ids
+        (ties by first appearance): with this bound the same data given as id sequences
+        and as token lists or a file can give different vocabularies (pruning usually
+        keeps fewer words), hence different vectors.
     max_final_vocab : int or None
         Keep at most this many words, by raising ``min_count`` as far as needed (gensim's
         rule: every word with the cut-off count goes, so the vocabulary may be smaller).
@@ -122,7 +130,7 @@ class Word2VecConfig:
              hint="(thread i seeds its generator with seed + i, a 64-bit unsigned integer)")
         _int(self, "workers", lo=1, hi=MAX_WORKERS, optional=True,
              hint="or None for all cores")
-        _real(self, "alpha", lo=0.0, lo_open=True, hi=10.0)
+        _real(self, "alpha", lo=0.0, lo_open=True, hi=MAX_ALPHA)
         _real(self, "min_alpha", lo=0.0, hi=self.alpha, hint=f"(alpha is {self.alpha})")
         _flag(self, "sg")
         _flag(self, "hs")
@@ -166,6 +174,12 @@ class Word2VecConfig:
         return dataclasses.asdict(self)
 
 
+def check_learning_rate(name, value, zero_ok=False) -> float:
+    """A learning rate given to train() (start_alpha, end_alpha), checked as alpha is: a
+    finite number in (0, 10], or [0, 10] with zero_ok. Returns it as a float."""
+    return _real_value(name, value, lo=0.0, lo_open=not zero_ok, hi=MAX_ALPHA)
+
+
 def _fail(name, value, need, hint=""):
     raise ValueError(f"{name} must be {need}{(' ' + hint) if hint else ''}, got {value!r}")
 
@@ -185,7 +199,11 @@ def _int(cfg, name, lo=None, hi=None, optional=False, hint=""):
 
 
 def _real(cfg, name, lo=None, hi=None, lo_open=False, hi_open=False, hint=""):
-    value = getattr(cfg, name)
+    value = _real_value(name, getattr(cfg, name), lo, hi, lo_open, hi_open, hint)
+    object.__setattr__(cfg, name, value)
+
+
+def _real_value(name, value, lo=None, hi=None, lo_open=False, hi_open=False, hint=""):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
@@ -195,18 +213,22 @@ def _real(cfg, name, lo=None, hi=None, lo_open=False, hi_open=False, hint=""):
         _fail(name, value, f"{'>' if lo_open else '>='} {lo}", hint)
     if hi is not None and (value > hi or (hi_open and value == hi)):
         _fail(name, value, f"{'<' if hi_open else '<='} {hi}", hint)
-    object.__setattr__(cfg, name, value)
+    return value
+
+
+# numpy's bool (np.True_, e.g. from an array of settings) is no numbers.Integral
+_INTEGRAL_OR_BOOL = (numbers.Integral, bool, np.bool_)
 
 
 def _flag(cfg, name):
     value = getattr(cfg, name)
-    if value not in (0, 1) or not isinstance(value, (numbers.Integral, bool)):
+    if not isinstance(value, _INTEGRAL_OR_BOOL) or value not in (0, 1):
         raise ValueError(f"{name} must be 0 or 1, got {value!r}")
     object.__setattr__(cfg, name, int(value))
 
 
 def _bool(cfg, name):
     value = getattr(cfg, name)
-    if value not in (0, 1) or not isinstance(value, (numbers.Integral, bool)):
+    if not isinstance(value, _INTEGRAL_OR_BOOL) or value not in (0, 1):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     object.__setattr__(cfg, name, bool(value))

@@ -1,4 +1,5 @@
-"""Reading corpora: byte chunks from plain, gzip or bz2 files, and checks on iterables.
+"""Reading corpora: byte chunks from plain, gzip, bz2 or xz files, and checks on
+iterables.
 
 A corpus file holds one sentence per line, tokens separated by ASCII whitespace; a
 text8-style file that is one huge line works too (see ``max_sentence_length``).
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import lzma
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 
@@ -16,6 +19,7 @@ import numpy as np
 CHUNK_BYTES = 1 << 22   # 4 MiB: big enough to amortise calls, small enough to bound memory
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"                     # gzip, deflate
+_XZ_MAGIC = b"\xfd7zXZ\x00"
 _BZ2_BLOCK_MAGIC = (b"1AY&SY", b"\x17\x72\x45\x38\x50\x90")  # first block, or empty stream
 
 
@@ -31,16 +35,24 @@ def check_path(path) -> str:
         raise FileNotFoundError(f"corpus_file {path!r} does not exist")
     if os.path.isdir(path):
         raise IsADirectoryError(f"corpus_file {path!r} is a directory; give a text file")
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        # a pipe (<(zcat ...)) or a device: read more than once (its format sniffed,
+        # counted, encoded), the second read would miss what the first took
+        raise ValueError(f"corpus_file {path!r} is not a regular file (a pipe or a "
+                         f"device?): it is read more than once; write it to a file first "
+                         f"(gzip, bz2 and xz files are read as they are)")
     return path
 
 
 def _open(path: str):
-    """Open a file for binary reading, decompressing gzip or bz2 (told by the magic bytes,
-    whatever the extension)."""
+    """Open a file for binary reading, decompressing gzip, bz2 or xz (told by the magic
+    bytes, whatever the extension)."""
     with open(path, "rb") as f:
         head = f.read(10)
     if head.startswith(_GZIP_MAGIC):
         return gzip.open(path, "rb")
+    if head.startswith(_XZ_MAGIC):
+        return lzma.open(path, "rb")
     # "BZh", a block size digit, a block magic: text starting with "BZh" stays text
     if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in _BZ2_BLOCK_MAGIC:
         return bz2.open(path, "rb")
@@ -58,7 +70,7 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
                 if not chunk:
                     return
                 yield chunk
-    except (EOFError, OSError, zlib.error) as exc:
+    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         if isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
         raise ValueError(f"cannot read corpus_file {path!r}: the compressed data is "
@@ -87,13 +99,21 @@ def check_restartable(corpus, name: str = "corpus_iterable") -> Iterable:
 
 def check_sentence(sentence, index: int):
     """Reject a sentence that is a string (a common slip: its characters would become
-    the tokens) or not a sequence."""
+    the tokens), not a sequence, or a one-shot iterator (a map, filter or generator:
+    counted while building the vocabulary, it would be empty when encoded). Called
+    before the sentence is read."""
     if isinstance(sentence, (str, bytes)):
         raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
                         f"tokens; split it first, e.g. line.split()")
     if not isinstance(sentence, Iterable):
         raise TypeError(f"sentence {index} must be a list of tokens, "
                         f"got {type(sentence).__name__}")
+    if iter(sentence) is sentence:
+        raise TypeError(
+            f"sentence {index} is a one-shot iterator ({type(sentence).__name__}): it "
+            f"would be empty on the second pass (counting, then encoding), and its words "
+            f"never trained. Give each sentence as a list (or tuple, or array) of tokens, "
+            f"e.g. list(map(str.lower, words)) instead of map(str.lower, words)")
 
 
 class IdSequences:

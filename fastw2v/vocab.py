@@ -176,8 +176,10 @@ class Vocab:
         if sample == 0:
             return None
         threshold = sample * self.total
-        c = self.counts.astype(np.float64)
-        p = (np.sqrt(c / threshold) + 1.0) * threshold / c
+        # the same as word2vec.c's form, written with r = threshold / c so that a tiny
+        # (subnormal) threshold cannot make c / threshold overflow to inf
+        r = threshold / self.counts.astype(np.float64)
+        p = np.sqrt(r) + r
         return np.minimum(p, 1.0).astype(np.float32)
 
     def noise_probs(self, ns_exponent: float) -> np.ndarray:
@@ -200,17 +202,28 @@ class Vocab:
     def updated(self, raw: RawCounts, min_count: int) -> "Vocab":
         """This vocabulary plus the words of `raw` seen at least min_count times in it.
         Old words keep their ids and add their new counts; new words are appended, sorted
-        by count (descending, ties by first appearance)."""
-        counts = self.counts.copy()
+        by count (descending, ties by first appearance).
+
+        Raises ValueError, before anything changes, if the counts would no longer fit
+        in int64 (their total, T in the subsampling rule, must fit too)."""
+        known, added = [], []
         new_keys, new_counts, new_first = [], [], []
         for key, c, f in zip(raw.keys, raw.counts.tolist(), raw.first.tolist()):
             index = self.key_to_index.get(key)
             if index is not None:
-                counts[index] += c
+                known.append(index)
+                added.append(c)
             elif c >= max(min_count, 1):
                 new_keys.append(key)
                 new_counts.append(c)
                 new_first.append(f)
+        total = self.total + sum(added) + sum(new_counts)     # Python ints: exact
+        if total >= 1 << 63:
+            raise ValueError(f"the word counts after this update would add up to {total}, "
+                             f"more than 2**63 - 1: counts and their total must fit in "
+                             f"64-bit integers; scale the counts down")
+        counts = self.counts.copy()
+        np.add.at(counts, np.array(known, np.intp), np.array(added, np.int64))
         order = np.lexsort((np.array(new_first, np.int64), -np.array(new_counts, np.int64)))
         keys = self.index_to_key + [new_keys[i] for i in order]
         counts = np.concatenate([counts, np.array(new_counts, np.int64)[order]])

@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import logging
 import math
+import numbers
 import os
 import sys
 import threading
@@ -14,7 +15,7 @@ import time
 import numpy as np
 
 from fastw2v import _train, native
-from fastw2v.config import Word2VecConfig
+from fastw2v.config import Word2VecConfig, check_learning_rate
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
 from fastw2v.keyedvectors import KeyedVectors
@@ -62,6 +63,9 @@ class Word2Vec:
         softmax (n_words - 1, vector_size) (gensim's ``syn1neg`` and ``syn1``).
     epoch_losses : list of float
         Summed training loss of each epoch trained so far.
+    running_training_loss : float
+        Training loss summed over the epochs of the current or last ``train()`` call
+        (gensim's attribute; see :meth:`get_latest_training_loss`).
     words_trained : int
         Words kept after subsampling, over every epoch trained so far.
     examples_trained : int
@@ -84,11 +88,14 @@ class Word2Vec:
         self.w_out_ns = None
         self.w_out_hs = None
         self.epoch_losses = []
+        self.running_training_loss = 0.0
         self.words_trained = 0        # words kept after subsampling, over every epoch
         self.examples_trained = 0
         self.steps_trained = 0
         self._threads = None          # per-thread state, kept across train() calls
         self._schedule = None         # learning-rate schedule of an unfinished train()
+        # corpus_count and corpus_total_words of a model loaded from a file (no corpus)
+        self._corpus_sizes = (0, 0)
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir)
             self.train()
@@ -127,17 +134,27 @@ class Word2Vec:
     @property
     def corpus_count(self) -> int:
         """Non-empty sentences in the corpus given to build_vocab (train() also takes
-        gensim's total_examples=len(sentences), which counts empty ones)."""
-        return self.corpus.n_source_sentences if self.corpus is not None else 0
+        gensim's total_examples=len(sentences), which counts empty ones). Kept by
+        save() and load(); 0 after build_vocab_from_freq."""
+        if self.corpus is not None:
+            return self.corpus.n_source_sentences
+        return self._corpus_sizes[0]
 
     @property
     def corpus_total_words(self) -> int:
-        """Tokens in the corpus given to build_vocab, unknown ones included."""
-        return self.corpus.n_tokens if self.corpus is not None else 0
+        """Tokens in the corpus given to build_vocab, unknown ones included. Kept by
+        save() and load(); 0 after build_vocab_from_freq."""
+        if self.corpus is not None:
+            return self.corpus.n_tokens
+        return self._corpus_sizes[1]
 
     def get_latest_training_loss(self) -> float:
-        """Loss summed over the last epoch trained (0.0 before training)."""
-        return self.epoch_losses[-1] if self.epoch_losses else 0.0
+        """Loss summed over the epochs of the current or last ``train()`` call, as
+        gensim's: it grows epoch by epoch (a callback's ``on_epoch_end`` sees the sum so
+        far) and starts again from 0 with each new ``train()``; ``train(resume=True)``
+        continues the interrupted call's sum. 0.0 before training or with
+        ``compute_loss=False``. The loss of each epoch is in ``epoch_losses``."""
+        return self.running_training_loss
 
     # ---- vocabulary ----
 
@@ -168,6 +185,7 @@ class Word2Vec:
                                "build_vocab(...) without update first")
         if update:
             self._check_vectors_match("build_vocab(update=True)")
+            self._check_weights("build_vocab(update=True)")
         source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
         raw = source.count(cfg, encoded_dir)
@@ -185,13 +203,8 @@ class Word2Vec:
                     "%d tokens kept, in %.1fs; encoded %d sentences in %.1fs", len(vocab),
                     len(raw.keys), cfg.min_count, corpus.n_ids, raw.n_tokens, t1 - t0,
                     corpus.n_sentences, t2 - t1)
-        n_old = len(self.vocab) if update else 0
-        self.vocab = vocab
-        self.corpus = corpus
-        if update:
-            self._grow_weights(n_old)
-        else:
-            self._reset_weights()
+        weights = self._grown_weights(vocab) if update else self._new_weights(vocab)
+        self._set_vocab(vocab, corpus, weights, update)
 
     def build_vocab_from_freq(self, word_freq, *, update=False):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus
@@ -202,18 +215,18 @@ class Word2Vec:
                                "vocabulary: call it without update first")
         if update:
             self._check_vectors_match("build_vocab_from_freq(update=True)")
+            self._check_weights("build_vocab_from_freq(update=True)")
         keys, counts = freq_counts(word_freq)
         raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
                         int(counts.sum()), 0)
         cfg = self.config
-        n_old = len(self.vocab) if update else 0
         if update:
-            self.vocab = self.vocab.updated(raw, cfg.min_count)
-            self._grow_weights(n_old)
+            vocab = self.vocab.updated(raw, cfg.min_count)
+            weights = self._grown_weights(vocab)
         else:
-            self.vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
-            self._reset_weights()
-        self.corpus = None
+            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
+            weights = self._new_weights(vocab)
+        self._set_vocab(vocab, None, weights, update)
 
     def _new_rows(self, rows, first_row):
         """Fill `rows` (float32, C-contiguous), the input rows of words first_row, ...:
@@ -225,30 +238,49 @@ class Word2Vec:
         rows /= np.float32(self.config.vector_size)
         return rows
 
-    def _reset_weights(self):
-        cfg, n = self.config, len(self.vocab)
+    def _new_weights(self, vocab):
+        """(w_in, w_out_ns, w_out_hs) for a new vocabulary: input rows uniform in
+        [-0.5, 0.5) / vector_size, output weights zero (None where not used)."""
+        cfg, n = self.config, len(vocab)
         dim = cfg.vector_size
         w_in = self._new_rows(native.aligned_empty((n, dim), np.float32), 0)
-        self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
         zeros = native.aligned_zeros
-        self.w_out_ns = zeros((n, dim), np.float32) if cfg.negative else None
-        self.w_out_hs = zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
-        self.epoch_losses = []
-        self.words_trained = self.examples_trained = self.steps_trained = 0
-        self._threads = None
-        self._schedule = None
+        w_out_ns = zeros((n, dim), np.float32) if cfg.negative else None
+        w_out_hs = zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
+        return w_in, w_out_ns, w_out_hs
 
-    def _grow_weights(self, n_old):
-        cfg, n = self.config, len(self.vocab)
+    def _grown_weights(self, vocab):
+        """The weights for `vocab`, the model's vocabulary with words appended: the old
+        rows kept, new input rows initialised as new rows are, new output rows zero."""
+        cfg, n, n_old = self.config, len(vocab), len(self.vocab)
         w_in = native.aligned_empty((n, cfg.vector_size), np.float32)
         w_in[:n_old] = self.wv.vectors
         self._new_rows(w_in[n_old:], n_old)
-        self.wv = KeyedVectors(w_in, self.vocab.index_to_key, self.vocab.counts)
-        if cfg.negative:
-            self.w_out_ns = _grown(self.w_out_ns, n)
-        if cfg.hs:
-            # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
-            self.w_out_hs = _grown(self.w_out_hs, max(n - 1, 0))
+        w_out_ns = _grown(self.w_out_ns, n) if cfg.negative else None
+        # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
+        w_out_hs = _grown(self.w_out_hs, max(n - 1, 0)) if cfg.hs else None
+        return w_in, w_out_ns, w_out_hs
+
+    def _set_vocab(self, vocab, corpus, weights, update):
+        """Make vocab, its encoded corpus (or None) and weights the model's. Called once
+        everything that can fail has succeeded, so that a failed build_vocab leaves the
+        model as it was."""
+        w_in, w_out_ns, w_out_hs = weights
+        wv = KeyedVectors(w_in, vocab.index_to_key, vocab.counts)
+        self.vocab, self.corpus = vocab, corpus
+        self._corpus_sizes = (0, 0)
+        self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
+        if update:
+            # the same KeyedVectors object, as in gensim: a reference to model.wv taken
+            # before the update sees the new words
+            vars(self.wv).update(vars(wv))
+            return
+        self.wv = wv
+        self.epoch_losses = []
+        self.running_training_loss = 0.0
+        self.words_trained = self.examples_trained = self.steps_trained = 0
+        self._threads = None
+        self._schedule = None
 
     # ---- training ----
 
@@ -266,8 +298,9 @@ class Word2Vec:
         epochs : int, optional
             Default: ``config.epochs``.
         start_alpha, end_alpha : float, optional
-            The learning rate decays linearly from start_alpha to end_alpha over this
-            call. Default: ``config.alpha`` and ``config.min_alpha``.
+            The learning rate goes linearly from start_alpha to end_alpha over this
+            call (it may rise: start_alpha < end_alpha is accepted, as in gensim).
+            Default: ``config.alpha`` and ``config.min_alpha``.
         total_examples, total_words : int, optional
             Accepted for gensim compatibility and checked: if given, they must equal the
             corpus's sentence or token count.
@@ -295,7 +328,9 @@ class Word2Vec:
             On Ctrl-C: the workers stop within about a second; the vectors keep what was
             trained so far.
         FloatingPointError
-            If the weights became non-finite (the learning rate is too high).
+            If the weights became non-finite (the learning rate is too high); they are
+            then unusable, and so is a later train() until the vocabulary is built again
+            or a saved model loaded.
         """
         if self.vocab is None:
             raise RuntimeError("no vocabulary yet: call build_vocab(...) first, or pass the "
@@ -336,19 +371,23 @@ class Word2Vec:
             schedule = self._schedule
         else:
             epochs = cfg.epochs if epochs is None else epochs
-            alpha0 = cfg.alpha if start_alpha is None else start_alpha
-            alpha1 = cfg.min_alpha if end_alpha is None else end_alpha
-            # validated by the same rules as the configuration
-            cfg.replace(epochs=epochs, alpha=alpha0, min_alpha=alpha1)
+            cfg.replace(epochs=epochs)   # validated by the same rule as the configuration
+            alpha0 = cfg.alpha if start_alpha is None else check_learning_rate(
+                "start_alpha", start_alpha)
+            alpha1 = cfg.min_alpha if end_alpha is None else check_learning_rate(
+                "end_alpha", end_alpha, zero_ok=True)
             schedule = dict(alpha_start=alpha0, alpha_end=alpha1, epochs=epochs,
                             epochs_done=0, words_per_epoch=corpus.n_ids)
-        self._schedule = schedule
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
         progress = self.progress if progress is None else progress
 
         total = schedule["epochs"] * corpus.n_ids
         trainer = self._make_trainer(corpus, schedule["alpha_start"], schedule["alpha_end"],
                                      total)
+        # (only now that the weights passed their checks)
+        if not resume:
+            self.running_training_loss = 0.0     # gensim's: the loss of this call
+        self._schedule = schedule
         # the shared count starts where the schedule stands, so alpha continues exactly
         trainer.words_done = schedule.get("words_done", schedule["epochs_done"] * corpus.n_ids)
         chunks = corpus.chunks(cfg.resolved_workers())
@@ -366,7 +405,9 @@ class Word2Vec:
                     cfg.resolved_workers(), within=schedule["left"])
                 loss, trained, examples, steps = self._run_epoch(trainer, states, todo,
                                                                  report, epoch)
-                self.epoch_losses.append(loss + schedule.pop("epoch_loss", 0.0))
+                loss += schedule.pop("epoch_loss", 0.0)
+                self.epoch_losses.append(loss)
+                self.running_training_loss += loss
                 self.words_trained += trained
                 self.examples_trained += examples
                 self.steps_trained += steps
@@ -408,6 +449,9 @@ class Word2Vec:
                 "epoch_losses": self.epoch_losses, "words_trained": self.words_trained,
                 "examples_trained": self.examples_trained,
                 "steps_trained": self.steps_trained,
+                "running_training_loss": self.running_training_loss,
+                "corpus_count": self.corpus_count,
+                "corpus_total_words": self.corpus_total_words,
                 "schedule": self._schedule,
                 # the byte forms of words that were not valid UTF-8 (unicode_errors), so
                 # that the same file still encodes to them after loading
@@ -439,6 +483,10 @@ class Word2Vec:
             model.words_trained = int(meta["words_trained"])
             model.examples_trained = int(meta["examples_trained"])
             model.steps_trained = int(meta["steps_trained"])
+            # (absent from files written before they were saved)
+            model.running_training_loss = float(meta.get("running_training_loss", 0.0))
+            model._corpus_sizes = (int(meta.get("corpus_count", 0)),
+                                   int(meta.get("corpus_total_words", 0)))
             model._schedule = meta["schedule"]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a complete fastw2v model ({exc!r}); was it "
@@ -464,6 +512,11 @@ class Word2Vec:
         output layer: softmax over ``w_out_ns @ h`` with ``h`` the mean (``cbow_mean=1``)
         or sum of the known context words' input vectors, as gensim computes it.
 
+        Parameters
+        ----------
+        topn : int or None
+            How many words to return; None: every word, and 0 or less: none (as gensim).
+
         Returns
         -------
         list of (word, probability), most probable first.
@@ -474,7 +527,13 @@ class Word2Vec:
             If the model was trained without negative sampling.
         KeyError
             If none of the context words is in the vocabulary.
+        TypeError
+            If topn is neither an int nor None.
         """
+        if topn is not None and (isinstance(topn, bool)
+                                 or not isinstance(topn, numbers.Integral)):
+            raise TypeError(f"topn must be an int (or None for every word), got "
+                            f"{type(topn).__name__} {topn!r}")
         if self.w_out_ns is None:
             raise RuntimeError("predict_output_word needs negative sampling output weights; "
                                "this model was trained with negative=0")
@@ -491,7 +550,9 @@ class Word2Vec:
         scores -= scores.max()
         prob = np.exp(scores)
         prob /= prob.sum()
-        k = min(topn, len(prob))
+        k = len(prob) if topn is None else min(int(topn), len(prob))
+        if k <= 0:
+            return []
         top = np.argpartition(-prob, k - 1)[:k]
         top = top[np.argsort(-prob[top], kind="stable")]
         return [(self.wv.index_to_key[i], float(prob[i])) for i in top]
@@ -506,14 +567,53 @@ class Word2Vec:
                 f"of the model. Save them with model.wv.save(...), or add words to the "
                 f"model with build_vocab(corpus, update=True)")
 
+    def _check_weights(self, action):
+        """The weights the kernels will write through raw pointers, checked (a matrix
+        reassigned by the user, of another shape, dtype or layout, would have them write
+        outside it): each must be a writable float32 C-contiguous array of its shape."""
+        cfg, n, dim = self.config, len(self.vocab), self.config.vector_size
+        needed = [("wv.vectors", self.wv.vectors, n, "len(vocab)")]
+        if cfg.negative:
+            needed.append(("w_out_ns", self.w_out_ns, n, "len(vocab)"))
+        if cfg.hs:
+            needed.append(("w_out_hs", self.w_out_hs, max(n - 1, 0), "len(vocab) - 1"))
+        for name, a, rows, rows_are in needed:
+            need = (f"a float32 C-contiguous array of shape ({rows}, {dim}), that is "
+                    f"({rows_are}, vector_size)")
+            if a is None:
+                raise ValueError(f"{action}: model.{name} is None, but this model needs "
+                                 f"{need}; build the vocabulary again (build_vocab) for "
+                                 f"new weights, or load a saved model")
+            if not isinstance(a, np.ndarray):
+                raise ValueError(f"{action}: model.{name} must be {need}, got "
+                                 f"{type(a).__name__}")
+            if a.shape != (rows, dim) or a.dtype != np.float32 or not a.flags.c_contiguous:
+                layout = "C-contiguous" if a.flags.c_contiguous else "not C-contiguous"
+                raise ValueError(f"{action}: model.{name} must be {need}, got {a.dtype} "
+                                 f"{a.shape} ({layout}); assign np.ascontiguousarray(x, "
+                                 f"dtype=np.float32) of that shape")
+            if not a.flags.writeable:
+                raise ValueError(f"{action}: model.{name} is read-only (a model loaded "
+                                 f"with mmap='r'?); load it with mmap=None to train it")
+
+    def _check_finite(self):
+        """Training cannot bring back weights that hold NaN or inf (a diverged train())."""
+        for name, a in (("wv.vectors", self.wv.vectors), ("w_out_ns", self.w_out_ns),
+                        ("w_out_hs", self.w_out_hs)):
+            # a sum in float64 is finite unless some weight is NaN or inf (or about
+            # 1e300, diverged all the same), and needs no temporary of a's size
+            if a is not None and not math.isfinite(float(a.sum(dtype=np.float64))):
+                raise FloatingPointError(
+                    f"model.{name} holds NaN or inf before training (did an earlier "
+                    f"train() diverge?): training cannot make such weights usable again. "
+                    f"Build the vocabulary again (build_vocab) or load a saved model, "
+                    f"and train with a lower learning rate (alpha is {self.config.alpha})")
+
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
         self._check_vectors_match("train()")
-        for name, a in (("vectors", self.wv.vectors), ("w_out_ns", self.w_out_ns),
-                        ("w_out_hs", self.w_out_hs)):
-            if a is not None and not a.flags.writeable:
-                raise ValueError(f"{name} is read-only (a model loaded with mmap='r'?); "
-                                 f"load it with mmap=None to train it")
+        self._check_weights("train()")
+        self._check_finite()
         corpus.check_ids(len(vocab))
         empty = np.zeros((0, cfg.vector_size), np.float32)
         noise_prob = noise_alias = None
@@ -525,8 +625,8 @@ class Word2Vec:
             path_off, path_points, path_codes = vocab.huffman()
         return _train.Trainer(
             self.wv.vectors,
-            self.w_out_ns if self.w_out_ns is not None else empty,
-            self.w_out_hs if self.w_out_hs is not None else empty,
+            self.w_out_ns if cfg.negative else empty,      # (checked above)
+            self.w_out_hs if cfg.hs else empty,
             corpus.ids, corpus.offsets, vocab.keep_probs(cfg.sample), noise_prob,
             noise_alias, path_off, path_points, path_codes,
             sg=cfg.sg, hs=cfg.hs, negative=cfg.negative, window=cfg.window,
@@ -561,59 +661,109 @@ class Word2Vec:
 
     def _run_epoch(self, trainer, states, chunks, report, epoch):
         trainer.start_epoch(chunks)
-        results = [None] * len(states)
+        n = len(states)
+        results = [None] * n
+        # The caller waits on these events, each set once its worker stored its result,
+        # and not on Thread.join: on CPython 3.9-3.12 a Ctrl-C inside join() can mark a
+        # thread finished while it still runs (bpo-45274), and the stopped threads' state
+        # would be read before they wrote it.
+        done = [threading.Event() for _ in range(n)]
+        # A worker begins only while the caller has not given up on starting them: after
+        # an interrupt amid the starts, a thread started late leaves its chunks to the
+        # unfinished ones instead of training behind the caller's back.
+        gate = threading.Lock()
+        begun = [False] * n
+        cancelled = [False]
 
         def work(i):
+            with gate:
+                if cancelled[0]:
+                    return
+                begun[i] = True
             try:
                 results[i] = trainer.run_chunks(states[i])
             except BaseException as exc:  # re-raised on the calling thread
                 results[i] = exc
                 trainer.request_stop()
+            finally:
+                done[i].set()
 
-        threads = [threading.Thread(target=work, args=(i,), daemon=True,
-                                    name=f"fastw2v-worker-{i}")
-                   for i in range(len(states))]
-        for t in threads:
-            t.start()
         try:
-            for t in threads:
-                while t.is_alive():
-                    t.join(0.1)
+            for i in range(n):
+                threading.Thread(target=work, args=(i,), daemon=True,
+                                 name=f"fastw2v-worker-{i}").start()
+            for event in done:
+                while not event.wait(0.1):
                     report.update(trainer.words_done, epoch)
             report.update(trainer.words_done, epoch)   # also when the epoch took < 0.1 s
-        except KeyboardInterrupt:
+        except BaseException as exc:
+            # Ctrl-C (or a failed progress report): stop the workers, wait until each has
+            # returned, and keep what is left for train(resume=True)
             trainer.request_stop()
-            for t in threads:
-                t.join()
-            self._keep_unfinished(trainer, states)
-            logger.warning("training interrupted; the vectors keep what was trained so far, "
-                           "and train(resume=True) continues from there")
+            self._wait_stopped(gate, cancelled, begun, done)
+            returned = [state for state, result in zip(states, results)
+                        if result is not None and not isinstance(result, BaseException)]
+            self._keep_unfinished(trainer, returned)
+            if isinstance(exc, KeyboardInterrupt):
+                logger.warning("training interrupted; the vectors keep what was trained so "
+                               "far, and train(resume=True) continues from there")
             raise
-        for r in results:
-            if isinstance(r, BaseException):
-                self._keep_unfinished(trainer, states)
-                raise r
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            self._keep_unfinished(trainer, [state for state, result in zip(states, results)
+                                            if not isinstance(result, BaseException)])
+            raise failed[0]
         counts = self._collect(states)
         # a sum in float64 is finite unless some weight is NaN or inf (or about 1e300,
         # diverged all the same), and needs no (n_words, dim) temporary
         if any(r == _train.RUN_NONFINITE for r in results) or not math.isfinite(
                 float(self.wv.vectors.sum(dtype=np.float64))):
             raise FloatingPointError(
-                f"training diverged in epoch {epoch + 1}: the weights became non-finite. "
-                f"Lower the learning rate (alpha is {self.config.alpha}).")
+                f"training diverged in epoch {epoch + 1}: the weights became non-finite "
+                f"(NaN or inf) and are now unusable; no later train() can repair them. "
+                f"Lower the learning rate (this train() started at alpha "
+                f"{self._schedule['alpha_start']}), and build the vocabulary again "
+                f"(build_vocab) for fresh weights, or load a model saved before.")
         return counts
+
+    @staticmethod
+    def _wait_stopped(gate, cancelled, begun, done):
+        """Wait until every worker that began has returned (they were asked to stop, and
+        do within about a second). A second Ctrl-C does not abandon them: a worker left
+        running would go on writing the weights and its state after train() raised."""
+        running = None
+        again = told = False
+        while True:
+            try:
+                if again and not told:
+                    told = True
+                    logger.warning("stopping the training threads (within about a "
+                                   "second); Ctrl-C again does not stop them sooner")
+                if running is None:
+                    with gate:
+                        cancelled[0] = True      # a worker not yet begun never will
+                        running = [event for event, b in zip(done, begun) if b]
+                while not all(event.is_set() for event in running):
+                    # polling, not Event.wait: a Ctrl-C amid Event.wait's own locking
+                    # could leave its lock held, and the worker unable to set it
+                    time.sleep(0.01)
+                return
+            except KeyboardInterrupt:
+                again = True
 
     def _keep_unfinished(self, trainer, states):
         """After the threads of an epoch were stopped: count what they trained, and keep
         in the schedule what they left (the id ranges no thread trained) and the shared
-        word count, so that train(resume=True) continues exactly there."""
+        word count, so that train(resume=True) continues exactly there. `states`: those
+        of the threads whose run returned (the others left no range of their own)."""
         loss, trained, examples, steps = self._collect(states)
+        left = trainer.unfinished(states).tolist()
         self.words_trained += trained
         self.examples_trained += examples
         self.steps_trained += steps
         schedule = self._schedule
         schedule["epoch_loss"] = schedule.get("epoch_loss", 0.0) + loss
-        schedule["left"] = trainer.unfinished(states).tolist()
+        schedule["left"] = left
         schedule["words_done"] = trainer.words_done
 
     def _collect(self, states):

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 from fastw2v import Word2VecConfig
@@ -94,3 +95,30 @@ def test_config_largest_seed_trains():
     model = Word2Vec([["a", "b", "c"] * 5] * 4, min_count=1, vector_size=4, epochs=1,
                      seed=MAX_SEED, workers=2)
     assert model.words_trained > 0
+
+
+def test_config_accepts_numpy_bools_as_it_accepts_numpy_ints():
+    cfg = Word2VecConfig(sg=np.True_, hs=np.bool_(True), cbow_mean=np.int64(0),
+                         shrink_windows=np.False_, compute_loss=np.bool_(False),
+                         shared_negatives=np.True_, epochs=np.int32(3))
+    assert (cfg.sg, cfg.hs, cfg.cbow_mean, cfg.epochs) == (1, 1, 0, 3)
+    assert type(cfg.sg) is int and type(cfg.hs) is int
+    assert cfg.shrink_windows is False and cfg.compute_loss is False
+    assert cfg.shared_negatives is True
+    assert Word2VecConfig(**cfg.to_dict()) == cfg      # plain Python values, for JSON
+    with pytest.raises(ValueError, match="sg must be 0 or 1"):
+        Word2VecConfig(sg=np.array([1]))
+    with pytest.raises(TypeError, match="shrink_windows must be True or False"):
+        Word2VecConfig(shrink_windows=np.float64(1.0))
+
+
+def test_check_learning_rate_names_the_parameter():
+    from fastw2v.config import check_learning_rate
+    assert check_learning_rate("start_alpha", np.float32(0.5)) == 0.5
+    assert check_learning_rate("end_alpha", 0, zero_ok=True) == 0.0
+    with pytest.raises(ValueError, match="start_alpha must be > 0"):
+        check_learning_rate("start_alpha", 0)
+    with pytest.raises(ValueError, match="end_alpha must be <= 10"):
+        check_learning_rate("end_alpha", 11, zero_ok=True)
+    with pytest.raises(TypeError, match="end_alpha must be a number"):
+        check_learning_rate("end_alpha", True, zero_ok=True)

@@ -1,20 +1,36 @@
 import bz2
 import gzip
+import lzma
+import os
 
+import numpy as np
 import pytest
 
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 
 
-def test_iter_chunks_reads_plain_gzip_and_bz2_alike(tmp_path):
+def test_iter_chunks_reads_plain_gzip_bz2_and_xz_alike(tmp_path):
     data = b"alpha beta\ngamma delta epsilon\n" * 1000
     (tmp_path / "a.txt").write_bytes(data)
     (tmp_path / "a.gz").write_bytes(gzip.compress(data))
     (tmp_path / "a.bz2").write_bytes(bz2.compress(data))
+    (tmp_path / "a.xz").write_bytes(lzma.compress(data))
     # the format is told by the magic bytes, not the extension
     (tmp_path / "gz_named.txt").write_bytes(gzip.compress(data))
-    for name in ("a.txt", "a.gz", "a.bz2", "gz_named.txt"):
+    for name in ("a.txt", "a.gz", "a.bz2", "a.xz", "gz_named.txt"):
         assert b"".join(iter_chunks(tmp_path / name, chunk_bytes=777)) == data
+    (tmp_path / "cut.xz").write_bytes(lzma.compress(data)[:40])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        list(iter_chunks(tmp_path / "cut.xz"))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_is_refused_as_a_corpus_file(tmp_path):
+    # read more than once, a pipe would lose what the first read took
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file.*write it to a file first"):
+        list(iter_chunks(fifo))
 
 
 def test_iter_chunks_truncated_gzip_raises_valueerror(tmp_path):
@@ -78,6 +94,18 @@ def test_check_sentence_rejects_strings():
     with pytest.raises(TypeError, match="sentence 7"):
         check_sentence(5, 7)
     check_sentence(["a", "b"], 0)
+
+
+def test_check_sentence_rejects_one_shot_iterators_before_reading_them():
+    """A sentence that is an iterator would be counted, then empty when encoded."""
+    for sentence in (map(str.lower, ["A", "B"]), filter(None, ["a", "b"]),
+                     (t for t in ["a", "b"]), iter(["a", "b"]), zip("ab")):
+        with pytest.raises(TypeError, match=r"sentence 4 is a one-shot iterator.*"
+                                            r"list\(map\(str.lower, words\)\)"):
+            check_sentence(sentence, 4)
+        assert len(list(sentence)) == 2              # not read by the check
+    for sentence in (["a"], ("a",), np.array([1, 2]), np.array(["a"]), range(3), {"a": 1}):
+        check_sentence(sentence, 0)
 
 
 def test_id_sequences_validation():

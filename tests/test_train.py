@@ -532,3 +532,22 @@ def test_stop_inside_long_spans_resumes_exactly():
         for a, b in zip(weights, whole):
             np.testing.assert_array_equal(a, b)
     assert stopped_inside > 0          # at least one stop landed inside the range
+
+
+def test_a_run_with_no_chunks_leaves_nothing_of_an_earlier_stop(rng):
+    enc, vocab = small_corpus(rng, n_sent=3000)
+    trainer, state, _, _ = chunk_trainer(enc, vocab)
+    trainer.start_epoch(enc.chunks(1))
+    import threading
+    worker = threading.Thread(target=trainer.run_chunks, args=(state,))
+    worker.start()
+    while trainer.words_done < 10_000 and worker.is_alive():
+        pass
+    trainer.request_stop()
+    worker.join()
+    if state.left == (0, 0):
+        pytest.skip("the run ended before the stop")
+    again, _, _, _ = chunk_trainer(enc, vocab)
+    again.start_epoch(np.zeros((0, 2), np.int64))
+    assert again.run_chunks(state) == _train.RUN_OK
+    assert state.left == (0, 0) and again.unfinished([state]).size == 0

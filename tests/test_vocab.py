@@ -1,11 +1,12 @@
 import heapq
+import warnings
 from collections import Counter
 
 import numpy as np
 import pytest
 
 from fastw2v import _vocab
-from fastw2v.vocab import Vocab, count_file, count_iterable, select_words
+from fastw2v.vocab import RawCounts, Vocab, count_file, count_iterable, select_words
 
 from conftest import write_lines
 
@@ -124,6 +125,18 @@ def test_keep_probs_follow_word2vec_formula():
     assert vocab.keep_probs(0) is None
 
 
+def test_keep_probs_shrink_with_sample_down_to_subnormal_thresholds():
+    """sample * T subnormal: c / (sample * T) overflowed to inf, and every word was kept
+    (sample=1e-300 kept none of 400 words, 1e-320 all of them)."""
+    vocab = Vocab([f"w{i}" for i in range(400)], np.arange(400, 0, -1) * 10)
+    samples = (1e-3, 1e-6, 1e-100, 1e-300, 1e-310, 1e-320, 5e-324)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")               # no overflow on the way
+        kept = [float(vocab.keep_probs(s).sum(dtype=np.float64)) for s in samples]
+    assert all(a >= b for a, b in zip(kept, kept[1:])), kept
+    assert kept[0] > kept[1] > kept[2] and kept[-1] < 1
+
+
 def alias_probabilities(prob, alias):
     n = len(prob)
     p = prob.astype(np.float64) / n
@@ -229,6 +242,23 @@ def test_vocab_updated_keeps_old_ids_and_appends_new_words():
     assert new.index_to_key == ["b", "a", "c", "d", "e"]   # f is below min_count
     assert new.counts.tolist() == [3, 2, 2, 2, 2]           # c: 1 + 1
     assert old.index_to_key == ["b", "a", "c"]              # the old vocabulary is intact
+
+
+def test_vocab_updated_refuses_counts_beyond_int64_before_changing_anything():
+    old = Vocab(["a", "b"], [2**62, 2**62 - 1])
+    counts = old.counts.copy()
+    for keys, more in ((["a"], [2**62]), (["b"], [1]), (["c"], [2])):
+        raw = RawCounts(keys, np.array(more, np.int64), np.arange(1), sum(more), 1)
+        with pytest.raises(ValueError, match=r"add up to \d+, more than 2\*\*63 - 1"):
+            old.updated(raw, min_count=1)
+    np.testing.assert_array_equal(old.counts, counts)
+    raw = RawCounts(["c"], np.array([2], np.int64), np.arange(1), 2, 1)
+    assert old.updated(raw, min_count=3).index_to_key == ["a", "b"]   # c not kept: fits
+
+
+def test_count_iterable_rejects_a_one_shot_sentence():
+    with pytest.raises(TypeError, match="sentence 1 is a one-shot iterator"):
+        count_iterable([["a", "b"], map(str, "ab")])
 
 
 # ---- property tests: any bytes, any chunking ----

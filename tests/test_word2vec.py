@@ -2,16 +2,18 @@
 fails clearly on misuse."""
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
+import types
 
 import numpy as np
 import pytest
 
-from fastw2v import KeyedVectors, Word2Vec, _train
+from fastw2v import KeyedVectors, Word2Vec, _train, native, word2vec
 from fastw2v.vocab import select_words
 from fastw2v.synthetic import group_purity, planted_groups
 
@@ -253,8 +255,30 @@ def test_training_nonfinite_weights_raise_with_advice(planted):
     model = Word2Vec(**SMALL)
     model.build_vocab(sentences)
     model.wv.vectors[0, 0] = np.inf
-    with pytest.raises(FloatingPointError, match="Lower the learning rate"):
+    with pytest.raises(FloatingPointError, match=r"model.wv.vectors holds NaN or inf "
+                                                 r"before training.*build_vocab"):
         model.train()
+    model.build_vocab(sentences)
+    model.w_out_ns[1, 1] = np.nan
+    with pytest.raises(FloatingPointError, match="model.w_out_ns holds NaN"):
+        model.train()
+
+
+def test_training_divergence_says_the_weights_are_unusable_and_the_fix():
+    rng = np.random.default_rng(0)
+    sentences = [[f"w{x}" for x in rng.integers(0, 50, 10)] for _ in range(300)]
+    model = Word2Vec(min_count=1, vector_size=8, workers=1, alpha=10, min_alpha=10,
+                     cbow_mean=0, window=20, epochs=3, sample=0)
+    model.build_vocab(sentences)
+    with pytest.raises(FloatingPointError, match=r"unusable.*started at alpha 10.0.*"
+                                                 r"build the vocabulary again"):
+        model.train()
+    # a lower rate cannot repair them: the error says so rather than "lower the rate"
+    with pytest.raises(FloatingPointError, match="holds NaN or inf before training"):
+        model.train(start_alpha=0.01, end_alpha=0.0001)
+    model.build_vocab(sentences)                    # the fix the message gives
+    model.train(start_alpha=0.01, end_alpha=0.0001)
+    assert np.isfinite(model.wv.vectors).all()
 
 
 def test_training_explicit_schedule_and_totals(planted):
@@ -271,10 +295,59 @@ def test_training_explicit_schedule_and_totals(planted):
     model.train(with_empty, total_examples=model.corpus_count, epochs=1)
     with pytest.raises(ValueError, match="total_examples=3 but the corpus has 3000 non-empty"):
         model.train(with_empty, total_examples=3, epochs=1)
-    with pytest.raises(ValueError, match="min_alpha"):
-        model.train(start_alpha=0.01, end_alpha=0.1)
+    with pytest.raises(ValueError, match="end_alpha"):
+        model.train(start_alpha=0.01, end_alpha=-0.1)
     with pytest.raises(ValueError, match="epochs"):
         model.train(epochs=0)
+
+
+def test_train_accepts_a_rising_rate_as_gensim_and_names_bad_rates(planted):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    model.train(epochs=1, start_alpha=0.001, end_alpha=0.02)     # gensim trains it too
+    assert model._threads[0].alpha == pytest.approx(0.02)          # and it rose to there
+    for bad, exc, name in [(dict(start_alpha=0), ValueError, "start_alpha must be > 0"),
+                           (dict(start_alpha=11), ValueError, "start_alpha must be <= 10"),
+                           (dict(start_alpha="0.1"), TypeError, "start_alpha"),
+                           (dict(end_alpha=-0.1), ValueError, "end_alpha must be >= 0"),
+                           (dict(end_alpha=float("nan")), ValueError, "end_alpha")]:
+        with pytest.raises(exc, match=name):
+            model.train(**bad)
+
+
+class _LossLog:
+    """gensim's documented callback: get_latest_training_loss() at each epoch's end."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, model):
+        self.seen.append(model.get_latest_training_loss())
+
+    def on_train_begin(self, model):    # (gensim calls every hook)
+        pass
+
+    on_train_end = on_epoch_begin = on_train_begin
+
+
+def test_latest_training_loss_sums_the_current_train_call_as_gensim():
+    gensim_models = pytest.importorskip("gensim.models")
+    rng = np.random.default_rng(0)
+    sentences = [[f"w{x}" for x in rng.integers(0, 30, 8)] for _ in range(300)]
+    params = dict(min_count=1, vector_size=16, workers=1, sg=1, compute_loss=True)
+    for make in (gensim_models.Word2Vec, Word2Vec):
+        log = _LossLog()
+        model = make(sentences, epochs=3, callbacks=[log], **params)
+        first = list(log.seen)
+        assert 0 < first[0] < first[1] < first[2]            # summed over the call
+        assert model.get_latest_training_loss() == first[-1]
+        model.train(sentences, total_examples=len(sentences), epochs=2, callbacks=[log],
+                    compute_loss=True)
+        second = log.seen[3:]
+        assert second[0] < first[-1] / 2 and second[0] < second[1]   # from 0 again
+        assert model.get_latest_training_loss() == second[-1]
+    np.testing.assert_allclose(first, np.cumsum(model.epoch_losses[:3]), rtol=1e-12)
+    np.testing.assert_allclose(second, np.cumsum(model.epoch_losses[3:]), rtol=1e-12)
 
 
 def test_training_new_corpus_with_existing_vocabulary(planted):
@@ -292,6 +365,8 @@ def test_training_new_corpus_with_existing_vocabulary(planted):
     (lambda: Word2Vec(s for s in [["a"]]), TypeError, "one-shot"),
     (lambda: Word2Vec("corpus.txt"), TypeError, "corpus_file="),
     (lambda: Word2Vec(["a b c"], min_count=1), TypeError, "split"),
+    (lambda: Word2Vec([["a"], map(str.lower, ["B"])], min_count=1), TypeError,
+     r"sentence 1 is a one-shot iterator.*list\(map"),
     (lambda: Word2Vec([["a"]], corpus_file="x"), ValueError, "not both"),
     (lambda: Word2Vec([], min_count=1), ValueError, "Empty vocabulary"),
     (lambda: Word2Vec([["a", "b"]]), ValueError, "min_count=5"),
@@ -452,6 +527,49 @@ def test_build_vocab_update_keeps_old_vectors_and_learns_new_words(planted):
         Word2Vec(**SMALL).build_vocab(new, update=True)
 
 
+def test_vocab_update_keeps_the_same_wv_object_as_gensim(planted):
+    gensim_models = pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    new = [["brand", "new", "words"]] * 3
+    for make in (gensim_models.Word2Vec, Word2Vec):
+        model = make(sentences[:500], min_count=1, vector_size=8, workers=1, epochs=1)
+        wv = model.wv
+        model.build_vocab(new, update=True)
+        assert model.wv is wv and "brand" in wv
+        assert len(wv.vectors) == len(wv.index_to_key) == len(model.wv)
+    model.train(new, epochs=1)
+    assert wv.most_similar("brand", topn=2) == model.wv.most_similar("brand", topn=2)
+
+
+def test_failed_vocabulary_update_leaves_the_model_as_it_was(planted, monkeypatch):
+    model = Word2Vec(min_count=1, vector_size=4, workers=1)
+    model.build_vocab_from_freq({"a": 2**62, "b": 2**62 - 1})    # total: 2**63 - 1
+    vocab, wv = model.vocab, model.wv
+    for update in ({"a": 2**62}, {"b": 1}, {"c": 2**62}):
+        with pytest.raises(ValueError, match="must fit in 64-bit integers"):
+            model.build_vocab_from_freq(update, update=True)
+    assert model.vocab is vocab and model.wv is wv and wv.index_to_key == ["a", "b"]
+    assert vocab.counts.tolist() == [2**62, 2**62 - 1]
+    # build_vocab(update=True) failing after counting (here: no memory for the grown
+    # weights) changes nothing either
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    vocab, corpus, keys = model.vocab, model.corpus, list(model.wv.index_to_key)
+    vectors, w_out_ns = model.wv.vectors, model.w_out_ns
+
+    def no_memory(shape, dtype):
+        raise MemoryError(f"cannot allocate {shape}")
+
+    monkeypatch.setattr(native, "aligned_empty", no_memory)
+    with pytest.raises(MemoryError):
+        model.build_vocab([["brand", "new"]] * 3, update=True)
+    monkeypatch.undo()
+    assert model.vocab is vocab and model.corpus is corpus
+    assert model.wv.index_to_key == keys and model.wv.vectors is vectors
+    assert model.w_out_ns is w_out_ns
+    model.train(epochs=1)                                        # still consistent
+
+
 def test_predict_output_word(planted):
     sentences, groups = planted
     model = Word2Vec(sentences, workers=2, **SMALL)
@@ -468,6 +586,54 @@ def test_predict_output_word(planted):
         model.predict_output_word(["nope"])
     with pytest.raises(RuntimeError, match="negative sampling"):
         Word2Vec(sentences, hs=1, negative=0, **SMALL).predict_output_word(["g2w0"])
+
+
+def test_predict_output_word_topn_as_gensim(planted):
+    matutils = pytest.importorskip("gensim.matutils")
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    context = ["g2w0", "g2w1"]
+    every = model.predict_output_word(context, topn=None)
+    assert len(every) == len(model.wv)
+    prob = np.array([dict(every)[w] for w in model.wv.index_to_key])
+    assert prob.sum() == pytest.approx(1.0)
+    for topn in (None, 5, 1, np.int64(3), 0, -1, -100, len(model.wv) + 5):
+        expected = [model.wv.index_to_key[i]
+                    for i in matutils.argsort(prob, topn=topn, reverse=True)]
+        assert [w for w, _ in model.predict_output_word(context, topn=topn)] == expected
+    for bad in (True, 2.5, "3"):
+        with pytest.raises(TypeError, match="topn must be an int"):
+            model.predict_output_word(context, topn=bad)
+
+
+@pytest.mark.parametrize("hs, negative, name, change", [
+    (1, 0, "w_out_hs", lambda m: setattr(m, "w_out_hs", None)),
+    (0, 5, "w_out_ns", lambda m: setattr(m, "w_out_ns", None)),
+    (0, 5, "w_out_ns", lambda m: setattr(m, "w_out_ns", np.zeros((2, 24), np.float32))),
+    (0, 5, "w_out_ns", lambda m: setattr(m, "w_out_ns", m.w_out_ns.astype(np.float64))),
+    (1, 0, "w_out_hs", lambda m: setattr(m, "w_out_hs", np.zeros((10, 24), np.float32))),
+    (1, 0, "w_out_hs", lambda m: setattr(m, "w_out_hs", np.asfortranarray(m.w_out_hs))),
+    (0, 5, "wv.vectors", lambda m: setattr(m.wv, "vectors", m.wv.vectors[:10].copy())),
+    (1, 5, "wv.vectors", lambda m: setattr(m.wv, "vectors", m.wv.vectors[:, :12].copy())),
+    (0, 5, "wv.vectors", lambda m: setattr(m.wv, "vectors", np.zeros(
+        (len(m.wv), 48), np.float32)[:, ::2])),
+])
+def test_reassigned_weights_of_wrong_shape_dtype_or_layout_are_named(planted, hs, negative,
+                                                                     name, change):
+    """The kernels write through raw pointers: a matrix the user put in place of a
+    model's weights is checked first, and the error names it and the shape it needs."""
+    sentences, _ = planted
+    model = Word2Vec(sentences[:300], workers=1, hs=hs, negative=negative,
+                     **{**SMALL, "epochs": 1})
+    n = len(model.vocab)
+    rows = n - 1 if name == "w_out_hs" else n
+    change(model)
+    pattern = re.escape(f"model.{name}") + r".*" + re.escape(f"({rows}, 24)")
+    with pytest.raises(ValueError, match=pattern):
+        model.train()
+    with pytest.raises(ValueError, match=pattern):
+        model.build_vocab([["brand", "new"]] * 2, update=True)
+    assert len(model.vocab) == n
 
 
 class _StopAfter:
@@ -516,6 +682,16 @@ def long_sentences():
     return planted_groups(n_groups=6, words_per_group=10, n_sentences=100_000, seed=2)[0]
 
 
+LONG = dict(workers=1, sg=1, negative=3, vector_size=16, min_count=1, epochs=2, seed=4,
+            sample=0)
+
+
+@pytest.fixture(scope="module")
+def long_reference(long_sentences):
+    """An uninterrupted run on long_sentences, which the interrupted ones must equal."""
+    return Word2Vec(long_sentences, **LONG)
+
+
 def test_resume_after_ctrl_c_inside_an_epoch_equals_uninterrupted(long_sentences,
                                                                   monkeypatch):
     """One thread stops where it stands; resume=True continues from that word, with the
@@ -558,6 +734,169 @@ def test_resume_after_ctrl_c_with_threads_trains_every_word_once(long_sentences,
     # without subsampling every token is trained once per epoch, interrupted or not
     assert part.words_trained == 2 * n_ids
     assert len(part.epoch_losses) == 2 and part._schedule is None
+
+
+class _Running:
+    """Callbacks that tell whether train() is running (between its first and last
+    callback), so that a Ctrl-C arriving after it returned can be dropped."""
+    running = False
+
+    def on_train_begin(self, model):
+        self.running = True
+
+    def on_train_end(self, model):
+        self.running = False
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
+def test_resume_after_real_ctrl_c_equals_uninterrupted(long_sentences, long_reference):
+    """A real SIGINT, at different moments, while the calling thread waits for the
+    workers: there a Ctrl-C inside Thread.join could mark a worker finished while it ran
+    on (CPython 3.9-3.12, bpo-45274), and what it left was read before it wrote it. Each
+    interrupted train() must keep exactly what is left: resuming until done ends bit for
+    bit equal to an uninterrupted run, with every word trained once per epoch."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are set on the main thread only")
+    full = long_reference
+    state = _Running()
+    part = Word2Vec(callbacks=[state], **LONG)
+    part.build_vocab(long_sentences)
+
+    def ctrl_c(signum, frame):
+        if state.running:        # (one that comes after train() returned is dropped)
+            raise KeyboardInterrupt
+
+    delays = [0.03, 0.11, 0.002, 0.07, 0.16, 0.05]
+    interrupts = rounds = 0
+    finished = False
+    # also when the test run ignores SIGINT (started in the background)
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        while not finished:
+            assert rounds < 200, "training never finished"
+            timer = threading.Timer(delays[rounds % len(delays)], signal.pthread_kill,
+                                    (threading.main_thread().ident, signal.SIGINT))
+            timer.start()
+            try:
+                part.train(resume=rounds > 0)
+                finished = True
+            except KeyboardInterrupt:
+                interrupts += 1
+            finally:
+                state.running = False       # a Ctrl-C from now on is dropped
+                timer.cancel()
+                timer.join()                # (its signal, if sent, is handled in there)
+            rounds += 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert interrupts >= 2       # each epoch takes ~0.3 s, the delays are shorter
+    n_ids = part.corpus.n_ids
+    assert part.words_trained == full.words_trained == 2 * n_ids
+    assert part.examples_trained == full.examples_trained
+    np.testing.assert_array_equal(part.wv.vectors, full.wv.vectors)
+    np.testing.assert_array_equal(part.w_out_ns, full.w_out_ns)
+    np.testing.assert_allclose(part.epoch_losses, full.epoch_losses, rtol=1e-9)
+    # the interrupted call and its resumptions are one train() call for the loss too
+    assert part.get_latest_training_loss() == pytest.approx(
+        full.get_latest_training_loss(), rel=1e-9)
+    assert not [t for t in threading.enumerate() if t.name.startswith("fastw2v-worker")]
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="POSIX signals")
+def test_second_ctrl_c_while_workers_stop_does_not_abandon_them(long_sentences,
+                                                                long_reference,
+                                                                monkeypatch, caplog):
+    """A second Ctrl-C while the stopped workers finish (here: a worker slow to report)
+    is absorbed: train() raises once, after every worker returned, and resuming still
+    ends bit for bit equal to an uninterrupted run."""
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are set on the main thread only")
+    full = long_reference
+    state = _Running()
+    part = Word2Vec(callbacks=[state], **LONG)
+    part.build_vocab(long_sentences)
+    events, raised, timers = [], [], []
+    main = threading.main_thread().ident
+
+    class SlowEvent(threading.Event):
+        """A worker that, once stopped, takes 0.3 s more to return."""
+        def __init__(self):
+            super().__init__()
+            events.append(self)
+
+        def set(self):
+            if raised:
+                threading.Event().wait(0.3)
+            super().set()
+
+    def send_ctrl_c(delay):
+        timers.append(threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT)))
+        timers[-1].start()
+
+    def ctrl_c(signum, frame):
+        if state.running:
+            raised.append(all(e.is_set() for e in events))
+            if len(raised) == 1:
+                send_ctrl_c(0.05)            # again, while the worker is returning
+            raise KeyboardInterrupt
+
+    # (word2vec's own threading only: Thread and Timer make events too)
+    monkeypatch.setattr(word2vec, "threading", types.SimpleNamespace(
+        Thread=threading.Thread, Lock=threading.Lock, Event=SlowEvent))
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        send_ctrl_c(0.05)
+        with caplog.at_level(logging.WARNING, logger="fastw2v"):
+            with pytest.raises(KeyboardInterrupt):
+                part.train()
+        assert all(e.is_set() for e in events)       # every worker had returned
+    finally:
+        state.running = False
+        for timer in timers:
+            timer.cancel()
+            timer.join()
+        signal.signal(signal.SIGINT, previous)
+    assert raised == [False, False]      # two Ctrl-C, both while a worker still ran
+    assert sum("Ctrl-C again" in r.getMessage() for r in caplog.records) == 1
+    monkeypatch.undo()
+    part.train(resume=True)
+    np.testing.assert_array_equal(part.wv.vectors, full.wv.vectors)
+    assert part.words_trained == full.words_trained == 2 * part.corpus.n_ids
+
+
+@pytest.mark.parametrize("started", [False, True])
+def test_ctrl_c_while_starting_workers_stops_those_started(long_sentences, monkeypatch,
+                                                           started):
+    """Ctrl-C while the second of three workers starts (before or after its thread was
+    created): the first is stopped and waited for, nothing trains after train() raised,
+    and resuming trains every word exactly once per epoch."""
+    params = dict(workers=3, sg=1, negative=3, vector_size=16, min_count=1, epochs=2,
+                  sample=0)
+    part = Word2Vec(**params)
+    part.build_vocab(long_sentences)
+    starts = []
+
+    class Thread(threading.Thread):
+        def start(self):
+            starts.append(self)
+            if len(starts) == 2:
+                if started:
+                    super().start()
+                raise KeyboardInterrupt
+            super().start()
+
+    monkeypatch.setattr(word2vec, "threading", types.SimpleNamespace(
+        Thread=Thread, Lock=threading.Lock, Event=threading.Event))
+    with pytest.raises(KeyboardInterrupt):
+        part.train()
+    monkeypatch.undo()
+    assert not any(t.is_alive() for t in starts[:1 + started])   # none left running
+    before = part.wv.vectors.copy()
+    threading.Event().wait(0.05)
+    np.testing.assert_array_equal(part.wv.vectors, before)       # nothing trains on
+    part.train(resume=True)
+    assert part.words_trained == 2 * part.corpus.n_ids
+    assert len(part.epoch_losses) == 2
 
 
 BOUNDED_SCRIPT = textwrap.dedent("""
@@ -667,6 +1006,29 @@ def test_save_load_round_trip_and_mmap(planted, tmp_path):
     ids = Word2Vec(IdSequences(np.array([7, 8, 9, 7]), [0, 4]), **SMALL)
     ids.save(tmp_path / "ids.fw2v")
     assert Word2Vec.load(tmp_path / "ids.fw2v").wv.index_to_key == ids.wv.index_to_key
+
+
+def test_corpus_sizes_and_loss_survive_save_and_load(planted, tmp_path):
+    """gensim's documented way to train a loaded model on needs corpus_count."""
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    path = tmp_path / "m.fw2v"
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    assert (loaded.corpus_count, loaded.corpus_total_words) == (
+        len(sentences), sum(map(len, sentences)))
+    assert loaded.get_latest_training_loss() == model.get_latest_training_loss() > 0
+    loaded.train(sentences, total_examples=loaded.corpus_count, epochs=loaded.epochs)
+    # a file written before these entries were saved still loads
+    arrays, meta = native.load_arrays(path, kind="word2vec")
+    for key in ("corpus_count", "corpus_total_words", "running_training_loss"):
+        del meta[key]
+    native.save_arrays(tmp_path / "old.fw2v", arrays, meta, kind="word2vec")
+    old = Word2Vec.load(tmp_path / "old.fw2v")
+    assert (old.corpus_count, old.corpus_total_words) == (0, 0)
+    np.testing.assert_array_equal(old.wv.vectors, model.wv.vectors)
+    loaded.build_vocab_from_freq({"a": 3, "b": 2})      # no corpus: 0, as in gensim
+    assert (loaded.corpus_count, loaded.corpus_total_words) == (0, 0)
 
 
 def test_weights_start_on_64_byte_boundaries(planted, tmp_path):
