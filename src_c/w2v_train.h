@@ -12,6 +12,7 @@
 #define W2V_EXP_TABLE_SIZE 1000
 #define W2V_MAX_EXP 6
 #define W2V_PROGRESS_WORDS 10000   /* words between updates of the shared progress count */
+#define W2V_CREDIT_STEP 16         /* centre words between two such checks inside a span */
 #define W2V_BLOCK 16               /* output rows per block of the skip-gram window kernel */
 #define W2V_MAX_INPUTS 32          /* context words per block of the window kernel */
 #define W2V_HOT_ROWS 64            /* Huffman nodes each thread may keep a private copy of */

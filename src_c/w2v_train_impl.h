@@ -640,7 +640,10 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
     const int n_negs = m->negative;
     int32_t *negs = t->negs + n_negs;   /* the second set counts as used */
     if (n_negs) draw_negatives(m, t, t->negs);
-    for (int64_t i = 0; i < len; i++) {
+    /* the counts are credited every W2V_CREDIT_STEP centre words (a short span without
+     * hot rows is one step), outside the loop over the centre words */
+    const int64_t step = long_span || hot ? W2V_CREDIT_STEP : len;
+    for (int64_t i = 0; i < len;) {
         if (long_span || hot) {
             /* in double: raw * i may not fit 64 bits; the quotient is exact enough */
             int64_t due = (int64_t)((double)raw * (double)i / (double)len);
@@ -653,46 +656,53 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
                 alpha = (float)t->alpha;
             }
         }
-        int64_t reach = m->window;
-        if (m->shrink_windows) reach -= next_below(t, m->window);
-        int64_t lo = i - reach < 0 ? 0 : i - reach;
-        int64_t hi = i + reach >= len ? len - 1 : i + reach;
-        /* a pipeline over the next centre words: path_off three ahead, the path two
-         * ahead, the output rows one ahead, each step's addresses already in the cache */
-        if (m->hs && i + 3 < len) __builtin_prefetch(m->path_off + span[i + 3], 0, 3);
-        if (m->hs && i + 2 < len) prefetch_path(m, span[i + 2]);
-        if (i + 1 < len) prefetch_outputs(m, span[i + 1]);
-        if (i + 1 + m->window < len)
-            prefetch_row(m->w_in + (int64_t)span[i + 1 + m->window] * m->dim, m->dim);
-        if (m->sg && (m->shared_negatives || !n_negs)) {
-            /* every context word predicts the same output rows: train the window at once.
-             * shared_negatives: one draw per centre word serves all its context words
-             * (pWord2Vec's idea) */
-            int n_ctx = 0;
-            for (int64_t c = lo; c <= hi; c++)
-                if (c != i) t->ctx[n_ctx++] = span[c];
-            if (n_ctx == 0) continue;
-            if (n_negs) negs = next_negatives(m, t, negs);
-            if (W2V_FN(w2v_train_sg_window)(m, t, t->ctx, n_ctx, span[i], negs, n_negs, alpha))
-                return W2V_RUN_NONFINITE;
-            t->examples += n_ctx;
-        } else if (m->sg) {
-            for (int64_t c = lo; c <= hi; c++) {
-                if (c == i) continue;
+        const int64_t step_end = len - i > step ? i + step : len;
+        for (; i < step_end; i++) {
+            int64_t reach = m->window;
+            if (m->shrink_windows) reach -= next_below(t, m->window);
+            int64_t lo = i - reach < 0 ? 0 : i - reach;
+            int64_t hi = i + reach >= len ? len - 1 : i + reach;
+            /* a pipeline over the next centre words: path_off three ahead, the path two
+             * ahead, the output rows one ahead, each step's addresses already in the
+             * cache */
+            if (m->hs && i + 3 < len) __builtin_prefetch(m->path_off + span[i + 3], 0, 3);
+            if (m->hs && i + 2 < len) prefetch_path(m, span[i + 2]);
+            if (i + 1 < len) prefetch_outputs(m, span[i + 1]);
+            if (i + 1 + m->window < len)
+                prefetch_row(m->w_in + (int64_t)span[i + 1 + m->window] * m->dim, m->dim);
+            if (m->sg && (m->shared_negatives || !n_negs)) {
+                /* every context word predicts the same output rows: train the window at
+                 * once. shared_negatives: one draw per centre word serves all its context
+                 * words (pWord2Vec's idea) */
+                int n_ctx = 0;
+                for (int64_t c = lo; c <= hi; c++)
+                    if (c != i) t->ctx[n_ctx++] = span[c];
+                if (n_ctx == 0) continue;
                 if (n_negs) negs = next_negatives(m, t, negs);
-                if (W2V_FN(w2v_train_sg_example)(m, t, span[c], span[i], negs, n_negs, alpha))
+                if (W2V_FN(w2v_train_sg_window)(m, t, t->ctx, n_ctx, span[i], negs, n_negs,
+                                                alpha))
+                    return W2V_RUN_NONFINITE;
+                t->examples += n_ctx;
+            } else if (m->sg) {
+                for (int64_t c = lo; c <= hi; c++) {
+                    if (c == i) continue;
+                    if (n_negs) negs = next_negatives(m, t, negs);
+                    if (W2V_FN(w2v_train_sg_example)(m, t, span[c], span[i], negs, n_negs,
+                                                     alpha))
+                        return W2V_RUN_NONFINITE;
+                    t->examples++;
+                }
+            } else {
+                int n_ctx = 0;
+                for (int64_t c = lo; c <= hi; c++)
+                    if (c != i) t->ctx[n_ctx++] = span[c];
+                if (n_ctx == 0) continue;
+                if (n_negs) negs = next_negatives(m, t, negs);
+                if (W2V_FN(w2v_train_cbow_example)(m, t, t->ctx, n_ctx, span[i], negs,
+                                                   n_negs, alpha))
                     return W2V_RUN_NONFINITE;
                 t->examples++;
             }
-        } else {
-            int n_ctx = 0;
-            for (int64_t c = lo; c <= hi; c++)
-                if (c != i) t->ctx[n_ctx++] = span[c];
-            if (n_ctx == 0) continue;
-            if (n_negs) negs = next_negatives(m, t, negs);
-            if (W2V_FN(w2v_train_cbow_example)(m, t, t->ctx, n_ctx, span[i], negs, n_negs, alpha))
-                return W2V_RUN_NONFINITE;
-            t->examples++;
         }
     }
     t->unpublished += raw - credited;
