@@ -42,6 +42,21 @@ def _check_length(name, a, int64_t n):
         raise ValueError(f"{name} has {None if a is None else len(a)} entries, expected {n}")
 
 
+def offsets_valid(const int64_t[::1] offsets, int64_t n_ids):
+    """Whether offsets run from 0 to n_ids without decreasing (the sentence bounds the
+    training loop trusts); one pass, no temporary array."""
+    cdef int64_t n = offsets.shape[0], s
+    cdef bint ok = n >= 1
+    if ok:
+        ok = offsets[0] == 0 and offsets[n - 1] == n_ids
+    with nogil:
+        for s in range(1, n):
+            if offsets[s] < offsets[s - 1]:
+                ok = False
+                break
+    return ok
+
+
 def _thread_state(dim, max_span, window, negative, rng_state):
     """A ThreadState as pickled: fresh buffers and counters, the RNG where it was."""
     state = ThreadState(dim, max_span, window, negative, 0)
@@ -170,8 +185,8 @@ cdef class Trainer:
                 raise ValueError("path_points and path_codes are shorter than path_off says")
         if keep_prob is not None:
             _check_length("keep_prob", keep_prob, n)
-        if offsets.shape[0] < 1 or offsets[offsets.shape[0] - 1] != ids.shape[0]:
-            raise ValueError("offsets must end at len(ids)")
+        if not offsets_valid(offsets, ids.shape[0]):
+            raise ValueError("offsets must run from 0 to len(ids) without decreasing")
         memset(&self.m, 0, sizeof(w2v_model))
         self.m.n_words = n
         self.m.dim = dim

@@ -221,7 +221,7 @@ def cmd_train(args) -> int:
             if source is not None and _same_file(path, source):
                 raise UserError(f"{path} is also an input ({source}): writing it would "
                                 f"destroy it; choose another output file")
-    if len({os.path.realpath(p) for p in outputs}) < len(outputs):
+    if any(_same_file(a, b) for i, a in enumerate(outputs) for b in outputs[i + 1:]):
         raise UserError(f"two outputs are the same file ({', '.join(outputs)}); give each "
                         f"its own name")
     fmt = args.fmt or _format_from_name(args.output or "")
@@ -262,8 +262,10 @@ def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
     with_lines, also the count of its sentence marker </s> (its number of lines, 0 if the
     file has none). Words are decoded from UTF-8 as the corpus is (unicode_errors; one
     that decodes to nothing is not a word, as in the corpus)."""
+    from fastw2v.formats import open_binary
     freq, n_lines = {}, 0
-    with open(path, "rb") as f:
+    f, _ = open_binary(os.fspath(path))     # compressed by name as -save-vocab writes it
+    with f:
         for lineno, line in enumerate(f, 1):
             parts = line.split()          # at ASCII whitespace, as the corpus's tokens
             if not parts:
@@ -327,7 +329,7 @@ def _check_writable(path):
 
 
 def _same_file(a, b) -> bool:
-    """Whether paths a and b name one file (b exists; a may not)."""
+    """Whether paths a and b name one file (either may not exist yet)."""
     try:
         return os.path.samefile(a, b)
     except OSError:

@@ -78,7 +78,7 @@ class SparseGrad:
         if len(shape) != 2 or not all(isinstance(s, numbers.Integral) and s >= 0
                                       for s in shape):
             raise ValueError(f"shape must be (num_embeddings, embedding_dim), got {shape!r}")
-        ids = np.asarray(ids)
+        ids = _id_array(ids)                     # [] is no ids, not an empty float array
         if ids.ndim != 1 or ids.dtype.kind not in "iu":
             raise TypeError(f"ids must be a 1-D integer array, got {ids.dtype} of shape "
                             f"{ids.shape}")

@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from fastw2v import _vocab
+from fastw2v import _train, _vocab
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 from fastw2v.vocab import invalid_utf8
 
@@ -37,10 +37,11 @@ class EncodedCorpus:
     def __init__(self, ids, offsets, n_tokens=None, n_source_sentences=None):
         # the training loop reads ids[offsets[s]:offsets[s + 1]] without bounds checks
         if (ids.ndim != 1 or ids.dtype != np.int32 or offsets.ndim != 1
-                or offsets.dtype != np.int64 or len(offsets) < 1 or offsets[0] != 0
-                or offsets[-1] != len(ids) or (np.diff(offsets) < 0).any()):
-            raise ValueError(f"an encoded corpus needs int32 ids and int64 offsets from 0 "
-                             f"to len(ids) that never decrease; got {len(ids)} ids and "
+                or offsets.dtype != np.int64 or not offsets.flags.c_contiguous
+                or not _train.offsets_valid(offsets, len(ids))):
+            raise ValueError(f"an encoded corpus needs int32 ids and contiguous int64 "
+                             f"offsets from 0 to len(ids) that never decrease; got "
+                             f"{len(ids)} ids and "
                              f"offsets ending at {offsets[-1] if len(offsets) else None}")
         self.ids = ids
         self.offsets = offsets

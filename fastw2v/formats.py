@@ -481,12 +481,6 @@ def _binary_hint(data):
     return ""
 
 
-# a vocabulary line, trailing whitespace stripped: the word, spaces or tabs, the count.
-# The word ends at the first run of them that only the count follows, so that a word
-# holding a tab ("x\ty 5") is kept whole.
-_VOCAB_LINE = re.compile(rb"(.*?)[ \t]+([0-9]+)")
-
-
 def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
     """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict.
 
@@ -510,12 +504,14 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
             line = line.rstrip(b" \t\r\n\x0b\x0c")
             if not line:
                 continue
-            match = _VOCAB_LINE.fullmatch(line)
-            if match is None:
+            # the count is the digits at the end; the word is what precedes the spaces or
+            # tabs before them (a word holding a tab, "x\ty 5", stays whole)
+            head = line.rstrip(b"0123456789")
+            word, count = head.rstrip(b" \t"), line[len(head):]
+            if not count or len(word) == len(head):
                 raise ValueError(f"{os.fspath(path)!r} line {line_no}: expected 'word count' "
                                  f"(a word, a space or tab, a non-negative integer), got "
                                  f"{line[:60]!r}")
-            word, count = match.groups()
             counts[word.decode(encoding, unicode_errors)] = int(count)
     return counts
 

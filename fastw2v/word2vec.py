@@ -185,7 +185,7 @@ class Word2Vec:
                                "build_vocab(...) without update first")
         if update:
             self._check_vectors_match("build_vocab(update=True)")
-            self._check_weights("build_vocab(update=True)")
+            self._check_weights("build_vocab(update=True)", writable=False)
         source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
         raw = source.count(cfg, encoded_dir)
@@ -215,7 +215,7 @@ class Word2Vec:
                                "vocabulary: call it without update first")
         if update:
             self._check_vectors_match("build_vocab_from_freq(update=True)")
-            self._check_weights("build_vocab_from_freq(update=True)")
+            self._check_weights("build_vocab_from_freq(update=True)", writable=False)
         keys, counts = freq_counts(word_freq)
         raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
                         int(counts.sum()), 0)
@@ -567,10 +567,11 @@ class Word2Vec:
                 f"of the model. Save them with model.wv.save(...), or add words to the "
                 f"model with build_vocab(corpus, update=True)")
 
-    def _check_weights(self, action):
+    def _check_weights(self, action, writable=True):
         """The weights the kernels will write through raw pointers, checked (a matrix
         reassigned by the user, of another shape, dtype or layout, would have them write
-        outside it): each must be a writable float32 C-contiguous array of its shape."""
+        outside it): each must be a float32 C-contiguous array of its shape, writable
+        unless only copied (an update copies them into new arrays)."""
         cfg, n, dim = self.config, len(self.vocab), self.config.vector_size
         needed = [("wv.vectors", self.wv.vectors, n, "len(vocab)")]
         if cfg.negative:
@@ -592,7 +593,7 @@ class Word2Vec:
                 raise ValueError(f"{action}: model.{name} must be {need}, got {a.dtype} "
                                  f"{a.shape} ({layout}); assign np.ascontiguousarray(x, "
                                  f"dtype=np.float32) of that shape")
-            if not a.flags.writeable:
+            if writable and not a.flags.writeable:
                 raise ValueError(f"{action}: model.{name} is read-only (a model loaded "
                                  f"with mmap='r'?); load it with mmap=None to train it")
 
@@ -731,25 +732,21 @@ class Word2Vec:
         """Wait until every worker that began has returned (they were asked to stop, and
         do within about a second). A second Ctrl-C does not abandon them: a worker left
         running would go on writing the weights and its state after train() raised."""
-        running = None
-        again = told = False
+        interrupted = warned = False
         while True:
             try:
-                if again and not told:
-                    told = True
+                if interrupted and not warned:
+                    warned = True
                     logger.warning("stopping the training threads (within about a "
                                    "second); Ctrl-C again does not stop them sooner")
-                if running is None:
-                    with gate:
-                        cancelled[0] = True      # a worker not yet begun never will
-                        running = [event for event, b in zip(done, begun) if b]
+                with gate:
+                    cancelled[0] = True      # a worker not yet begun never will
+                    running = [event for event, b in zip(done, begun) if b]
                 while not all(event.is_set() for event in running):
-                    # polling, not Event.wait: a Ctrl-C amid Event.wait's own locking
-                    # could leave its lock held, and the worker unable to set it
                     time.sleep(0.01)
                 return
             except KeyboardInterrupt:
-                again = True
+                interrupted = True
 
     def _keep_unfinished(self, trainer, states):
         """After the threads of an epoch were stopped: count what they trained, and keep

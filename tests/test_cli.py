@@ -1,4 +1,6 @@
 """The command line, run in-process through fastw2v.cli.main."""
+import gzip
+
 import pytest
 
 from fastw2v.cli import main, parse_w2v_c, read_vocab_file, sniff_format
@@ -79,6 +81,11 @@ def test_vocab_files_as_word2vec_c_writes_and_reads_them(tmp_path, capsys):
                  "-output", str(tmp_path / "o.txt"), "-min-count", "1", "-size", "4",
                  "-threads", "1", "-debug", "0"]) == 0
     assert again.read_text() == vocab.read_text()
+    packed = tmp_path / "v.txt.gz"     # written compressed by its name, read back so
+    assert main(["-train", path, "-save-vocab", str(packed), "-min-count", "1",
+                 "-debug", "0"]) == 0
+    assert gzip.decompress(packed.read_bytes()) == vocab.read_bytes()
+    assert read_vocab_file(packed) == read_vocab_file(vocab)
     (tmp_path / "empty.txt").write_text("</s> 5\n")
     assert main(["-train", path, "-read-vocab", str(tmp_path / "empty.txt"), "-output",
                  str(tmp_path / "o.txt")]) == 2

@@ -745,6 +745,8 @@ def test_sparse_grad_made_by_hand_is_checked_and_coalesced():
         SparseGrad(np.array([0]), np.ones((1, 2), np.int64), (5, 2))
     with pytest.raises(ValueError, match="shape must be"):
         SparseGrad(np.array([0]), rows[:1], (5,))
+    empty = SparseGrad([], np.zeros((0, 2), np.float32), (5, 2))      # no rows at all
+    assert empty.ids.dtype == np.int64 and not empty.to_dense().any()
     g = SparseGrad(np.array([3, 1, 3, 0], dtype=np.int32), rows, (5, 2))
     expected = np.zeros((5, 2), np.float32)
     np.add.at(expected, [3, 1, 3, 0], rows)

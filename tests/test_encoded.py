@@ -360,7 +360,8 @@ def test_encoded_corpus_checks_ids_against_offsets():
     for bad_ids, bad_offsets in ((ids[:4], offsets), (ids, np.array([1, 2, 6])),
                                  (ids, np.array([0, 4, 2, 6])), (ids, np.zeros(0, np.int64)),
                                  (ids.astype(np.int64), offsets),
-                                 (ids, offsets.astype(np.int32))):
+                                 (ids, offsets.astype(np.int32)),
+                                 (ids, np.array([0, 0, 2, 2, 6, 6])[::2])):   # strided
         with pytest.raises(ValueError, match="an encoded corpus needs"):
             EncodedCorpus(bad_ids, bad_offsets)
 

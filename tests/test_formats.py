@@ -496,3 +496,11 @@ def test_malformed_vocab_line_is_refused(tmp_path, line):
     with pytest.raises(ValueError, match=r"voc' line 2: expected 'word count' \(a word, a "
                                          r"space or tab, a non-negative integer\), got "):
         formats.read_vocab_counts(tmp_path / "voc")
+
+
+def test_malformed_vocab_line_of_many_spaces_is_refused(tmp_path):
+    # parsed in one pass (a backtracking pattern took seconds on such a line)
+    path = tmp_path / "voc.txt"
+    path.write_bytes(b"a" + b" " * 100_000 + b"x\n")
+    with pytest.raises(ValueError, match="line 1: expected 'word count'"):
+        formats.read_vocab_counts(path)

@@ -551,3 +551,38 @@ def test_a_run_with_no_chunks_leaves_nothing_of_an_earlier_stop(rng):
     again.start_epoch(np.zeros((0, 2), np.int64))
     assert again.run_chunks(state) == _train.RUN_OK
     assert state.left == (0, 0) and again.unfinished([state]).size == 0
+
+
+def test_trainer_refuses_arrays_of_the_wrong_size(rng):
+    """The kernels index every array by word id without bounds checks: a size that does
+    not match the input vectors is a ValueError, never a write outside an array."""
+    counts = np.sort(rng.integers(1, 500, N_WORDS))[::-1]
+    vocab = Vocab([f"w{i}" for i in range(N_WORDS)], counts)
+    prob, alias = vocab.noise_table(0.75)
+    off, points, codes = vocab.huffman()
+    w_in = np.zeros((N_WORDS, DIM), np.float32)
+    w_ns, w_hs = np.zeros((N_WORDS, DIM), np.float32), np.zeros((N_WORDS - 1, DIM), np.float32)
+    ids, offsets = np.array([1, 2, 3], np.int32), np.array([0, 3])
+
+    def make(**changes):
+        args = dict(w_in=w_in, w_ns=w_ns, w_hs=w_hs, ids=ids, offsets=offsets, keep=None,
+                    prob=prob, alias=alias, off=off, points=points, codes=codes)
+        args.update(changes)
+        return _train.Trainer(*args.values(), **_trainer_settings(100, dict(hs=1)))
+
+    make()                                                          # as they should be
+    for changes, message in (
+            (dict(w_in=w_in[:0]), "no rows"),
+            (dict(w_ns=w_ns[:5]), "w_out_ns has shape"),
+            (dict(w_hs=w_hs[:0]), "w_out_hs has shape"),
+            (dict(w_hs=np.zeros((N_WORDS - 1, DIM + 1), np.float32)), "w_out_hs has shape"),
+            (dict(prob=prob[:-1]), "noise_prob has"),
+            (dict(alias=alias[:-1]), "noise_alias has"),
+            (dict(off=off[:-1]), "path_off has"),
+            (dict(points=points[:3]), "shorter than path_off"),
+            (dict(keep=np.ones(3, np.float32)), "keep_prob has"),
+            (dict(offsets=np.array([0, 2])), "offsets must run from 0 to len"),
+            (dict(offsets=np.array([0, 50_000_000, 3])), "offsets must run from 0 to len"),
+            (dict(offsets=np.array([1, 3])), "offsets must run from 0 to len")):
+        with pytest.raises(ValueError, match=message):
+            make(**changes)

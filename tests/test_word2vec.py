@@ -1003,6 +1003,10 @@ def test_save_load_round_trip_and_mmap(planted, tmp_path):
     assert mapped.wv.most_similar("g1w1") == model.wv.most_similar("g1w1")
     with pytest.raises(ValueError, match="mmap=None"):
         mapped.train(sentences)
+    # an update copies the weights into new arrays: read-only ones are fine
+    mapped.build_vocab([["brand", "new"]] * 10, update=True)
+    assert mapped.wv.index_to_key[-2:] == ["brand", "new"]
+    np.testing.assert_array_equal(mapped.wv.vectors[:len(model.wv)], model.wv.vectors)
     ids = Word2Vec(IdSequences(np.array([7, 8, 9, 7]), [0, 4]), **SMALL)
     ids.save(tmp_path / "ids.fw2v")
     assert Word2Vec.load(tmp_path / "ids.fw2v").wv.index_to_key == ids.wv.index_to_key
@@ -1227,3 +1231,17 @@ def test_tokens_of_ten_thousand_characters(tmp_path):
     for model in (Word2Vec(sentences, **SMALL), Word2Vec(corpus_file=path, **SMALL)):
         assert {long_a, long_b} <= set(model.wv.index_to_key)
         assert model.wv.get_vecattr(long_b, "count") == 20
+
+
+@pytest.mark.parametrize("hs, negative", [(0, 5), (1, 0)])
+def test_a_trained_model_copies_and_pickles_and_trains_on_alike(planted, hs, negative):
+    import copy
+    import pickle
+    sentences, _ = planted
+    model = Word2Vec(sentences, hs=hs, negative=negative, **{**SMALL, "workers": 1})
+    twins = [copy.deepcopy(model), pickle.loads(pickle.dumps(model))]
+    for m in [model] + twins:                        # the random streams continue alike
+        m.train(sentences, total_examples=len(sentences), epochs=1)
+    for twin in twins:
+        np.testing.assert_array_equal(twin.wv.vectors, model.wv.vectors)
+        assert twin.wv.vectors is not model.wv.vectors
