@@ -26,9 +26,16 @@ from fastw2v.synthetic import (COUNTRIES, NOUNS, group_purity, planted_relations
 from fastw2v.vocab import InvalidUTF8Error
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments end in one line, as every other error of the demo."""
+
+    def error(self, message):
+        raise ValueError(f"{message} (see {self.prog} --help)")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastw2v.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python -m fastw2v.demo", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", help="a text file, one sentence per line (.gz/.bz2 "
                                          "ok); default: the generated corpus")
     parser.add_argument("--out", default="demo_out", help="folder for vectors and pictures")
@@ -39,9 +46,8 @@ def main(argv=None):
     parser.add_argument("--unicode-errors", default="strict",
                         choices=("strict", "replace", "ignore"),
                         help="what to do with bytes of your corpus that are not UTF-8")
-    args = parser.parse_args(argv)
     try:
-        return _run(args)
+        return _run(parser.parse_args(argv))
     except (OSError, ValueError, TypeError) as exc:
         hint = (" (here: --unicode-errors replace)" if isinstance(exc, InvalidUTF8Error)
                 else "")

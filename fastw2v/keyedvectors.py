@@ -713,9 +713,10 @@ class KeyedVectors:
         return out
 
     def distances(self, word_or_vector, other_words=()) -> np.ndarray:
-        """Cosine distances from a key or vector to `other_words` (default: every row)."""
-        if isinstance(word_or_vector, np.ndarray):
-            u = _unit_rows(self._check_vector(word_or_vector)[None])[0][0]
+        """Cosine distances from a key or vector to `other_words` (default: every row); a
+        list is a vector (it cannot be a key), as in gensim."""
+        if isinstance(word_or_vector, (np.ndarray, list)):
+            u = _unit_rows(self._check_vector(np.asarray(word_or_vector))[None])[0][0]
         else:
             u = self.get_vector(word_or_vector, norm=True)
         unit = self.unit_vectors()
@@ -812,6 +813,8 @@ class KeyedVectors:
                          "overflows float64); use smaller weights")
 
     def _check_vector(self, v):
+        if v.dtype.kind not in "biuf":
+            raise TypeError(f"a query vector must hold numbers, got {v.dtype} values")
         if v.shape != (self.vector_size,):
             raise ValueError(f"a query vector must have shape ({self.vector_size},), got "
                              f"{v.shape}")

@@ -29,7 +29,8 @@ def test_demo_bad_arguments_are_one_line(tmp_path, capsys):
     a_file.write_text("x")
     for argv, fragment in ((["--corpus", path, "--epochs", "0"], "epochs"),  # was 5 epochs
                            (["--corpus", path, "--out", str(a_file)], "taken"),
-                           (["--epochs", "0"], "epochs")):
+                           (["--epochs", "0"], "epochs"),
+                           (["--epochs", "x"], "invalid int value: 'x'")):
         out = argv if "--out" in argv else argv + ["--out", str(tmp_path / "o")]
         assert demo.main(out) == 2
         err = capsys.readouterr().err

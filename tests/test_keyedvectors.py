@@ -145,6 +145,10 @@ def test_pairwise_queries_match_gensim(pair):
                                g.cosine_similarities(v[1], v), atol=1e-6)
     np.testing.assert_allclose(kv.distances(v[5], ["w1", "w7"]),
                                g.distances(v[5], ["w1", "w7"]), atol=1e-6)
+    as_list = [float(x) for x in v[5]]              # a list is a vector (gensim's rule too)
+    np.testing.assert_allclose(kv.distances(as_list), g.distances(as_list), atol=1e-6)
+    with pytest.raises(TypeError, match="must hold numbers"):
+        kv.distances(["w1"] * v.shape[1])
     words = ["w1", "w2", "w3", "w4", "w5"]
     assert kv.doesnt_match(words) == g.doesnt_match(words)
     assert [w for _, w in kv.rank_by_centrality(words)] == \
