@@ -134,7 +134,6 @@ cdef extern from "w2v_train.h" nogil:
     int w2v_model_init(w2v_model *m, int simd)
     int w2v_simd_supported(int simd)
     void w2v_thread_seed(w2v_thread *t, uint64_t seed)
-    int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
     int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
                          const int64_t *ends, int64_t n_chunks, int64_t *next_chunk)
     int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,

@@ -6,6 +6,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t, uintptr_t
 from libc.string cimport memset
 
 from fastw2v._c cimport *
+from fastw2v._vocab import bad_offset
 
 RUN_OK = W2V_RUN_OK
 RUN_STOPPED = W2V_RUN_STOPPED
@@ -40,21 +41,6 @@ def _check_rows(name, const float[:, ::1] a, int64_t rows, int64_t dim):
 def _check_length(name, a, int64_t n):
     if a is None or len(a) != n:
         raise ValueError(f"{name} has {None if a is None else len(a)} entries, expected {n}")
-
-
-def offsets_valid(const int64_t[::1] offsets, int64_t n_ids):
-    """Whether offsets run from 0 to n_ids without decreasing (the sentence bounds the
-    training loop trusts); one pass, no temporary array."""
-    cdef int64_t n = offsets.shape[0], s
-    cdef bint ok = n >= 1
-    if ok:
-        ok = offsets[0] == 0 and offsets[n - 1] == n_ids
-    with nogil:
-        for s in range(1, n):
-            if offsets[s] < offsets[s - 1]:
-                ok = False
-                break
-    return ok
 
 
 def _thread_state(dim, max_span, window, negative, rng_state):
@@ -185,7 +171,7 @@ cdef class Trainer:
                 raise ValueError("path_points and path_codes are shorter than path_off says")
         if keep_prob is not None:
             _check_length("keep_prob", keep_prob, n)
-        if not offsets_valid(offsets, ids.shape[0]):
+        if bad_offset(offsets, ids.shape[0]) >= 0:
             raise ValueError("offsets must run from 0 to len(ids) without decreasing")
         memset(&self.m, 0, sizeof(w2v_model))
         self.m.n_words = n
@@ -248,18 +234,6 @@ cdef class Trainer:
         """The kernel variant in use: 'generic' or 'avx2'."""
         return next(name for name, code in SIMD_NAMES.items() if code == self.m.simd)
 
-    def run(self, ThreadState state, int64_t s_begin, int64_t s_end):
-        """Train on sentences [s_begin, s_end) once; returns RUN_OK, RUN_STOPPED or
-        RUN_NONFINITE. Releases the GIL for the whole call."""
-        if not 0 <= s_begin <= s_end <= self.m.n_sentences:
-            raise IndexError(f"sentences [{s_begin}, {s_end}) are not within the corpus's "
-                             f"[0, {self.m.n_sentences})")
-        self._check_state(state)
-        cdef int rc
-        with nogil:
-            rc = w2v_train_sentences(&self.m, &state.t, s_begin, s_end)
-        return rc
-
     def start_epoch(self, chunks):
         """Set the work of an epoch for run_chunks: chunks is an (n, 2) array of id ranges
         [start, end) of the encoded corpus, each ending at a sentence's end and starting
@@ -284,12 +258,11 @@ cdef class Trainer:
         self._check_state(state)
         cdef const int64_t[::1] starts = self.chunk_starts, ends = self.chunk_ends
         cdef int64_t n_chunks = starts.shape[0]
+        cdef const int64_t *first_start = &starts[0] if n_chunks else NULL
+        cdef const int64_t *first_end = &ends[0] if n_chunks else NULL
         cdef int rc
-        if n_chunks == 0:
-            state.t.left_from = state.t.left_to = 0    # (as the C loop does first)
-            return RUN_STOPPED if self.stop else RUN_OK
         with nogil:
-            rc = w2v_train_chunks(&self.m, &state.t, &starts[0], &ends[0], n_chunks,
+            rc = w2v_train_chunks(&self.m, &state.t, first_start, first_end, n_chunks,
                                   &self.next_chunk)
         return rc
 

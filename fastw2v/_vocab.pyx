@@ -29,6 +29,25 @@ cdef int check(int rc) except -1:
 cdef char EMPTY_BYTE = 0
 
 
+def bad_offset(const int64_t[::1] offsets, int64_t n_ids):
+    """Where offsets fail to be sequence bounds over n_ids ids (run from 0 to n_ids,
+    never decreasing): 0 if empty or not starting at 0, the first s with offsets[s] <
+    offsets[s - 1], else the last index if not ending at n_ids; -1 if they are. One pass,
+    no temporary array."""
+    cdef int64_t n = offsets.shape[0], s
+    if n == 0 or offsets[0] != 0:
+        return 0
+    with nogil:
+        for s in range(1, n):
+            if offsets[s] < offsets[s - 1]:
+                break
+        else:
+            s = -1
+    if s >= 0:
+        return s
+    return -1 if offsets[n - 1] == n_ids else n - 1
+
+
 cdef const char *data_ptr(const unsigned char[::1] data):
     # an empty buffer has no element 0; any non-NULL pointer will do for zero bytes
     if data.shape[0] == 0:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from fastw2v import _vocab
+
 CHUNK_BYTES = 1 << 22   # 4 MiB: big enough to amortise calls, small enough to bound memory
 
 _GZIP_MAGIC = b"\x1f\x8b\x08"                     # gzip, deflate
@@ -141,14 +143,14 @@ class IdSequences:
         if offsets.ndim != 1 or offsets.dtype.kind not in "iu" or len(offsets) < 1:
             raise TypeError(f"offsets must be a 1-D array of integers with at least one "
                             f"entry (0), got dtype {offsets.dtype} and shape {offsets.shape}")
-        offsets = offsets.astype(np.int64, copy=False)
-        if offsets[0] != 0 or offsets[-1] != len(ids):
+        offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+        bad = _vocab.bad_offset(offsets, len(ids))
+        if bad == 0 or bad == len(offsets) - 1 and offsets[-1] != len(ids):
             raise ValueError(f"offsets must start at 0 and end at len(ids) = {len(ids)}, "
                              f"got {offsets[0]} ... {offsets[-1]}")
-        if np.any(np.diff(offsets) < 0):
-            bad = int(np.flatnonzero(np.diff(offsets) < 0)[0])
-            raise ValueError(f"offsets must be non-decreasing: offsets[{bad}] = "
-                             f"{offsets[bad]} > offsets[{bad + 1}] = {offsets[bad + 1]}")
+        if bad > 0:
+            raise ValueError(f"offsets must be non-decreasing: offsets[{bad - 1}] = "
+                             f"{offsets[bad - 1]} > offsets[{bad}] = {offsets[bad]}")
         if ids.dtype == np.uint64:
             if len(ids) and ids.max() > np.iinfo(np.int64).max:
                 raise ValueError("ids above 2**63 - 1 are not supported; map them to "

@@ -10,7 +10,7 @@ import tempfile
 
 import numpy as np
 
-from fastw2v import _train, _vocab
+from fastw2v import _vocab
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 from fastw2v.vocab import invalid_utf8
 
@@ -38,7 +38,7 @@ class EncodedCorpus:
         # the training loop reads ids[offsets[s]:offsets[s + 1]] without bounds checks
         if (ids.ndim != 1 or ids.dtype != np.int32 or offsets.ndim != 1
                 or offsets.dtype != np.int64 or not offsets.flags.c_contiguous
-                or not _train.offsets_valid(offsets, len(ids))):
+                or _vocab.bad_offset(offsets, len(ids)) >= 0):
             raise ValueError(f"an encoded corpus needs int32 ids and contiguous int64 "
                              f"offsets from 0 to len(ids) that never decrease; got "
                              f"{len(ids)} ids and "

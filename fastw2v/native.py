@@ -30,6 +30,7 @@ import contextlib
 import io
 import json
 import math
+import operator
 import os
 import re
 import secrets
@@ -39,6 +40,8 @@ import tokenize
 import zlib
 
 import numpy as np
+
+from fastw2v import _vocab
 
 MAGIC = b"\x89FASTW2V\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -257,15 +260,17 @@ def aligned_empty(shape, dtype) -> np.ndarray:
     (``jax.numpy.from_dlpack``) but copies a less aligned one, and the training kernels
     get rows that start on a cache line. Every weight matrix fastw2v allocates is one."""
     dtype = np.dtype(dtype)
-    # Python ints: an int64 product would wrap around for absurd shapes
-    nbytes = math.prod(int(n) for n in shape) * dtype.itemsize
+    # a shape as np.empty takes it (an int too), in Python ints: an int64 product would
+    # wrap around for absurd shapes
+    shape = ((operator.index(shape),) if isinstance(shape, (int, np.integer))
+             else tuple(operator.index(n) for n in shape))
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > sys.maxsize - ALIGN:
-        raise ValueError(f"an array of shape {tuple(shape)} and dtype {dtype} would take "
+        raise ValueError(f"an array of shape {shape} and dtype {dtype} would take "
                          f"{nbytes:,} bytes, more than an array can hold")
     buf = np.empty(nbytes + ALIGN, np.uint8)
     # (not a slice of buf reshaped: numpy moves the data pointer of a reshaped empty array)
-    return np.ndarray(tuple(int(n) for n in shape), dtype, buffer=buf,
-                      offset=-buf.ctypes.data % ALIGN)
+    return np.ndarray(shape, dtype, buffer=buf, offset=-buf.ctypes.data % ALIGN)
 
 
 def aligned_copy(a, dtype) -> np.ndarray:
@@ -530,8 +535,7 @@ def unpack_keys(arrays, encoding):
     if encoding == "utf8":
         blob, offsets = arrays["keys_utf8"], arrays["keys_offsets"]
         if (blob.dtype != np.uint8 or offsets.dtype != np.int64 or offsets.ndim != 1
-                or len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(blob)
-                or np.any(np.diff(offsets) < 0)):
+                or _vocab.bad_offset(np.ascontiguousarray(offsets), len(blob)) >= 0):
             raise ValueError("keys_offsets do not describe keys_utf8")
         data = blob.tobytes()
         try:

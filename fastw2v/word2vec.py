@@ -336,8 +336,27 @@ class Word2Vec:
             raise RuntimeError("no vocabulary yet: call build_vocab(...) first, or pass the "
                                "corpus to Word2Vec(...)")
         if compute_loss is not None:
-            self.compute_loss = bool(compute_loss)
+            self.compute_loss = compute_loss         # checked as the configuration is
         cfg = self.config
+        # everything that does not need the corpus is checked before it is read (and
+        # written to encoded_dir)
+        self._check_vectors_match("train()")
+        self._check_weights("train()")
+        self._check_finite()
+        if resume:
+            if self._schedule is None:
+                raise RuntimeError("nothing to resume: train(resume=True) continues a "
+                                   "train() call that did not finish")
+            if any(x is not None for x in (epochs, start_alpha, end_alpha)):
+                raise ValueError("train(resume=True) keeps the interrupted schedule; do not "
+                                 "pass epochs, start_alpha or end_alpha")
+        else:
+            epochs = cfg.epochs if epochs is None else epochs
+            cfg.replace(epochs=epochs)   # validated by the same rule as the configuration
+            alpha0 = cfg.alpha if start_alpha is None else check_learning_rate(
+                "start_alpha", start_alpha)
+            alpha1 = cfg.min_alpha if end_alpha is None else check_learning_rate(
+                "end_alpha", end_alpha, zero_ok=True)
         if corpus_iterable is not None or corpus_file is not None:
             # a file is checked as it is encoded (one read), as build_vocab checks it:
             # invalid UTF-8 raises under unicode_errors='strict', and under 'replace' or
@@ -357,12 +376,6 @@ class Word2Vec:
         if corpus.n_ids == 0:
             raise ValueError("the corpus holds no word of the vocabulary: nothing to train")
         if resume:
-            if self._schedule is None:
-                raise RuntimeError("nothing to resume: train(resume=True) continues a "
-                                   "train() call that did not finish")
-            if any(x is not None for x in (epochs, start_alpha, end_alpha)):
-                raise ValueError("train(resume=True) keeps the interrupted schedule; do not "
-                                 "pass epochs, start_alpha or end_alpha")
             if self._schedule["words_per_epoch"] != corpus.n_ids:
                 raise ValueError(
                     f"train(resume=True) needs the corpus of the interrupted run "
@@ -370,12 +383,6 @@ class Word2Vec:
                     f"{corpus.n_ids}")
             schedule = self._schedule
         else:
-            epochs = cfg.epochs if epochs is None else epochs
-            cfg.replace(epochs=epochs)   # validated by the same rule as the configuration
-            alpha0 = cfg.alpha if start_alpha is None else check_learning_rate(
-                "start_alpha", start_alpha)
-            alpha1 = cfg.min_alpha if end_alpha is None else check_learning_rate(
-                "end_alpha", end_alpha, zero_ok=True)
             schedule = dict(alpha_start=alpha0, alpha_end=alpha1, epochs=epochs,
                             epochs_done=0, words_per_epoch=corpus.n_ids)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
@@ -384,7 +391,6 @@ class Word2Vec:
         total = schedule["epochs"] * corpus.n_ids
         trainer = self._make_trainer(corpus, schedule["alpha_start"], schedule["alpha_end"],
                                      total)
-        # (only now that the weights passed their checks)
         if not resume:
             self.running_training_loss = 0.0     # gensim's: the loss of this call
         self._schedule = schedule
@@ -601,9 +607,7 @@ class Word2Vec:
         """Training cannot bring back weights that hold NaN or inf (a diverged train())."""
         for name, a in (("wv.vectors", self.wv.vectors), ("w_out_ns", self.w_out_ns),
                         ("w_out_hs", self.w_out_hs)):
-            # a sum in float64 is finite unless some weight is NaN or inf (or about
-            # 1e300, diverged all the same), and needs no temporary of a's size
-            if a is not None and not math.isfinite(float(a.sum(dtype=np.float64))):
+            if a is not None and not _all_finite(a):
                 raise FloatingPointError(
                     f"model.{name} holds NaN or inf before training (did an earlier "
                     f"train() diverge?): training cannot make such weights usable again. "
@@ -612,9 +616,6 @@ class Word2Vec:
 
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
-        self._check_vectors_match("train()")
-        self._check_weights("train()")
-        self._check_finite()
         corpus.check_ids(len(vocab))
         empty = np.zeros((0, cfg.vector_size), np.float32)
         noise_prob = noise_alias = None
@@ -715,10 +716,8 @@ class Word2Vec:
                                             if not isinstance(result, BaseException)])
             raise failed[0]
         counts = self._collect(states)
-        # a sum in float64 is finite unless some weight is NaN or inf (or about 1e300,
-        # diverged all the same), and needs no (n_words, dim) temporary
-        if any(r == _train.RUN_NONFINITE for r in results) or not math.isfinite(
-                float(self.wv.vectors.sum(dtype=np.float64))):
+        if (any(r == _train.RUN_NONFINITE for r in results)
+                or not _all_finite(self.wv.vectors)):
             raise FloatingPointError(
                 f"training diverged in epoch {epoch + 1}: the weights became non-finite "
                 f"(NaN or inf) and are now unusable; no later train() can repair them. "
@@ -774,6 +773,13 @@ class Word2Vec:
             examples += state_examples
             steps += state_steps
         return float(loss), int(trained), int(examples), int(steps)
+
+
+def _all_finite(a) -> bool:
+    """Whether no weight of `a` is NaN or inf: a sum in float64 is finite unless one is
+    (or weights of about 1e300, diverged all the same), and needs no temporary of a's
+    size."""
+    return math.isfinite(float(a.sum(dtype=np.float64)))
 
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(Word2VecConfig))

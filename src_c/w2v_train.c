@@ -70,12 +70,6 @@ int w2v_model_init(w2v_model *m, int simd)
     return 0;
 }
 
-int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end)
-{
-    int64_t next_chunk = 0;
-    return m->train_chunks(m, t, &m->offsets[s_begin], &m->offsets[s_end], 1, &next_chunk);
-}
-
 int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
                      const int64_t *ends, int64_t n_chunks, int64_t *next_chunk)
 {

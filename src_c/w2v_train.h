@@ -133,9 +133,6 @@ int w2v_simd_supported(int simd);
 /* Seed a thread's RNG: the same seed always gives the same stream. */
 void w2v_thread_seed(w2v_thread *t, uint64_t seed);
 
-/* Train on sentences [s_begin, s_end) once. Returns W2V_RUN_*. */
-int w2v_train_sentences(const w2v_model *m, w2v_thread *t, int64_t s_begin, int64_t s_end);
-
 /* Train on chunks of the corpus, chunk c being the ids [starts[c], ends[c]), taken in
  * turn from the cursor *next_chunk that every thread of the epoch shares (one atomic
  * step per chunk), until none is left: a thread that runs faster takes more chunks,

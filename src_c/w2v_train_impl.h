@@ -627,14 +627,15 @@ static void merge_hot(const w2v_model *m, w2v_thread *t)
 
 /* Train the subsampled ids span[0, len), read from `raw` corpus ids. Those raw words are
  * credited to the thread's progress and merge counts as the centre word advances, in
- * proportion, so that a long span (a one-line corpus, a large max_span) still refreshes
- * the learning rate every W2V_PROGRESS_WORDS words and merges the private hot rows every
- * hot_sync_words words. A short span publishes its progress only at its end (train_range
- * does, at the next span), so the learning rate is constant within it, as in word2vec.c. */
+ * proportion, so that a long span (raw >= W2V_PROGRESS_WORDS: a one-line corpus, a large
+ * max_span) still refreshes the learning rate every W2V_PROGRESS_WORDS words and merges
+ * the private hot rows every hot_sync_words words. A short span publishes its progress
+ * only at its end (train_range does, at the next span), so the learning rate is constant
+ * within it, as in word2vec.c. */
 static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, int64_t len,
-                      int64_t raw)
+                      int64_t raw, int long_span)
 {
-    const int long_span = raw >= W2V_PROGRESS_WORDS, hot = has_hot_rows(m);
+    const int hot = has_hot_rows(m);
     int64_t credited = 0;
     float alpha = (float)t->alpha;
     const int n_negs = m->negative;
@@ -755,15 +756,16 @@ static int train_range(const w2v_model *m, w2v_thread *t, int64_t a, int64_t b)
                     continue;
                 t->span[len++] = w;
             }
-            t->words += pos - first;
+            const int64_t raw = pos - first;
+            t->words += raw;
             t->trained += len;
-            int rc = train_span(m, t, t->span, len, pos - first);
+            flush = raw >= W2V_PROGRESS_WORDS;
+            int rc = train_span(m, t, t->span, len, raw, flush);
             if (rc == W2V_RUN_NONFINITE) {
                 /* no point in the other threads going on with broken weights */
                 __atomic_store_n(m->stop, 1, __ATOMIC_RELAXED);
                 return rc;
             }
-            flush = pos - first >= W2V_PROGRESS_WORDS;
         }
     }
     publish_progress(m, t);

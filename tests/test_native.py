@@ -395,3 +395,10 @@ def test_aligned_empty_starts_on_a_cache_line_whatever_the_shape(shape, dtype):
     assert a.flags.writeable and a.ctypes.data % native.ALIGN == 0
     a[...] = 1
     assert np.all(a == 1)
+
+
+def test_aligned_arrays_take_a_shape_as_np_empty_does():
+    for shape in (3, np.int64(3)):                     # an int is a 1-D shape
+        assert native.aligned_zeros(shape, np.float32).shape == (3,)
+    with pytest.raises(TypeError):
+        native.aligned_empty((2.5,), np.float32)
