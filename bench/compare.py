@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
+import dataclasses
 import gzip
 import inspect
 import json
@@ -183,7 +184,8 @@ NOT_OPTIONS = ("sentences", "corpus_file", "workers")
 def word2vec_option(text: str) -> tuple:
     """argparse type of NAME=VALUE options (compare.py --fastw2v-option, scaling.py --set):
     (NAME, VALUE), VALUE read as a Python literal (True, 3, 0.5, None, 'x'), else kept as
-    the string. NAME must be a parameter of fastw2v.Word2Vec."""
+    the string. NAME must be a parameter of fastw2v.Word2Vec, and VALUE one that
+    fastw2v.Word2VecConfig accepts for it."""
     name, eq, value = text.partition("=")
     name = name.strip()
     if not eq:
@@ -199,7 +201,7 @@ def word2vec_option(text: str) -> tuple:
     try:
         value = ast.literal_eval(value)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return name, value
+        pass  # not a literal: the string itself
     # the child gets its options as JSON: a value that does not come back the same would
     # fail every run or change on the way (a tuple arrives as a list)
     try:
@@ -211,7 +213,24 @@ def word2vec_option(text: str) -> tuple:
         raise argparse.ArgumentTypeError(
             f"{name}={value!r}: only values JSON keeps as they are can be passed (numbers, "
             f"strings, True/False/None, lists, dicts with string keys)")
+    check_config_value(name, value)
     return name, value
+
+
+def check_config_value(name: str, value) -> None:
+    """Refuse now, with the config's own message, a value that fastw2v.Word2VecConfig
+    would refuse in every child run (shared_negatives=true is the string 'true')."""
+    repo_fastw2v()
+    from fastw2v.config import MAX_ALPHA, Word2VecConfig
+    if name not in {f.name for f in dataclasses.fields(Word2VecConfig)}:
+        return
+    # this field alone: the settings checked against it (min_alpha <= alpha, hs or
+    # negative) come from other options, so here they take values that allow any of it
+    lenient = dict(alpha=MAX_ALPHA, min_alpha=0.0, hs=1, negative=5)
+    try:
+        Word2VecConfig(**{**lenient, name: value})
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(f"{name}={value!r}: {e}") from None
 
 
 def thread_counts(text: str) -> list:
@@ -284,14 +303,10 @@ def child_main(a) -> int:
         t1 = time.monotonic()
         kept = model.train()
         t2 = time.monotonic()
-        if hasattr(model.wv, "save_word2vec_format"):
-            model.wv.save_word2vec_format(vec_path, binary=True)
-            saved_by = "fastw2v KeyedVectors.save_word2vec_format(binary=True)"
-        else:
-            write_word2vec_binary(vec_path, model.wv.index_to_key, model.wv.vectors)
-            saved_by = "harness writer (word2vec binary; fastw2v has no save_word2vec_format yet)"
+        model.wv.save_word2vec_format(vec_path, binary=True)
         t3 = time.monotonic()
-        res.update(t_start=t0, t_vocab_end=t1, t_train_end=t2, t_end=t3, saved_by=saved_by,
+        res.update(t_start=t0, t_vocab_end=t1, t_train_end=t2, t_end=t3,
+                   saved_by="fastw2v KeyedVectors.save_word2vec_format(binary=True)",
                    vocab_size_reported=len(model.wv.index_to_key),
                    corpus_total_words=int(model.corpus_total_words),
                    in_vocab_per_pass=int(model.corpus.n_ids),

@@ -275,21 +275,6 @@ def test_c_utf8_check_of_every_two_byte_string():
             assert _vocab.utf8_valid(raw) == _python_valid(raw), raw
 
 
-@pytest.fixture
-def reads(monkeypatch):
-    """How many times the encoder read a file."""
-    import fastw2v.encoded as encoded
-    calls = []
-
-    def counted(path, *args, **kwargs):
-        calls.append(path)
-        return iter_chunks(path, *args, **kwargs)
-
-    from fastw2v.corpus import iter_chunks
-    monkeypatch.setattr(encoded, "iter_chunks", counted)
-    return calls
-
-
 def test_encode_file_learns_other_spellings_of_known_words(tmp_path, reads):
     vocab = select_words(count_iterable([["café", "au", "lait", "zz"]]), 1)
     path = tmp_path / "latin1.txt"
