@@ -44,10 +44,11 @@ W2V_C_FLAGS = {
     "-debug": ("debug", int, 2),
     "-classes": ("classes", int, 0),
     # not word2vec.c's: word2vec.c reads bytes, and fastw2v decodes UTF-8
-    "-unicode-errors": ("unicode_errors", str, "strict"),
+    "-unicode-errors": ("unicode_errors", str, Word2VecConfig.unicode_errors),
 }
 
 FORMATS = ("text", "binary", "native")
+_ASCII_SPACE = frozenset(" \t\n\r\x0b\x0c")    # where the corpus is split into tokens
 
 
 class UserError(Exception):
@@ -229,8 +230,7 @@ def cmd_train(args) -> int:
     model = Word2Vec(progress=not args.quiet, **args.params)
     if read_vocab:
         freq, n_lines = read_vocab_file(read_vocab, with_lines=True,
-                                        unicode_errors=args.params.get("unicode_errors",
-                                                                       "strict"))
+                                        unicode_errors=model.config.unicode_errors)
         model.build_vocab_from_freq(freq)
     else:
         model.build_vocab(corpus_file=args.corpus_file)
@@ -260,35 +260,19 @@ def cmd_train(args) -> int:
 def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
     """word2vec.c's vocabulary file: 'word count' per line, as {word: count}; with
     with_lines, also the count of its sentence marker </s> (its number of lines, 0 if the
-    file has none). Words are decoded from UTF-8 as the corpus is (unicode_errors; one
-    that decodes to nothing is not a word, as in the corpus)."""
-    from fastw2v.formats import open_binary
-    freq, n_lines = {}, 0
-    f, _ = open_binary(os.fspath(path))     # compressed by name as -save-vocab writes it
-    with f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()          # at ASCII whitespace, as the corpus's tokens
-            if not parts:
-                continue
-            shown = [p.decode("utf-8", "backslashreplace") for p in parts]  # for messages
-            if len(parts) != 2:
-                raise UserError(f"{path}:{lineno}: expected 'word count', got "
-                                f"{' '.join(shown)!r}")
-            try:
-                count = int(parts[1])
-            except ValueError:
-                raise UserError(f"{path}:{lineno}: count {shown[1]!r} is not an integer") from None
-            if count < 0:
-                raise UserError(f"{path}:{lineno}: negative count {count}")
-            try:
-                word = parts[0].decode("utf-8", unicode_errors)
-            except UnicodeDecodeError:
-                raise InvalidUTF8Error(f"{path}:{lineno}: the word {parts[0][:60]!r} is not "
-                                       f"valid UTF-8") from None
-            if word == "</s>":            # word2vec.c's sentence marker is not a word here
-                n_lines += count
-            elif word:
-                freq[word] = freq.get(word, 0) + count
+    file has none). Read by fastw2v.formats.read_vocab_counts (its rules and errors);
+    words are decoded from UTF-8 as the corpus is (unicode_errors); one that decodes to
+    nothing is not a word, as in the corpus, and one holding ASCII whitespace, which no
+    token of the corpus can be, is refused."""
+    from fastw2v.formats import read_vocab_counts
+    freq = read_vocab_counts(path, unicode_errors=unicode_errors)
+    n_lines = freq.pop("</s>", 0)   # word2vec.c's sentence marker is not a word here
+    freq.pop("", None)
+    for word in freq:
+        if _ASCII_SPACE.intersection(word):
+            raise UserError(f"{path}: the word {word!r} holds whitespace, so that no token "
+                            f"of the corpus (split at spaces, tabs and newlines) can be it; "
+                            f"remove the whitespace from the file")
     if not freq:
         raise UserError(f"{path}: no words in this vocabulary file (expected 'word count' "
                         f"lines)")

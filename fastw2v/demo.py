@@ -21,19 +21,16 @@ import time
 import numpy as np
 
 from fastw2v import Word2Vec
+from fastw2v.cli import UserError, _Parser
+from fastw2v.config import UNICODE_ERRORS, Word2VecConfig
 from fastw2v.synthetic import (COUNTRIES, NOUNS, group_purity, planted_relations,
                                planted_sessions, write_questions)
 from fastw2v.vocab import InvalidUTF8Error
 
 
-class _Parser(argparse.ArgumentParser):
-    """Bad arguments end in one line, as every other error of the demo."""
-
-    def error(self, message):
-        raise ValueError(f"{message} (see {self.prog} --help)")
-
-
 def main(argv=None):
+    # the command line's parser: bad arguments end in one line (a UserError), as every
+    # other error of the demo
     parser = _Parser(prog="python -m fastw2v.demo", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", help="a text file, one sentence per line (.gz/.bz2 "
@@ -43,12 +40,12 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None,
                         help="default: 5 on your corpus, 10 on the generated one")
-    parser.add_argument("--unicode-errors", default="strict",
-                        choices=("strict", "replace", "ignore"),
+    parser.add_argument("--unicode-errors", default=Word2VecConfig.unicode_errors,
+                        choices=UNICODE_ERRORS,
                         help="what to do with bytes of your corpus that are not UTF-8")
     try:
         return _run(parser.parse_args(argv))
-    except (OSError, ValueError, TypeError) as exc:
+    except (UserError, OSError, ValueError, TypeError) as exc:
         hint = (" (here: --unicode-errors replace)" if isinstance(exc, InvalidUTF8Error)
                 else "")
         print(f"demo: error: {exc}{hint}", file=sys.stderr)

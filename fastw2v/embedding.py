@@ -56,11 +56,15 @@ class SparseGrad:
     Attributes
     ----------
     ids : ndarray of int64, shape (n_unique,)
-        Sorted, distinct, never ``padding_idx``.
+        Sorted, distinct, never ``padding_idx``; read-only.
     rows : ndarray, shape (n_unique, embedding_dim)
         Same dtype as the weight.
     shape : tuple of int
         Shape of the weight, (num_embeddings, embedding_dim).
+
+    The three attributes cannot be reassigned, and `ids` is a read-only array of the
+    gradient's own: checked once, when the gradient is made, so that ``step()`` can
+    trust them (an id out of range would write outside the weight).
 
     Notes
     -----
@@ -70,7 +74,7 @@ class SparseGrad:
     ``coalesce()`` does.
     """
 
-    __slots__ = ("ids", "rows", "shape")
+    __slots__ = ("_ids", "_rows", "_shape")
     __array_ufunc__ = None      # ndarray + SparseGrad defers to SparseGrad.__radd__
 
     def __init__(self, ids, rows, shape):
@@ -90,7 +94,7 @@ class SparseGrad:
         if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.int64).max:
             bad = ids[ids > np.iinfo(np.int64).max][0]
             raise IndexError(f"id {bad} is out of range for {shape[0]} rows")
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        ids = np.array(ids, dtype=np.int64, order="C")    # our own: the caller's may change
         pos = _lookup.find_bad_id(ids, shape[0])
         if pos >= 0:
             raise IndexError(f"ids[{pos}] = {ids[pos]} is out of range for {shape[0]} rows "
@@ -98,14 +102,31 @@ class SparseGrad:
         rows = np.ascontiguousarray(rows, dtype=rows.dtype.newbyteorder("="))
         if ids.size > 1 and not (ids[1:] > ids[:-1]).all():
             ids, rows = _coalesce(ids, rows, shape)
-        self.ids, self.rows, self.shape = ids, rows, (int(shape[0]), int(shape[1]))
+        self._set(ids, rows, (int(shape[0]), int(shape[1])))
 
     @classmethod
     def _new(cls, ids, rows, shape):
-        """One from arrays already checked and coalesced (the layers' own gradients)."""
+        """One from arrays already checked and coalesced (the layers' own gradients; `ids`
+        a new array that nothing else holds)."""
         grad = cls.__new__(cls)
-        grad.ids, grad.rows, grad.shape = ids, rows, shape
+        grad._set(ids, rows, shape)
         return grad
+
+    def _set(self, ids, rows, shape):
+        ids.flags.writeable = False
+        self._ids, self._rows, self._shape = ids, rows, shape
+
+    @property
+    def ids(self):
+        return self._ids
+
+    @property
+    def rows(self):
+        return self._rows
+
+    @property
+    def shape(self):
+        return self._shape
 
     def __iter__(self):
         return iter((self.ids, self.rows))
@@ -122,7 +143,8 @@ class SparseGrad:
     def to_torch(self):
         """The gradient as a coalesced ``torch.sparse_coo_tensor`` (values copied)."""
         torch = _import_torch("SparseGrad.to_torch()")
-        return torch.sparse_coo_tensor(torch.from_numpy(self.ids)[None],
+        # (a copy: torch warns about sharing a read-only array)
+        return torch.sparse_coo_tensor(torch.from_numpy(self.ids.copy())[None],
                                        torch.from_numpy(self.rows), self.shape,
                                        check_invariants=True).coalesce()
 
@@ -266,12 +288,14 @@ class _LookupLayer:
     def _weight_grad(self, flat, bounds, g, psw, mean):
         """Gradient of the weight for bags (bounds None: one id per row of g), dense or,
         with sparse=True, a SparseGrad."""
-        counts = _id_counts(flat, self.num_embeddings) if self.scale_grad_by_freq else None
         if self.sparse:
-            uniq, slot = _unique_ids(flat, self.num_embeddings, self._pad)
+            # the distinct ids and, with scale_grad_by_freq, their counts: one count
+            uniq, slot, counts = _unique_ids(flat, self.num_embeddings, self._pad,
+                                             with_counts=self.scale_grad_by_freq)
             rows = np.zeros((len(uniq), self.embedding_dim), dtype=self._weight.dtype)
             _lookup.bag_scatter(g, flat, bounds, psw, mean, counts, slot, self._pad, 1.0, rows)
             return SparseGrad._new(uniq, rows, self._weight.shape)
+        counts = _id_counts(flat, self.num_embeddings) if self.scale_grad_by_freq else None
         grad = np.zeros_like(self._weight)
         _lookup.bag_scatter(g, flat, bounds, psw, mean, counts, None, self._pad, 1.0, grad)
         return grad
@@ -305,8 +329,6 @@ class _LookupLayer:
                 raise ValueError(f"grad is a SparseGrad of shape {grad.shape}, but the weight "
                                  f"has shape {self._weight.shape}; call zero_grad() and "
                                  f"backward again")
-            # checked again: the attributes of a SparseGrad can be reassigned
-            grad = SparseGrad(grad.ids, grad.rows, grad.shape)
             _lookup.bag_scatter(self._unaliased(grad.rows.astype(self._weight.dtype, copy=False)),
                                 grad.ids, None, None, False, None, None, -1, -lr, self._weight)
         else:
@@ -973,32 +995,42 @@ def _check_lr(lr) -> float:
     return lr
 
 
-def _unique_ids(flat, n_rows, padding_idx):
-    """(sorted distinct ids other than padding_idx (int64), slot (n_ids,) int64) with
-    uniq[slot[i]] == flat[i] wherever flat[i] != padding_idx."""
-    if flat.size * 8 >= n_rows:
-        # counting: O(n_rows + n_ids), faster than sorting unless the table dwarfs the batch
-        counts = _lookup.count_ids(flat, n_rows)
+def _count_in_table(flat, n_rows):
+    """Whether to count the ids of `flat` in a table of n_rows entries, O(n_rows + n_ids),
+    rather than by sorting: faster unless the table dwarfs the batch (a few ids looked up
+    in a table of millions of rows, say)."""
+    return flat.size * 8 >= n_rows
+
+
+def _unique_ids(flat, n_rows, padding_idx, with_counts=False):
+    """(uniq, slot, counts): the sorted distinct ids other than padding_idx (int64),
+    slot (n_ids,) int64 with uniq[slot[i]] == flat[i] wherever flat[i] != padding_idx,
+    and, with with_counts, how often the id at each position of `flat` occurs in it
+    ((n_ids,) int64, as _id_counts; else None)."""
+    if _count_in_table(flat, n_rows):
+        table = _lookup.count_ids(flat, n_rows)
+        counts = table[flat] if with_counts else None
         if padding_idx >= 0:
-            counts[padding_idx] = 0
-        uniq = np.flatnonzero(counts)
+            table[padding_idx] = 0
+        uniq = np.flatnonzero(table)
         row_of = np.zeros(n_rows, dtype=np.int64)
         row_of[uniq] = np.arange(uniq.size)
-        return uniq.astype(np.int64, copy=False), row_of[flat]
-    uniq, slot = np.unique(flat, return_inverse=True)
+        return uniq.astype(np.int64, copy=False), row_of[flat], counts
+    uniq, slot, per_id = np.unique(flat, return_inverse=True, return_counts=True)
     uniq = uniq.astype(np.int64, copy=False)
-    slot = slot.astype(np.int64, copy=False).reshape(-1)
+    slot = np.ascontiguousarray(slot.astype(np.int64, copy=False).reshape(-1))
+    counts = (np.ascontiguousarray(per_id[slot], dtype=np.int64) if with_counts else None)
     if padding_idx >= 0:
         k = np.searchsorted(uniq, padding_idx)
         if k < uniq.size and uniq[k] == padding_idx:
             uniq = np.delete(uniq, k)
             slot = slot - (slot > k)        # padding positions keep a slot the kernel ignores
-    return uniq, np.ascontiguousarray(slot)
+    return uniq, slot, counts
 
 
 def _coalesce(ids, rows, shape):
     """(sorted distinct ids, their summed rows) of a row-sparse gradient."""
-    uniq, slot = _unique_ids(ids, shape[0], -1)
+    uniq, slot, _ = _unique_ids(ids, shape[0], -1)
     summed = np.zeros((len(uniq), shape[1]), dtype=rows.dtype)
     _lookup.bag_scatter(rows, ids, None, None, False, None, slot, -1, 1.0, summed)
     return uniq, summed
@@ -1006,9 +1038,8 @@ def _coalesce(ids, rows, shape):
 
 def _id_counts(flat, n_rows):
     """How often the id at each position of `flat` occurs in it, (n_ids,) int64: counted
-    in a table of n_rows entries, or by sorting when the batch is much smaller than that
-    (a few ids looked up in a table of millions of rows, say)."""
-    if flat.size * 8 >= n_rows:
+    in a table or by sorting (see _count_in_table)."""
+    if _count_in_table(flat, n_rows):
         return _lookup.count_ids(flat, n_rows)[flat]
     _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
     return np.ascontiguousarray(counts[inverse.reshape(-1)], dtype=np.int64)

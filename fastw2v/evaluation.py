@@ -331,10 +331,7 @@ def pearsonr(x, y):
     # or underflowing (1e-300)
     x, y = _scale_to_unit(x), _scale_to_unit(y)
     xm, ym = x - x.mean(), y - y.mean()
-    nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)
-    if nx == 0 or ny == 0:
-        logger.warning("an input is constant: the correlation is not defined (nan)")
-        return CorrelationResult(math.nan, math.nan)
+    nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)    # > 0: neither input is constant
     r = float(np.clip(np.dot(xm / nx, ym / ny), -1.0, 1.0))
     if n == 2:
         return CorrelationResult(float(round(r)), 1.0)
@@ -404,9 +401,7 @@ def _rank_average(a):
 def _betainc(a, b, x):
     """Regularised incomplete beta function I_x(a, b), by its continued fraction
     (modified Lentz), using the symmetry I_x(a, b) = 1 - I_{1-x}(b, a) where that
-    converges faster. nan for a nan argument."""
-    if math.isnan(a) or math.isnan(b) or math.isnan(x):
-        return math.nan
+    converges faster."""
     if x <= 0.0:
         return 0.0
     if x >= 1.0:

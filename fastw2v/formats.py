@@ -31,6 +31,7 @@ import numpy as np
 
 from fastw2v import _vocab
 from fastw2v.native import aligned_empty, atomic_write
+from fastw2v.vocab import InvalidUTF8Error
 
 logger = logging.getLogger("fastw2v")
 
@@ -103,11 +104,15 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
             n_max = n_declared if not limit else (
                 limit if n_declared is None else min(limit, n_declared))
             # the vectors to read (limit= applies), also for compressed files, whose
-            # length is not known up front
-            if n_declared is not None and 4 * n_max * dim > _MAX_ARRAY_BYTES:
+            # length is not known up front; at least one, so that a header declaring 0
+            # vectors still has its vector size checked
+            n_rows = max(n_max or 0, 1)
+            if n_declared is not None and 4 * n_rows * dim > _MAX_ARRAY_BYTES:
                 raise ValueError(
-                    f"{path!r} line 1: the header declares {n_declared} vectors of {dim} "
-                    f"dimensions: {4 * n_max * dim} bytes of float32, more than an array "
+                    f"{path!r} line 1: the header declares {n_declared} "
+                    f"vector{'' if n_declared == 1 else 's'} of {dim} "
+                    f"dimensions: {'one vector' if n_rows == 1 else f'{n_rows} vectors'} "
+                    f"would take {4 * n_rows * dim} bytes of float32, more than an array "
                     f"can hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector "
                     f"size is wrong")
             if not compressed and n_declared is not None:
@@ -175,12 +180,6 @@ def _read_header(f, path, binary):
     if dim < 1:
         raise ValueError(f"{path!r} line 1: the header declares vector_size {dim}; it must be "
                          f"at least 1")
-    # (also for compressed files, whose length is not known up front)
-    if 4 * dim > _MAX_ARRAY_BYTES:
-        raise ValueError(f"{path!r} line 1: the header declares vector_size {dim}: one vector "
-                         f"would take {4 * dim} bytes of float32, more than an array can hold "
-                         f"({_MAX_ARRAY_BYTES} bytes); the header is wrong or this is not a "
-                         f"word2vec file")
     return n, dim, len(line)
 
 
@@ -484,20 +483,27 @@ def _binary_hint(data):
 def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
     """Read a word2vec.c ``-save-vocab`` file (``word count`` per line) into a dict.
 
-    Reads the files gensim reads: word and count separated by spaces or tabs, trailing
-    whitespace ignored. Unlike gensim, which strips each line
-    and so refuses an empty word, leading whitespace is part of the word, so that an
-    empty key, which :func:`write_vocab_counts` writes as ``" count"``, reads back; and
-    blank lines are skipped (gensim refuses them). A key ending in a tab does not read
-    back (nor in gensim).
+    The one reader of this format (``load_word2vec_format(fvocab=)`` and the command
+    line's ``-read-vocab`` both use it). Reads the files gensim reads: word and count
+    separated by spaces or tabs, trailing whitespace ignored. Unlike gensim, which strips
+    each line and so refuses an empty word, leading whitespace is part of the word, so
+    that an empty key, which :func:`write_vocab_counts` writes as ``" count"``, reads
+    back; and blank lines are skipped (gensim refuses them). A key ending in a tab does
+    not read back (nor in gensim). The count is digits only (no sign, no ``_``).
 
     Raises
     ------
     ValueError
-        A line that is not a word and a count (no separator, or no count at its end),
-        naming the file and the line.
+        A line that is not a word and a count (no separator, or no count at its end), or
+        a word already read on an earlier line (gensim keeps the last count, word2vec.c
+        makes two entries: neither is what the file meant), naming the file and the line.
+        Different spellings that decode to one word (under 'replace' or 'ignore') are
+        that word, their counts summed, as when a corpus is counted.
+    InvalidUTF8Error
+        (a ValueError) Under ``unicode_errors='strict'``, a word that is not valid in
+        `encoding`, naming the file and the line.
     """
-    counts = {}
+    counts, first_line = {}, {}      # first_line: of each spelling, as bytes
     f, _ = open_binary(os.fspath(path))
     with f:
         for line_no, line in enumerate(f, 1):
@@ -507,12 +513,24 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
             # the count is the digits at the end; the word is what precedes the spaces or
             # tabs before them (a word holding a tab, "x\ty 5", stays whole)
             head = line.rstrip(b"0123456789")
-            word, count = head.rstrip(b" \t"), line[len(head):]
-            if not count or len(word) == len(head):
-                raise ValueError(f"{os.fspath(path)!r} line {line_no}: expected 'word count' "
-                                 f"(a word, a space or tab, a non-negative integer), got "
-                                 f"{line[:60]!r}")
-            counts[word.decode(encoding, unicode_errors)] = int(count)
+            raw, count = head.rstrip(b" \t"), line[len(head):]
+            where = f"{os.fspath(path)!r} line {line_no}"
+            if not count or len(raw) == len(head):
+                shown = line[:60].decode(encoding, "replace")    # text, not bytes
+                raise ValueError(f"{where}: expected 'word count' (a word, a space or tab, "
+                                 f"a non-negative integer), got {shown!r}")
+            try:
+                word = raw.decode(encoding, unicode_errors)
+            except UnicodeDecodeError as exc:
+                raise InvalidUTF8Error(
+                    f"{where}: the word {raw[:60]!r} is not valid {encoding} ({exc.reason});"
+                    f" pass unicode_errors='replace' (or 'ignore') to decode it anyway"
+                ) from None
+            if raw in first_line:
+                raise ValueError(f"{where}: the word {word!r} is already on line "
+                                 f"{first_line[raw]}; give each word one line")
+            first_line[raw] = line_no
+            counts[word] = counts.get(word, 0) + int(count)
     return counts
 
 

@@ -23,7 +23,7 @@ logger = logging.getLogger("fastw2v")
 _LANES = 1024                 # column groups of the batched top-k search (see _top_k)
 _BLOCK_FLOATS = 1 << 24       # scores held per block of queries: 64 MB of float32
 _TINY64 = np.finfo(np.float64).tiny
-_NORM_BLOCK_FLOATS = 1 << 16  # floats normalised per block of rows in float64 (_unit_rows)
+_NORM_BLOCK_FLOATS = 1 << 16  # floats per block of rows in float64 (_float64_blocks)
 
 
 class UnknownKeyError(KeyError):
@@ -255,10 +255,20 @@ class KeyedVectors:
         ``replace=True``. ``extras={"count": counts}`` gives the new keys' counts (else
         0). The matrix grows into a new array: a model or a lookup layer that shared the
         old one does not see the new rows. Replacing vectors that are read-only
-        (``mmap='r'``) raises ValueError."""
-        if isinstance(keys, (str, bytes)) or not hasattr(keys, "__len__"):
+        (``mmap='r'``) raises ValueError.
+
+        `keys` is one key if it is a str, bytes or an int (gensim's rule, which has no
+        bytes), else an iterable of keys (a list, tuple, array, generator...); add a key
+        of another type, a tuple say, with `add_vector`."""
+        if isinstance(keys, (str, bytes)) or native.is_int_key(keys):
             keys = [keys]
-        keys = list(keys)
+        else:
+            try:
+                keys = list(keys)
+            except TypeError:
+                raise TypeError(f"keys must be a key (str, bytes or int) or an iterable of "
+                                f"keys, got {keys!r}; add a key of another type with "
+                                f"add_vector(key, vector)") from None
         weights = np.asarray(weights)
         if weights.ndim == 1 and len(keys) == 1:
             weights = weights.reshape(1, -1)
@@ -704,12 +714,9 @@ class KeyedVectors:
         v1 = np.asarray(vector_1)
         v_all = np.asarray(vectors_all)
         out = np.empty(len(v_all), np.result_type(v1, v_all, np.float32))
-        v1 = v1.astype(np.float64)
-        norm1 = np.linalg.norm(v1)
-        step = max(1, _NORM_BLOCK_FLOATS // max(v1.size, 1))
-        for start in range(0, len(v_all), step):
-            block = v_all[start:start + step].astype(np.float64)
-            out[start:start + step] = (block @ v1) / (norm1 * np.linalg.norm(block, axis=1))
+        [(_, v1, norm1)] = _float64_blocks(v1.reshape(1, -1))             # (1, dim), (1,)
+        for start, block, norms in _float64_blocks(v_all):
+            out[start:start + len(block)] = (block @ v1[0]) / (norm1 * norms)
         return out
 
     def distances(self, word_or_vector, other_words=()) -> np.ndarray:
@@ -1009,24 +1016,31 @@ class EmptyQueryError(ValueError, ZeroDivisionError):
     n_similarity)."""
 
 
+def _float64_blocks(vectors):
+    """(start, block, norms) for consecutive blocks of rows of a matrix (n, dim): the
+    rows ``start:start + len(block)`` in float64 (len(block), dim), and their lengths
+    (len(block),). In float64, since in float32 squares of numbers beyond ~1e19 overflow
+    (a finite vector would get length inf) and those below ~1e-19 lose precision (cosines
+    != 1); a block at a time, so that the whole matrix is never copied to float64."""
+    n, dim = vectors.shape
+    step = max(1, _NORM_BLOCK_FLOATS // max(dim, 1))
+    for start in range(0, n, step):
+        block = vectors[start:start + step].astype(np.float64)
+        yield start, block, np.sqrt(np.einsum("ij,ij->i", block, block))
+
+
 def _unit_rows(vectors):
     """Unit vectors (float32, 64-byte aligned) and lengths (float64) of the rows of a
-    matrix (of one vector v: ``_unit_rows(v[None])[0][0]``). Computed in float64, a block
-    of rows at a time (no float64 copy of the whole matrix): in float32, squares of
-    numbers beyond ~1e19 overflow (a finite vector would get length inf) and those below
-    ~1e-19 lose precision (cosines != 1). A zero row stays zero; a row holding NaN or inf
-    gets NaN entries."""
+    matrix (of one vector v: ``_unit_rows(v[None])[0][0]``), computed in float64 (see
+    _float64_blocks). A zero row stays zero; a row holding NaN or inf gets NaN entries."""
     n, dim = vectors.shape
     unit = native.aligned_empty((n, dim), np.float32)
     norms = np.empty(n, np.float64)
-    step = max(1, _NORM_BLOCK_FLOATS // max(dim, 1))
-    for s in range(0, n, step):
-        block = vectors[s:s + step].astype(np.float64)
-        norm = np.sqrt(np.einsum("ij,ij->i", block, block))
+    for s, block, norm in _float64_blocks(vectors):
         with np.errstate(invalid="ignore"):           # rows holding inf: NaN, as they should
             block /= np.maximum(norm, _TINY64)[:, None]
-        unit[s:s + step] = block
-        norms[s:s + step] = norm
+        unit[s:s + len(block)] = block
+        norms[s:s + len(block)] = norm
     return unit, norms
 
 

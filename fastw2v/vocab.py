@@ -276,7 +276,8 @@ class Vocab:
 
 
 class InvalidUTF8Error(ValueError):
-    """A corpus file holds a token that is not valid UTF-8 (unicode_errors='strict')."""
+    """A corpus or vocabulary file holds a word that is not valid UTF-8
+    (unicode_errors='strict')."""
 
 
 def invalid_utf8(path, raw) -> InvalidUTF8Error:

@@ -122,7 +122,8 @@ def test_non_utf8_vocabulary_file_decoded_as_the_corpus(tmp_path, capsys):
             "4", "-threads", "1", "-debug", "0"]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert f"{vocab}:2" in err and "not valid UTF-8" in err and "-unicode-errors replace" in err
+    assert f"'{vocab}' line 2" in err and "not valid utf-8" in err
+    assert "-unicode-errors replace" in err and err.count("\n") == 1
     assert main(argv + ["-unicode-errors", "replace"]) == 0
     words = [line.split()[0] for line in out.read_text(encoding="utf-8").splitlines()[1:]]
     assert sorted(words) == ["caf\ufffd", "lait"]
@@ -132,7 +133,36 @@ def test_non_utf8_vocabulary_file_decoded_as_the_corpus(tmp_path, capsys):
     assert read_vocab_file(vocab, unicode_errors="ignore") == {"caf": 20, "no\xa0break": 3}
     vocab.write_bytes(b"caf\xe9 x\n")
     assert main(argv) == 2
-    assert f"{vocab}:1: count 'x' is not an integer" in capsys.readouterr().err
+    assert (f"'{vocab}' line 1: expected 'word count' (a word, a space or tab, a "
+            f"non-negative integer), got 'caf\ufffd x'\n") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, fragment", [
+    # the rules of KeyedVectors.load_word2vec_format(fvocab=), which reads it alike
+    (b"a 1_000\n", "line 1: expected 'word count'"),
+    (b"a 2\nb +5\n", "line 2: expected 'word count'"),
+    (b"a 5\nb 1\na 6\n", "line 3: the word 'a' is already on line 1"),
+    (b"</s> 5\na 1\n</s> 5\n", "line 3: the word '</s>' is already on line 1"),
+    (b"</s> 5\n\xe9 1\n", "no words in this vocabulary file"),
+    # leading whitespace is part of the word, which no corpus token can then match
+    (b"a 5\n  b 1\n", "the word '  b' holds whitespace"),
+])
+def test_read_vocab_file_refuses_what_the_formats_reader_refuses(content, fragment, capsys,
+                                                                 tmp_path, monkeypatch):
+    (tmp_path / "w.txt").write_bytes(content)
+    err = fails_in_scratch_folder(["-train", "c.txt", "-output", "x.txt", "-read-vocab",
+                                   "w.txt", "-unicode-errors", "ignore"],
+                                  tmp_path, monkeypatch, capsys)
+    assert err.startswith("fastw2v: error:") and fragment in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_read_vocab_file_takes_out_the_line_count(tmp_path):
+    path = tmp_path / "v.txt"
+    path.write_bytes(b"</s> 7\nb\t3\na 2 \n\n")
+    assert read_vocab_file(path, with_lines=True) == ({"b": 3, "a": 2}, 7)
+    path.write_bytes(b"b 3\n")
+    assert read_vocab_file(path, with_lines=True) == ({"b": 3}, 0)
 
 
 def test_read_vocab_and_convert_round_trip(corpus):
@@ -150,6 +180,21 @@ def test_read_vocab_and_convert_round_trip(corpus):
     again = [line.split()[0] for line in (folder / "small2.txt").read_text().splitlines()[1:]]
     assert original == again
     assert sniff_format(folder / "small.fw2v") == "native"
+
+
+def fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys):
+    """Run the command in a folder holding a corpus c.txt, a vocabulary v.txt and a
+    folder sub; check that it fails with status 2, leaves c.txt and v.txt as they were
+    and writes no x.txt; return what it printed on stderr."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.txt").write_text("a b c\n")
+    (tmp_path / "v.txt").write_text("a 1\nb 1\n")
+    (tmp_path / "sub").mkdir()
+    assert main(argv) == 2
+    assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
+    assert (tmp_path / "v.txt").read_text() == "a 1\nb 1\n"
+    assert not (tmp_path / "x.txt").exists()
+    return capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, fragment", [
@@ -187,15 +232,7 @@ def test_read_vocab_and_convert_round_trip(corpus):
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
                                              monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "c.txt").write_text("a b c\n")
-    (tmp_path / "v.txt").write_text("a 1\nb 1\n")
-    (tmp_path / "sub").mkdir()
-    assert main(argv) == 2
-    assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
-    assert (tmp_path / "v.txt").read_text() == "a 1\nb 1\n"
-    assert not (tmp_path / "x.txt").exists()
-    err = capsys.readouterr().err
+    err = fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys)
     assert err.startswith("fastw2v: error:") and fragment in err
     assert "Traceback" not in err and err.count("\n") == 1
 
@@ -241,15 +278,7 @@ def test_out_of_memory_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
         raise MemoryError(f"Unable to allocate 400. GiB for an array with shape {shape} "
                           f"and data type float32")
     monkeypatch.setattr(native, "aligned_empty", refuse)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "c.txt").write_text("a b c\n")
-    (tmp_path / "v.txt").write_text("a 1\nb 1\n")
-    (tmp_path / "sub").mkdir()
-    assert main(argv) == 2
-    assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
-    assert (tmp_path / "v.txt").read_text() == "a 1\nb 1\n"
-    assert not (tmp_path / "x.txt").exists()
-    err = capsys.readouterr().err
+    err = fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys)
     assert err.startswith("fastw2v: error: out of memory (Unable to allocate 400. GiB")
     assert fragment in err
     assert "Traceback" not in err and err.count("\n") == 1

@@ -722,11 +722,21 @@ def test_new_weight_forgets_the_gradient_and_step_checks_it(rng):
     with pytest.raises(ValueError, match="weight's shape"):
         dense.step(1.0)
     np.testing.assert_array_equal(dense.weight, 0)
-    grad = SparseGrad(np.array([1]), np.ones((1, 3)), (4, 3))
+    # what step() trusts cannot change: ids checked when the gradient was made
+    ids = np.array([1])
+    grad = SparseGrad(ids, np.ones((1, 3)), (4, 3))
+    for name in ("ids", "rows", "shape"):
+        with pytest.raises(AttributeError):
+            setattr(grad, name, getattr(grad, name))
+    with pytest.raises(ValueError, match="read-only"):
+        grad.ids[0] = 10**9
+    ids[0] = 10**9                                     # the caller's array is not the grad's
     dense.grad = grad
-    grad.ids = np.array([10**9])                       # the attributes can be reassigned
-    with pytest.raises(IndexError, match="out of range"):
-        dense.step(1.0)
+    dense.step(1.0)
+    np.testing.assert_array_equal(dense.weight, [[0] * 3, [-1] * 3, [0] * 3, [0] * 3])
+    made = Embedding(4, 3, sparse=True, rng=rng).backward(np.array([2]), np.ones((1, 3)))
+    with pytest.raises(ValueError, match="read-only"):
+        made.ids[0] = 10**9
 
 
 def test_sparse_grad_made_by_hand_is_checked_and_coalesced():
@@ -773,6 +783,37 @@ def test_scale_grad_by_freq_counts_in_the_batch(rng, n_rows, sparse):
     ours.sgd_step(idx, d_out, 0.5)
     torch.optim.SGD([theirs.weight], lr=0.5).step()
     close(ours.weight, theirs.weight)
+
+
+@pytest.mark.parametrize("n_rows", [8, 100_000])     # counted in a table / by sorting
+def test_sparse_scale_grad_by_freq_counts_the_batch_once(rng, n_rows, monkeypatch):
+    import types
+    from fastw2v import embedding
+    calls = []
+
+    def count_ids(*args):
+        calls.append("table")
+        return _lookup.count_ids(*args)
+
+    def unique(*args, **kw):
+        calls.append("sort")
+        return np_unique(*args, **kw)
+
+    np_unique = np.unique
+    kernels = {k: getattr(_lookup, k) for k in dir(_lookup) if not k.startswith("__")}
+    monkeypatch.setattr(embedding, "_lookup",
+                        types.SimpleNamespace(**{**kernels, "count_ids": count_ids}))
+    monkeypatch.setattr(embedding.np, "unique", unique)
+    weight = rng.standard_normal((n_rows, 3)).astype(np.float32)
+    idx = np.array([[5, 2, 5], [7, 5, 2], [3, 3, 5]])
+    d_out = rng.standard_normal((3, 3, 3)).astype(np.float32)
+    kw = dict(scale_grad_by_freq=True, padding_idx=3)
+    sparse = Embedding.from_pretrained(weight, freeze=False, sparse=True, **kw)
+    grad = sparse.backward(idx, d_out)
+    assert calls == ["table" if n_rows == 8 else "sort"]
+    dense = Embedding.from_pretrained(weight, freeze=False, **kw).backward(idx, d_out)
+    np.testing.assert_array_equal(grad.ids, [2, 5, 7])
+    close(grad.to_dense(), dense)
 
 
 def test_numeric_settings_must_be_numbers():

@@ -207,11 +207,6 @@ def test_correlations_nonfinite_huge_and_constant_match_scipy(x, y):
                                    rtol=1e-12, equal_nan=True)
 
 
-def test_betainc_nan_argument_is_nan():
-    assert math.isnan(evaluation._betainc(1.5, 1.5, math.nan))
-    assert evaluation._betainc(1.5, 1.5, 0.5) == pytest.approx(0.5, rel=1e-15)
-
-
 def assert_same_correlations(ours, theirs):
     # each of (pearson, spearman): (statistic, p-value), nan where gensim has nan
     for a, b in zip(ours[:2], theirs[:2]):

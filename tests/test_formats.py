@@ -252,17 +252,20 @@ def test_binary_data_after_the_declared_vectors_is_found_anywhere(tmp_path, monk
 
 
 @pytest.mark.parametrize("header, binary, match", [
+    # a header of 0 vectors: its vector size is still checked
     (b"0 99999999999999999999999\n", False,
-     r"line 1: the header declares vector_size 99999999999999999999999: one vector would "
-     r"take 399999999999999999999996 bytes of float32, more than an array can hold"),
+     r"line 1: the header declares 0 vectors of 99999999999999999999999 dimensions: one "
+     r"vector would take 399999999999999999999996 bytes of float32, more than an array "
+     r"can hold"),
     (b"99999999999999999999999 5\nword 1 2 3 4 5\n", False,
      r"line 1: the header declares 99999999999999999999999 vectors of 5 dimensions: "
-     r"1999999999999999999999980 bytes of float32, more than an array can hold"),
+     r"99999999999999999999999 vectors would take 1999999999999999999999980 bytes of "
+     r"float32, more than an array can hold"),
     (b"99999999999999999999999 5\nword " + bytes(20), True,
      r"declares 99999999999999999999999 vectors of 5 dimensions.*count or vector size is "
      r"wrong"),
     (b"1 3000000000000000000\nword " + bytes(20), True,
-     r"declares vector_size 3000000000000000000: one vector would take "
+     r"declares 1 vector of 3000000000000000000 dimensions: one vector would take "
      r"12000000000000000000 bytes"),
     (b"3000000000000000000 1000\nword " + bytes(20), True,
      r"declares 3000000000000000000 vectors of 1000 dimensions"),
@@ -344,7 +347,7 @@ def test_empty_key_round_trips_with_fvocab(tmp_path, binary):
     assert_same(back, ["", "a"], kv.vectors)
     assert back.counts.tolist() == [5, 3]
     (tmp_path / "bad").write_bytes(b"a 3\n5\n")               # no separator: still refused
-    with pytest.raises(ValueError, match=r"line 2: expected 'word count' .*, got b'5'"):
+    with pytest.raises(ValueError, match=r"line 2: expected 'word count' .*, got '5'"):
         formats.read_vocab_counts(tmp_path / "bad")
 
 
@@ -490,12 +493,37 @@ def test_vocab_counts_read_like_gensim(tmp_path):
     assert formats.read_vocab_counts(tmp_path / "own") == {"x\ty": 3, "": 2, "a": 1}
 
 
-@pytest.mark.parametrize("line", [b"word", b"word five", b"word 5.0", b"word -5", b"7"])
+@pytest.mark.parametrize("line", [b"word", b"word five", b"word 5.0", b"word -5", b"7",
+                                  b"word 1_000", b"word +5"])
 def test_malformed_vocab_line_is_refused(tmp_path, line):
     (tmp_path / "voc").write_bytes(b"ok 3\n" + line + b"\n")
     with pytest.raises(ValueError, match=r"voc' line 2: expected 'word count' \(a word, a "
                                          r"space or tab, a non-negative integer\), got "):
         formats.read_vocab_counts(tmp_path / "voc")
+
+
+def test_vocab_counts_duplicate_word_is_refused(tmp_path):
+    # gensim keeps the last count and word2vec.c makes two entries: neither is what the
+    # file meant, so both lines are named
+    path = tmp_path / "voc"
+    path.write_bytes(b"a 5\nb 1\na 6\n")
+    with pytest.raises(ValueError, match=r"voc' line 3: the word 'a' is already on line 1; "
+                                         r"give each word one line$"):
+        formats.read_vocab_counts(path)
+    # different spellings that decode alike are one word, as when a corpus is counted
+    path.write_bytes(b"caf\xe9 5\ncaf\xe8 6\n")
+    assert formats.read_vocab_counts(path, unicode_errors="replace") == {"caf\ufffd": 11}
+
+
+def test_vocab_counts_invalid_utf8_names_file_and_line(tmp_path):
+    from fastw2v.vocab import InvalidUTF8Error
+    KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"]).save_word2vec_format(tmp_path / "v")
+    (tmp_path / "voc").write_bytes(b"a 3\ncaf\xe9 5\n")
+    with pytest.raises(InvalidUTF8Error, match=r"voc' line 2: the word b'caf\\xe9' is not "
+                                               r"valid utf-?8 .*unicode_errors='replace'"):
+        KeyedVectors.load_word2vec_format(tmp_path / "v", fvocab=tmp_path / "voc")
+    assert formats.read_vocab_counts(tmp_path / "voc", unicode_errors="replace") == \
+        {"a": 3, "caf\ufffd": 5}
 
 
 def test_malformed_vocab_line_of_many_spaces_is_refused(tmp_path):

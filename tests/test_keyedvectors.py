@@ -331,6 +331,10 @@ def test_norms_of_huge_and_tiny_vectors_are_exact(rng, monkeypatch):
         ids, scores = kv.most_similar_batch(v[[1, 2]], topn=1)
         assert ids[:, 0].tolist() == [1, 2]
         np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-6)
+        # the same float64 lengths, block by block
+        cos = KeyedVectors.cosine_similarities(v[0], v)
+        np.testing.assert_allclose(cos, unit @ unit[0], atol=1e-6)
+        assert cos[3] == pytest.approx(1.0, abs=1e-6)
 
 
 def test_norms_of_rows_near_float32_max_are_finite_and_exact(rng):
@@ -634,6 +638,24 @@ def test_add_vectors_as_gensim_4():
     plain.add_vectors(["a"], np.ones((1, 2)), extras={"count": [4]})
     assert plain.counts is None and plain.unit_vectors() is unit
     np.testing.assert_array_equal(plain["a"], [1, 0])
+
+
+def test_add_vectors_one_key_or_an_iterable_of_keys():
+    # gensim's rule: a str or an int is one key; anything else holds keys (a generator
+    # was added as one key)
+    kv = KeyedVectors(np.eye(2, 3, dtype=np.float32), ["a", "b"])
+    kv.add_vectors((k for k in ["x", "y"]), np.ones((2, 3)))
+    kv.add_vectors("z", np.ones(3))
+    kv.add_vectors(np.int64(7), np.ones(3))
+    kv.add_vectors(b"w", np.ones(3))
+    kv.add_vectors(np.array([8, 9]), np.ones((2, 3)))
+    kv.add_vectors(("t", "u"), np.ones((2, 3)))                # a tuple holds keys
+    kv.add_vector(("p", "q"), np.ones(3))                     # unless given to add_vector
+    assert kv.index_to_key == ["a", "b", "x", "y", "z", 7, b"w", 8, 9, "t", "u", ("p", "q")]
+    with pytest.raises(TypeError, match=r"keys must be a key \(str, bytes or int\) or an "
+                                        r"iterable of keys, got None; .*add_vector"):
+        kv.add_vectors(None, np.ones(3))
+    assert len(kv) == 12
 
 
 def test_int_keys_added_are_keys_not_row_numbers():
