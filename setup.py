@@ -3,6 +3,7 @@
 Set FASTW2V_DEBUG=1 when building to turn Cython bounds checking and C assertions back on
 (slow; for hunting memory errors).
 """
+import glob
 import os
 import sys
 
@@ -19,9 +20,13 @@ else:
 libraries = [] if sys.platform == "win32" else ["m"]
 
 
+# every header: a change to one rebuilds the modules, and the sdist carries them all
+headers = sorted(glob.glob("src_c/*.h"))
+
+
 def extension(name, sources):
-    return Extension(name, sources, include_dirs=["src_c"], extra_compile_args=cflags,
-                     libraries=libraries)
+    return Extension(name, sources, include_dirs=["src_c"], depends=headers,
+                     extra_compile_args=cflags, libraries=libraries)
 
 
 extensions = [

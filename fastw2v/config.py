@@ -86,9 +86,8 @@ class Word2VecConfig:
         Skip-gram only: draw the noise words once per centre word and use them for all
         its context words (as Intel's pWord2Vec does), instead of once per (centre,
         context) pair as word2vec.c and gensim do; each window is then trained as one
-        block. Same quality; no consistent speed gain since the per-pair kernel
-        prefetches its noise rows (bench/RESULTS.md); off by default so that the
-        default recipe is word2vec.c's.
+        block: 1.7-2.1x faster at the same quality (bench/RESULTS.md, "Shared
+        negatives"); off by default so that the default recipe is word2vec.c's.
     max_sentence_length : int
         Sentences longer than this many in-vocabulary tokens are trained as consecutive
         chunks of this length (context windows do not reach across a cut); no token is

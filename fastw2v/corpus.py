@@ -152,7 +152,7 @@ class IdSequences:
             raise ValueError(f"offsets must be non-decreasing: offsets[{bad - 1}] = "
                              f"{offsets[bad - 1]} > offsets[{bad}] = {offsets[bad]}")
         if ids.dtype == np.uint64:
-            if len(ids) and ids.max() > np.iinfo(np.int64).max:
+            if len(ids) and int(ids.max()) > np.iinfo(np.int64).max:
                 raise ValueError("ids above 2**63 - 1 are not supported; map them to "
                                  "smaller integers first")
             ids = ids.astype(np.int64)
@@ -176,7 +176,7 @@ class IdSequences:
             # ids above 2**53; int64 holds every id this class accepts
             dtype = np.dtype(np.int64)
             for a in nonempty:
-                if a.dtype == np.uint64 and a.max() > np.iinfo(np.int64).max:
+                if a.dtype == np.uint64 and int(a.max()) > np.iinfo(np.int64).max:
                     raise ValueError("ids above 2**63 - 1 are not supported; map them to "
                                      "smaller integers first")
         # empty arrays (np.array([]) is float64) take no part in the type

@@ -91,8 +91,8 @@ class SparseGrad:
         if rows.shape != (len(ids), shape[1]):
             raise ValueError(f"rows has shape {rows.shape}; expected (len(ids), "
                              f"embedding_dim) = {(len(ids), shape[1])}")
-        if ids.dtype.kind == "u" and ids.size and ids.max() > np.iinfo(np.int64).max:
-            bad = ids[ids > np.iinfo(np.int64).max][0]
+        if ids.dtype.kind == "u" and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
+            bad = ids[ids > np.uint64(np.iinfo(np.int64).max)][0]
             raise IndexError(f"id {bad} is out of range for {shape[0]} rows")
         ids = np.array(ids, dtype=np.int64, order="C")    # our own: the caller's may change
         pos = _lookup.find_bad_id(ids, shape[0])

@@ -1056,7 +1056,7 @@ def _as_counts(values, name):
                              f"round the counts first if that is what you mean")
     if arr.size and arr.min() < 0:
         raise ValueError(f"{name}: {arr.min().item()!r} is negative; a count cannot be")
-    if arr.size and arr.max() >= 2 ** 63:
+    if arr.size and int(arr.max()) >= 2 ** 63:
         raise ValueError(f"{name}: {arr.max().item()!r} does not fit in int64")
     return arr.astype(np.int64)
 

@@ -173,36 +173,61 @@ def save_arrays(path, arrays, meta, kind):
         prepared[name] = _prepare_array(name, a)
 
     # Lay out: preamble, header (its length depends on the offsets it lists, so iterate
-    # until the padded length is stable), then the .npy records.
+    # until the padded length is stable), then the .npy records. The CRCs are of the
+    # bytes as written (weights that change meanwhile, say trained in another thread,
+    # still give a file that loads), so the header is laid out with the longest CRC and
+    # written last, padded to that length.
     npy_headers = {name: _npy_header(a) for name, a in prepared.items()}
+    widest = dict.fromkeys(prepared, 0xFFFFFFFF)
     header_len = ALIGN
     while True:
-        pos = _PREAMBLE.size + header_len
-        entries = {}
-        for name, a in prepared.items():
-            npy_offset = pos
-            offset = npy_offset + len(npy_headers[name])
-            entries[name] = {"dtype": a.dtype.str, "shape": list(a.shape),
-                             "npy_offset": npy_offset, "offset": offset,
-                             "nbytes": int(a.nbytes), "crc32": zlib.crc32(_bytes_of(a))}
-            pos = _align(offset + a.nbytes)
-        header = {"kind": kind, "created_by": _created_by(), "meta": meta_json,
-                  "arrays": entries}
-        text = json.dumps(header, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode("utf-8")
+        text = _header_text(kind, meta_json, prepared, npy_headers, header_len, widest)
         needed = _align(_PREAMBLE.size + len(text) + 1) - _PREAMBLE.size
         if needed <= header_len:
             break
         header_len = needed
-    text = text + b" " * (header_len - len(text) - 1) + b"\n"
 
     with atomic_write(path) as f:
-        _write_all(f, _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(text), zlib.crc32(text), 0))
-        _write_all(f, text)
+        _write_all(f, b"\0" * (_PREAMBLE.size + header_len))
+        crcs = {}
         for name, a in prepared.items():
             _write_all(f, npy_headers[name])
-            _write_all(f, _bytes_of(a))
+            crcs[name] = _write_array(f, a)
             _write_all(f, b"\0" * (_align(a.nbytes) - a.nbytes))
+        text = _header_text(kind, meta_json, prepared, npy_headers, header_len, crcs)
+        text = text + b" " * (header_len - len(text) - 1) + b"\n"
+        f.seek(0)
+        _write_all(f, _PREAMBLE.pack(MAGIC, FORMAT_VERSION, len(text), zlib.crc32(text), 0))
+        _write_all(f, text)
+
+
+def _header_text(kind, meta_json, prepared, npy_headers, header_len, crcs):
+    """The JSON header (unpadded) for arrays laid out after a header of header_len."""
+    pos = _PREAMBLE.size + header_len
+    entries = {}
+    for name, a in prepared.items():
+        offset = pos + len(npy_headers[name])
+        entries[name] = {"dtype": a.dtype.str, "shape": list(a.shape), "npy_offset": pos,
+                         "offset": offset, "nbytes": int(a.nbytes), "crc32": crcs[name]}
+        pos = _align(offset + a.nbytes)
+    header = {"kind": kind, "created_by": _created_by(), "meta": meta_json,
+              "arrays": entries}
+    return json.dumps(header, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+_WRITE_BLOCK = 1 << 24
+
+
+def _write_array(f, a):
+    """Write a's bytes and return their CRC-32, computed on the very bytes written: each
+    block is copied once, then checksummed and written."""
+    data, crc = _bytes_of(a), 0
+    for start in range(0, len(data), _WRITE_BLOCK):
+        chunk = data[start:start + _WRITE_BLOCK].tobytes()
+        crc = zlib.crc32(chunk, crc)
+        _write_all(f, chunk)
+    return crc
 
 
 def _check_meta(meta):

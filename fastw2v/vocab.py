@@ -148,6 +148,14 @@ class Vocab:
         self.counts = np.ascontiguousarray(counts, dtype=np.int64)
         if len(self.index_to_key) != len(self.counts):
             raise ValueError(f"{len(self.index_to_key)} words but {len(self.counts)} counts")
+        if len(self.counts) and self.counts.min() < 0:
+            raise ValueError(f"the count of word {self.index_to_key[self.counts.argmin()]!r} "
+                             f"is negative ({self.counts.min()})")
+        # an int64 sum would wrap around to a negative total; near the limit, exactly
+        if (self.counts.sum(dtype=np.float64) >= 2.0 ** 62
+                and sum(self.counts.tolist()) >= 1 << 63):
+            raise ValueError(f"the word counts add up to {sum(self.counts.tolist())}, more "
+                             f"than 2**63 - 1 (the largest int64)")
         self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("duplicate words in the vocabulary")

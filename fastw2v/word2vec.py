@@ -3,6 +3,7 @@ training kernels -> vectors) and runs the training threads."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import logging
 import math
@@ -25,6 +26,39 @@ from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterab
 logger = logging.getLogger("fastw2v")
 
 _CALLBACK_HOOKS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
+# guards the test-and-set of a model's `_busy` (which call runs on it, and on which thread)
+_BUSY_LOCK = threading.Lock()
+
+
+def _one_at_a_time(method):
+    """Run `method` (train, build_vocab) only while no other of them runs on the model:
+    another thread's train() or build_vocab(), or one called from a training callback,
+    would train into arrays that are being replaced, or share the threads' random
+    streams and scratch buffers, and lose training without a word."""
+    what = f"{method.__name__}()"
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        claimed = False
+        try:
+            with _BUSY_LOCK:
+                busy = self.__dict__.get("_busy")
+                if busy is not None:
+                    where = ("called from within it (a callback may query or save the "
+                             "model, not train it or change its vocabulary)"
+                             if busy[1] == threading.get_ident() else
+                             "in another thread (one train() or build_vocab() at a time "
+                             "per model: wait for it to return)")
+                    raise RuntimeError(f"{what} cannot start: {busy[0]} is running on "
+                                       f"this model, {where}")
+                # one statement: no Ctrl-C can land between the two
+                self.__dict__["_busy"], claimed = (what, threading.get_ident()), True
+            return method(self, *args, **kwargs)
+        finally:
+            if claimed:
+                self.__dict__["_busy"] = None
+    return wrapper
+
 
 
 class Word2Vec:
@@ -96,6 +130,7 @@ class Word2Vec:
         self._schedule = None         # learning-rate schedule of an unfinished train()
         # corpus_count and corpus_total_words of a model loaded from a file (no corpus)
         self._corpus_sizes = (0, 0)
+        self._busy = None             # (the call running on the model, its thread's id)
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir)
             self.train()
@@ -116,12 +151,22 @@ class Word2Vec:
         if name not in _CONFIG_FIELDS:
             object.__setattr__(self, name, value)
             return
+        busy = self.__dict__.get("_busy")
+        if busy is not None:
+            raise AttributeError(
+                f"{name} cannot change while {busy[0]} runs on this model (it read the "
+                f"settings when it started, and would go on with the old value): set it "
+                f"before or after that call")
         if self.__dict__.get("vocab") is not None and name in _SHAPING_FIELDS:
             raise AttributeError(
                 f"{name} cannot change once the vocabulary is built (it shapes the "
                 f"vocabulary, the weights or their random streams): make a new "
                 f"Word2Vec({name}=...)")
         self.config = self.config.replace(**{name: value})
+
+    def __getstate__(self):
+        # a copy (deepcopy, pickle) made inside a callback is not itself training
+        return {**self.__dict__, "_busy": None}
 
     @property
     def syn1neg(self):
@@ -158,6 +203,7 @@ class Word2Vec:
 
     # ---- vocabulary ----
 
+    @_one_at_a_time
     def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False,
                     encoded_dir=None):
         """Count the corpus, choose the vocabulary and encode the corpus once as int32 ids.
@@ -206,6 +252,7 @@ class Word2Vec:
         weights = self._grown_weights(vocab) if update else self._new_weights(vocab)
         self._set_vocab(vocab, corpus, weights, update)
 
+    @_one_at_a_time
     def build_vocab_from_freq(self, word_freq, *, update=False):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus
         (``min_count`` and ``max_final_vocab`` still apply; ties keep the mapping's
@@ -284,6 +331,7 @@ class Word2Vec:
 
     # ---- training ----
 
+    @_one_at_a_time
     def train(self, corpus_iterable=None, corpus_file=None, *, epochs=None,
               start_alpha=None, end_alpha=None, total_examples=None, total_words=None,
               callbacks=None, progress=None, report_delay=1.0, encoded_dir=None,
@@ -335,8 +383,8 @@ class Word2Vec:
         if self.vocab is None:
             raise RuntimeError("no vocabulary yet: call build_vocab(...) first, or pass the "
                                "corpus to Word2Vec(...)")
-        if compute_loss is not None:
-            self.compute_loss = compute_loss         # checked as the configuration is
+        if compute_loss is not None:                 # checked as the configuration is
+            self.config = self.config.replace(compute_loss=compute_loss)
         cfg = self.config
         # everything that does not need the corpus is checked before it is read (and
         # written to encoded_dir)
@@ -401,11 +449,12 @@ class Word2Vec:
         report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
                            report_delay, progress, trainer.words_done, len(states))
         trained_before = self.words_trained
-        _call(callbacks, "on_train_begin", self)
+        held = self._held_arrays()
+        self._call_back(callbacks, "on_train_begin", held)
         try:
             while schedule["epochs_done"] < schedule["epochs"]:
                 epoch = schedule["epochs_done"]
-                _call(callbacks, "on_epoch_begin", self)
+                self._call_back(callbacks, "on_epoch_begin", held)
                 # an epoch that was interrupted continues where its threads stopped
                 todo = chunks if "left" not in schedule else corpus.chunks(
                     cfg.resolved_workers(), within=schedule["left"])
@@ -422,14 +471,36 @@ class Word2Vec:
                 schedule["epochs_done"] += 1
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
-                _call(callbacks, "on_epoch_end", self)
+                self._call_back(callbacks, "on_epoch_end", held)
         finally:
             report.close()
-            if self.wv._unit is not None:
-                self.wv.fill_norms(force=True)
+            self._refresh_norms()
         self._schedule = None
-        _call(callbacks, "on_train_end", self)
+        self._call_back(callbacks, "on_train_end", held)
         return self.words_trained - trained_before
+
+    def _held_arrays(self):
+        return self.wv, self.wv.vectors, self.w_out_ns, self.w_out_hs
+
+    def _call_back(self, callbacks, hook, held):
+        """Call `hook` of each callback, on the weights as trained so far, then check
+        that it left the arrays being trained in place."""
+        if hook in ("on_epoch_end", "on_train_end"):
+            self._refresh_norms()
+        _call(callbacks, hook, self)
+        if any(a is not b for a, b in zip(self._held_arrays(), held)):
+            raise RuntimeError(
+                f"model.wv or its weights were replaced during train() (by {hook} of a "
+                f"callback, or another thread): train() would go on writing the arrays "
+                f"it started with. Replace or grow them (add_vectors, build_vocab) only "
+                f"between train() calls"
+                + ("; train(resume=True) continues on the new ones"
+                   if self._schedule is not None else ""))
+
+    def _refresh_norms(self):
+        """The cached unit vectors, if a query made them, follow the trained vectors."""
+        if self.wv._unit is not None:
+            self.wv.fill_norms(force=True)
 
     # ---- files ----
 
@@ -441,6 +512,12 @@ class Word2Vec:
         corpus again to ``train()``."""
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary yet")
+        busy = self.__dict__.get("_busy")
+        if busy is not None and busy[1] != threading.get_ident():
+            raise RuntimeError(f"save() cannot run while {busy[0]} runs on this model in "
+                               f"another thread: the file would hold weights in the middle "
+                               f"of their updates. Save from a callback (on_epoch_end), or "
+                               f"after it returns")
         self._check_vectors_match("save()")
         arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
         if self.w_out_ns is not None:
@@ -480,8 +557,11 @@ class Word2Vec:
             config = Word2VecConfig.from_params(**meta["config"])
             keys = native.unpack_keys(arrays, meta["key_encoding"])
             model = cls(**config.to_dict())
-            model.vocab = Vocab(keys, arrays["counts"],
-                                _raw_forms_from_meta(meta.get("raw_forms", {}), keys, path))
+            raw_forms = _raw_forms_from_meta(meta.get("raw_forms", {}), keys, path)
+            try:
+                model.vocab = Vocab(keys, arrays["counts"], raw_forms)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
             model.w_out_ns = arrays.get("w_out_ns")
             model.w_out_hs = arrays.get("w_out_hs")
@@ -493,7 +573,7 @@ class Word2Vec:
             model.running_training_loss = float(meta.get("running_training_loss", 0.0))
             model._corpus_sizes = (int(meta.get("corpus_count", 0)),
                                    int(meta.get("corpus_total_words", 0)))
-            model._schedule = meta["schedule"]
+            model._schedule = _loaded_schedule(meta["schedule"], path)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a complete fastw2v model ({exc!r}); was it "
                              f"written by Word2Vec.save()?") from None
@@ -780,6 +860,55 @@ def _all_finite(a) -> bool:
     (or weights of about 1e300, diverged all the same), and needs no temporary of a's
     size."""
     return math.isfinite(float(a.sum(dtype=np.float64)))
+
+
+def _loaded_schedule(schedule, path):
+    """The schedule of an unfinished train() as save() wrote it (or None), checked: a
+    file altered by hand (with its checksums mended) could otherwise resume for ever, at
+    a negative learning rate, or train parts of the corpus twice."""
+    if schedule is None:
+        return None
+
+    def bad(what):
+        return ValueError(f"{path}: the saved learning-rate schedule (of an unfinished "
+                          f"train()) {what}: the file was altered or not written by "
+                          f"Word2Vec.save()")
+
+    def whole(name, lo, hi):
+        value = schedule.get(name)
+        if type(value) is not int or not lo <= value <= hi:
+            raise bad(f"has {name} {value!r}, not a whole number in [{lo}, {hi}]")
+        return value
+
+    if not isinstance(schedule, dict):
+        raise bad(f"is a {type(schedule).__name__}, not a dict")
+    known = {"alpha_start", "alpha_end", "epochs", "epochs_done", "words_per_epoch",
+             "words_done", "epoch_loss", "left"}
+    if set(schedule) - known:
+        raise bad(f"has unknown entries {sorted(set(schedule) - known)}")
+    try:
+        check_learning_rate("alpha_start", schedule.get("alpha_start"))
+        check_learning_rate("alpha_end", schedule.get("alpha_end"), zero_ok=True)
+    except (TypeError, ValueError) as exc:
+        raise bad(str(exc)) from None
+    epochs = whole("epochs", 1, 1 << 20)
+    whole("epochs_done", 0, epochs)
+    n = whole("words_per_epoch", 1, 1 << 62)
+    if "words_done" in schedule:
+        whole("words_done", 0, epochs * n)
+    loss = schedule.get("epoch_loss", 0.0)
+    if type(loss) not in (int, float) or not math.isfinite(loss):
+        raise bad(f"has epoch_loss {loss!r}, not a finite number")
+    left = schedule.get("left", [])
+    end = 0
+    for pair in left if isinstance(left, list) else [None]:
+        if (not isinstance(pair, list) or len(pair) != 2
+                or any(type(x) is not int for x in pair)
+                or not end <= pair[0] <= pair[1] <= n):
+            raise bad(f"has left {left!r}: not ranges [start, end] of the {n} ids of an "
+                      f"epoch, in order and apart")
+        end = pair[1]
+    return schedule
 
 
 _CONFIG_FIELDS = frozenset(f.name for f in dataclasses.fields(Word2VecConfig))

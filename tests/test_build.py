@@ -57,3 +57,40 @@ def test_training_kernels_without_avx2_choose_the_baseline(tmp_path):
     assert ran.returncode == 0, f"exit {ran.returncode}"
     from fastw2v import _train
     assert int(ran.stdout) == _train.SIMD_NAMES["generic"]
+
+
+ROOT = SRC.parent
+# build products and caches, which the source distribution must not depend on
+_NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                      "__pycache__", ".pytest_cache", ".hypothesis",
+                                      "demo_out", ".devcarry", "*.so", "*.c.orig")
+
+
+def test_source_distribution_builds_and_tests_itself(tmp_path):
+    # the sdist once lacked the headers that the C files include (pip install of it
+    # failed to compile) and the tests' conftest.py
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=_NOT_SOURCES)
+    for generated in (tree / "fastw2v").glob("_*.c"):
+        generated.unlink()
+    done = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path)],
+                          cwd=tree, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    import tarfile
+    (archive,) = tmp_path.glob("fastw2v-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "x", filter="data")
+    (unpacked,) = (tmp_path / "x").iterdir()
+    shipped = {p.relative_to(unpacked).as_posix() for p in unpacked.rglob("*") if p.is_file()}
+    tracked = {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()
+               and p.parts[len(tree.parts)] in ("src_c", "tests", "bench", "fastw2v")
+               and p.suffix in (".c", ".h", ".py", ".pyx", ".pxd", ".md", ".txt")}
+    assert tracked - shipped == set()
+    assert {"LICENSE", "Makefile", "README.md", "setup.py", "pyproject.toml"} <= shipped
+    assert not [p for p in shipped if "__pycache__" in p or p.endswith((".so", ".pyc"))]
+    # every C file compiles from the unpacked sdist alone
+    src = unpacked / "src_c"
+    for source in sorted(src.glob("*.c")):
+        cmd = compiler() + ["-std=gnu99", "-fsyntax-only", f"-I{src}", str(source)]
+        compiled = subprocess.run(cmd, capture_output=True, text=True)
+        assert compiled.returncode == 0, compiled.stderr

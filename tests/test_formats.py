@@ -532,3 +532,33 @@ def test_malformed_vocab_line_of_many_spaces_is_refused(tmp_path):
     path.write_bytes(b"a" + b" " * 100_000 + b"x\n")
     with pytest.raises(ValueError, match="line 1: expected 'word count'"):
         formats.read_vocab_counts(path)
+
+
+@pytest.mark.parametrize("stray", [b"A", b"AA"])
+def test_binary_vector_with_bytes_added_is_refused(tmp_path, stray):
+    # the next word took in the stray bytes and the newline before it: the file loaded
+    # with a key such as '\x00\x00A\nw2' (bytes lost cannot be told: the newline after
+    # the vector and the next word's first bytes make up for them)
+    KeyedVectors(np.arange(12, dtype=np.float32).reshape(4, 3),
+                 ["w0", "w1", "w2", "w3"]).save_word2vec_format(tmp_path / "v.bin", binary=True)
+    data = (tmp_path / "v.bin").read_bytes()
+    at = data.index(b"w1 ") + 3 + 5                  # inside w1's vector
+    data = data[:at] + stray + data[at:]
+    (tmp_path / "bad.bin").write_bytes(data)
+    with pytest.raises(ValueError, match=r"bad.bin' byte offset \d+: the word of vector 3 "
+                                         r"holds a newline .*not 3 float32 long"):
+        KeyedVectors.load_word2vec_format(tmp_path / "bad.bin", binary=True)
+
+
+@pytest.mark.parametrize("count", [b"9223372036854775808", b"1" * 5000])
+def test_vocab_count_beyond_int64_names_file_and_line(tmp_path, count):
+    # was a bare OverflowError (numpy) or Python's own int-conversion limit
+    (tmp_path / "voc").write_bytes(b"a 3\nb " + count + b"\n")
+    with pytest.raises(ValueError, match=r"voc' line 2: the count \d+(\.\.\.)? is larger "
+                                         r"than an int64 holds"):
+        formats.read_vocab_counts(tmp_path / "voc")
+    (tmp_path / "voc").write_bytes(b"caf\xe9 9223372036854775800\ncaf\xe8 8\n")
+    with pytest.raises(ValueError, match="line 2: the counts of 'caf\ufffd' .* add up"):
+        formats.read_vocab_counts(tmp_path / "voc", unicode_errors="replace")
+    (tmp_path / "voc").write_bytes(b"a 0009223372036854775807\n")     # leading zeros: fits
+    assert formats.read_vocab_counts(tmp_path / "voc") == {"a": 2**63 - 1}

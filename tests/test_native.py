@@ -267,6 +267,30 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path, arrays, monkey
     assert sorted(os.listdir(tmp_path)) == ["a.fw2v"]
 
 
+def test_arrays_changing_while_saved_give_a_file_that_loads(tmp_path, monkeypatch):
+    # the CRC was computed before the bytes were written: weights trained meanwhile (in
+    # another thread) gave a file that failed its check on load
+    a = np.arange(3 * 50_000, dtype=np.float32).reshape(-1, 3)
+    b = np.ones(7, np.int64)
+    writes = []
+
+    def write_then_train(f, data):
+        f.write(data)
+        writes.append(len(data))
+        a[:] += 1                               # after every write: never still
+        b[:] += 1
+
+    monkeypatch.setattr(native, "_write_all", write_then_train)
+    monkeypatch.setattr(native, "_WRITE_BLOCK", 8192)
+    native.save_arrays(tmp_path / "a.fw2v", {"a": a, "b": b}, {}, kind="test")
+    got, _ = native.load_arrays(tmp_path / "a.fw2v", kind="test")   # the CRCs hold
+    assert writes.count(8192) > 10                    # a was written block by block
+    rows = got["a"].reshape(-1)
+    # each block is as it was when written, so the values rise from block to block
+    assert (np.diff(rows) >= 1).all() and rows[0] >= 1
+    assert len(set(got["b"].tolist())) == 1
+
+
 def test_save_arrays_replaces_existing_file(tmp_path, arrays):
     path = tmp_path / "a.fw2v"
     native.save_arrays(path, arrays, {"v": 1}, kind="test")

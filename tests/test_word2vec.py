@@ -839,7 +839,8 @@ def test_second_ctrl_c_while_workers_stop_does_not_abandon_them(long_sentences,
 
     # (word2vec's own threading only: Thread and Timer make events too)
     monkeypatch.setattr(word2vec, "threading", types.SimpleNamespace(
-        Thread=threading.Thread, Lock=threading.Lock, Event=SlowEvent))
+        Thread=threading.Thread, Lock=threading.Lock, Event=SlowEvent,
+        get_ident=threading.get_ident))
     previous = signal.signal(signal.SIGINT, ctrl_c)
     try:
         send_ctrl_c(0.05)
@@ -881,7 +882,8 @@ def test_ctrl_c_while_starting_workers_stops_those_started(long_sentences, monke
             super().start()
 
     monkeypatch.setattr(word2vec, "threading", types.SimpleNamespace(
-        Thread=Thread, Lock=threading.Lock, Event=threading.Event))
+        Thread=Thread, Lock=threading.Lock, Event=threading.Event,
+        get_ident=threading.get_ident))
     with pytest.raises(KeyboardInterrupt):
         part.train()
     monkeypatch.undo()
@@ -1249,3 +1251,205 @@ def test_train_refuses_before_reading_a_new_corpus(planted, tmp_path):
     assert not enc.exists()
     with pytest.raises(TypeError, match="compute_loss"):
         model.train(compute_loss="no")
+
+
+class _OnEpoch:
+    """Calls fn(model) at the end of the first epoch and keeps what it returned or
+    raised."""
+    def __init__(self, fn, hook="on_epoch_end"):
+        self.fn, self.result, self.raised = fn, None, None
+        setattr(self, hook, self._run)
+
+    def _run(self, model):
+        if self.result is None and self.raised is None:
+            try:
+                self.result = self.fn(model)
+            except Exception as exc:       # (kept, so that train() goes on)
+                self.raised = exc
+
+
+def _in_other_thread(fn):
+    """What fn() raises (or None) when called from another thread, waited for."""
+    out = []
+
+    def run():
+        try:
+            fn()
+            out.append(None)
+        except Exception as exc:
+            out.append(exc)
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return out[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.train(),
+    lambda m: m.build_vocab([["a", "b"]] * 5, update=True),
+    lambda m: m.build_vocab_from_freq({"a": 5}),
+])
+def test_a_callback_cannot_train_or_rebuild_the_model_it_runs_in(planted, call):
+    # a nested train() shared the threads' random streams and cleared the outer call's
+    # schedule; a nested build_vocab() replaced the arrays being trained (silently lost)
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 3})
+    model.build_vocab(sentences)
+    cb = _OnEpoch(call)
+    model.train(callbacks=[cb])
+    assert isinstance(cb.raised, RuntimeError)
+    assert "is running on this model, called from within it" in str(cb.raised)
+    assert len(model.epoch_losses) == 3 and model._schedule is None
+    model.train(epochs=1)                  # and the model is free again afterwards
+    assert len(model.epoch_losses) == 4
+
+
+def test_other_threads_cannot_train_rebuild_or_save_while_training(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 2})
+    model.build_vocab(sentences)
+    errors = {}
+
+    def during(m):
+        errors["train"] = _in_other_thread(m.train)
+        errors["build_vocab"] = _in_other_thread(lambda: m.build_vocab(sentences))
+        errors["save"] = _in_other_thread(lambda: m.save(tmp_path / "other.w2v"))
+        m.save(tmp_path / "callback.w2v")     # the training thread itself may save
+        return True
+
+    model.train(callbacks=[_OnEpoch(during, "on_epoch_begin")])
+    for what in ("train", "build_vocab"):
+        assert isinstance(errors[what], RuntimeError)
+        assert "train() is running on this model, in another thread" in str(errors[what])
+    assert isinstance(errors["save"], RuntimeError)
+    assert "while train() runs on this model in another thread" in str(errors["save"])
+    assert not (tmp_path / "other.w2v").exists()
+    assert Word2Vec.load(tmp_path / "callback.w2v")._schedule["epochs_done"] == 0
+    # build_vocab holds the model too: train() from another thread waits for nothing
+    gate, go = threading.Event(), threading.Event()
+
+    def slow_corpus():
+        gate.set()
+        go.wait()
+        return iter(sentences)
+
+    class Slow:
+        def __iter__(self):
+            return slow_corpus()
+    t = threading.Thread(target=model.build_vocab, args=(Slow(),))
+    t.start()
+    gate.wait()
+    err = _in_other_thread(model.train)
+    go.set()
+    t.join()
+    assert isinstance(err, RuntimeError)
+    assert "build_vocab() is running on this model, in another thread" in str(err)
+
+
+def test_settings_cannot_change_while_training(planted):
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 2})
+    model.build_vocab(sentences)
+    cb = _OnEpoch(lambda m: setattr(m, "window", 2))
+    model.train(callbacks=[cb])
+    assert isinstance(cb.raised, AttributeError)
+    assert "window cannot change while train() runs" in str(cb.raised)
+    assert model.window == 5
+    model.window = 2                         # between calls, as before
+    assert model.window == 2
+
+
+@pytest.mark.parametrize("replace", [
+    lambda m: setattr(m.wv, "vectors", m.wv.vectors.copy()),
+    lambda m: setattr(m, "w_out_ns", m.w_out_ns.copy()),
+    lambda m: m.wv.add_vectors(["new"], np.zeros((1, m.vector_size), np.float32)),
+])
+def test_weights_replaced_by_a_callback_stop_training_with_an_error(planted, replace):
+    # train() went on writing the old arrays: every later epoch was lost without a word
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 3})
+    model.build_vocab(sentences)
+
+    class Replace:
+        def on_epoch_end(self, m):
+            replace(m)
+    with pytest.raises(RuntimeError, match="were replaced during train\\(\\) .by "
+                                           "on_epoch_end"):
+        model.train(callbacks=[Replace()])
+    assert len(model.epoch_losses) == 1
+    assert model._schedule["epochs_done"] == 1
+
+
+def test_queries_in_a_callback_see_the_vectors_trained_so_far(planted):
+    # the cached unit vectors were those of the first query, whatever trained since
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 3, "workers": 1})
+    model.build_vocab(sentences)
+    seen = []
+
+    class Query:
+        def on_epoch_end(self, m):
+            word = m.wv.index_to_key[0]
+            fresh = KeyedVectors(m.wv.vectors.copy(), m.wv.index_to_key)
+            seen.append((m.wv.most_similar(word, topn=3), fresh.most_similar(word, topn=3)))
+    model.train(callbacks=[Query()])
+    assert len(seen) == 3
+    for got, expected in seen:
+        assert [k for k, _ in got] == [k for k, _ in expected]
+        np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], rtol=1e-6)
+    assert seen[0][0] != seen[2][0]
+
+
+def test_a_copy_made_in_a_callback_can_train(planted):
+    import copy
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 2, "workers": 1})
+    model.build_vocab(sentences)
+    cb = _OnEpoch(copy.deepcopy)
+    model.train(callbacks=[cb])
+    twin = cb.result
+    twin.train(resume=True)                  # the copy is not itself training
+    np.testing.assert_array_equal(twin.wv.vectors, model.wv.vectors)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda s: True, "is a bool, not a dict"),
+    (lambda s: {**s, "epochs": 2**40}, r"epochs 1099511627776, not a whole number in \[1, "),
+    (lambda s: {**s, "epochs": None}, "epochs None"),
+    (lambda s: {k: v for k, v in s.items() if k != "words_per_epoch"}, "words_per_epoch None"),
+    (lambda s: {**s, "alpha_start": -1}, "alpha_start"),
+    (lambda s: {**s, "epochs_done": 5}, r"epochs_done 5, not a whole number in \[0, 3\]"),
+    (lambda s: {**s, "words_done": -5}, "words_done -5"),
+    (lambda s: {**s, "left": [[0, 10], [5, 20]]}, "in order and apart"),
+    (lambda s: {**s, "left": [[0, 10 ** 9]]}, "in order and apart"),
+    (lambda s: {**s, "epoch_loss": "x"}, "epoch_loss 'x'"),
+    (lambda s: {**s, "typo": 1}, r"unknown entries \['typo'\]"),
+])
+def test_load_checks_the_saved_schedule(planted, tmp_path, change, match):
+    # a schedule altered in the file (checksums mended) resumed for ever (epochs 2**40),
+    # at a negative rate, or trained parts of the corpus twice
+    sentences, _ = planted
+    path = tmp_path / "mid.fw2v"
+    Word2Vec(sentences, callbacks=[_SaveAfter(1, path)], **{**SMALL, "epochs": 3})
+    arrays, meta = native.load_arrays(path, kind="word2vec")
+    assert Word2Vec.load(path)._schedule == meta["schedule"]      # as written, it loads
+    meta["schedule"] = change(meta["schedule"])
+    native.save_arrays(path, dict(arrays), meta, kind="word2vec")
+    with pytest.raises(ValueError, match="the saved learning-rate schedule") as info:
+        Word2Vec.load(path)
+    assert re.search(match, str(info.value))
+
+
+@pytest.mark.parametrize("counts, match", [
+    ([2**62, 2**62], r"m.fw2v: the word counts add up to 9223372036854775808, more "
+                     r"than 2\*\*63 - 1"),
+    ([5, -1], "negative"),
+])
+def test_load_checks_the_saved_counts(planted, tmp_path, counts, match):
+    path = tmp_path / "m.fw2v"
+    Word2Vec([["a", "b"]] * 3, min_count=1, vector_size=4, epochs=1).save(path)
+    arrays, meta = native.load_arrays(path, kind="word2vec")
+    arrays = {**arrays, "counts": np.array(counts, np.int64)}
+    native.save_arrays(path, arrays, meta, kind="word2vec")
+    with pytest.raises(ValueError, match=match):
+        Word2Vec.load(path)
