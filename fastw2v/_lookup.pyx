@@ -139,6 +139,29 @@ def _check_bounds(const int64_t[::1] bounds):
         raise ValueError("bounds needs n_bags + 1 >= 1 entries")
 
 
+def _check_bag_bounds(const int64_t[::1] bounds, int64_t n_ids):
+    """Bags index the ids with their bounds unchecked: 0 <= bounds[0] <= ... <= n_ids."""
+    cdef Py_ssize_t b
+    cdef int64_t prev = 0
+    for b in range(bounds.shape[0]):
+        if bounds[b] < prev or bounds[b] > n_ids:
+            raise ValueError(f"bounds[{b}] = {bounds[b]}: bag bounds must rise from 0 to at "
+                             f"most the {n_ids} ids")
+        prev = bounds[b]
+
+
+def _check_rows(name, const id_f[::1] ids, int64_t n_rows):
+    """Every id must be a row of the array the kernel indexes with it, [0, n_rows): the
+    kernels do not check. The layers check the user's ids first, with a message made for
+    them; this is the memory-safety net under that check, for direct callers and for a
+    weight replaced by another thread in between (the layers index private copies of the
+    ids, which no other thread can change)."""
+    cdef int64_t pos = find_bad_id(ids, n_rows)
+    if pos >= 0:
+        raise IndexError(f"{name}[{pos}] = {ids[pos]} is outside [0, {n_rows}), the rows of "
+                         f"the array it indexes (was the weight replaced during the call?)")
+
+
 # ---- entry points ------------------------------------------------------------------------------
 
 def find_bad_id(const id_f[::1] ids, int64_t n_rows):
@@ -161,6 +184,7 @@ def count_ids(const id_f[::1] ids, int64_t n_rows):
     cdef int64_t n = ids.shape[0]
     if n == 0:
         return counts
+    _check_rows("ids", ids, n_rows)
     with nogil:
         if id_f is int32_t:
             w2v_count_ids_i32(p, n, &c[0])
@@ -175,6 +199,7 @@ def gather_rows(const real_f[:, ::1] weight, const id_f[::1] ids, real_f[:, ::1]
     _check_shape("out", (out.shape[0], out.shape[1]), (n, dim))
     if n == 0 or dim == 0:
         return
+    _check_rows("ids", ids, weight.shape[0])
     cdef const real_f *w = &weight[0, 0]
     cdef const id_f *p = &ids[0]
     cdef real_f *o = &out[0, 0]
@@ -202,6 +227,8 @@ def bag_sum(const real_f[:, ::1] weight, const id_f[::1] ids, const int64_t[::1]
         _check_shape("per_sample_weights", (psw.shape[0],), (ids.shape[0],))
     if n_bags == 0 or dim == 0:
         return
+    _check_bag_bounds(bounds, ids.shape[0])
+    _check_rows("ids", ids, weight.shape[0])
     cdef const real_f *w = _mat_ptr(weight)
     cdef const id_f *p = _ids_ptr(ids)
     cdef const int64_t *bd = &bounds[0]
@@ -232,6 +259,8 @@ def bag_max(const real_f[:, ::1] weight, const id_f[::1] ids, const int64_t[::1]
         _check_shape("arg", (arg.shape[0], arg.shape[1]), (n_bags, dim))
     if n_bags == 0 or dim == 0:
         return
+    _check_bag_bounds(bounds, ids.shape[0])
+    _check_rows("ids", ids, weight.shape[0])
     cdef const real_f *w = _mat_ptr(weight)
     cdef const id_f *p = _ids_ptr(ids)
     cdef const int64_t *bd = &bounds[0]
@@ -273,6 +302,18 @@ def bag_scatter(const real_f[:, ::1] grad, const id_f[::1] ids, const int64_t[::
         _check_shape("slot", (slot.shape[0],), (n_ids,))
     if n_bags == 0 or dim == 0 or n_ids == 0:
         return
+    if bounds is not None:
+        _check_bag_bounds(bounds, n_ids)
+    if slot is None:
+        _check_rows("ids", ids, dst.shape[0])
+    else:     # (the kernel skips padding positions, whose slot can be anything)
+        rows = np.asarray(slot)
+        bad = (rows < 0) | (rows >= dst.shape[0])
+        if padding_idx >= 0:
+            bad &= np.asarray(ids) != padding_idx
+        if bad.any():
+            raise IndexError(f"slot holds {rows[bad][0]}, outside [0, {dst.shape[0]}), the "
+                             f"rows of dst")
     cdef const real_f *g = &grad[0, 0]
     cdef const id_f *p = &ids[0]
     cdef const int64_t *bd = _i64_ptr(bounds)
@@ -306,6 +347,10 @@ def bag_max_scatter(const real_f[:, ::1] grad, const int64_t[:, ::1] arg, double
         raise ValueError(f"dst has {dst.shape[1]} columns, grad {dim}")
     if n_bags == 0 or dim == 0:
         return
+    if np.asarray(arg).max() >= dst.shape[0]:
+        raise IndexError(f"arg holds a row {np.asarray(arg).max()} outside the "
+                         f"{dst.shape[0]} rows of dst (was the weight replaced during the "
+                         f"call?)")
     cdef const real_f *g = &grad[0, 0]
     cdef const int64_t *a = &arg[0, 0]
     cdef real_f *d = _mut_ptr(dst)
@@ -326,6 +371,8 @@ def bag_psw_grad(const real_f[:, ::1] weight, const id_f[::1] ids, const int64_t
     _check_shape("gpsw", (gpsw.shape[0],), (ids.shape[0],))
     if n_bags == 0 or ids.shape[0] == 0:
         return
+    _check_bag_bounds(bounds, ids.shape[0])
+    _check_rows("ids", ids, weight.shape[0])
     cdef const real_f *w = _mat_ptr(weight)
     cdef const id_f *p = &ids[0]
     cdef const int64_t *bd = &bounds[0]
@@ -350,6 +397,7 @@ def renorm_rows(real_f[:, ::1] weight, const id_f[::1] ids, double max_norm, dou
     cdef int64_t n_rows = weight.shape[0], dim = weight.shape[1], n = ids.shape[0]
     if n == 0 or dim == 0:
         return
+    _check_rows("ids", ids, n_rows)
     seen = np.zeros(n_rows, dtype=np.uint8)
     cdef uint8_t[::1] s = seen
     cdef real_f *w = &weight[0, 0]

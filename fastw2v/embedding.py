@@ -717,7 +717,7 @@ class EmbeddingBag(_LookupLayer):
             if offsets is not None:
                 raise ValueError("if input is 2-D (a batch of equal-length bags), offsets must "
                                  f"be None; got offsets of type {type(offsets).__name__}")
-            ids = _as_ids(ids, "input")
+            ids = _as_ids(ids, "input", caller=input)
             n_bags, length = ids.shape
             bounds = np.arange(n_bags + 1, dtype=np.int64) * length
         elif ids.ndim == 1:
@@ -728,9 +728,8 @@ class EmbeddingBag(_LookupLayer):
             if offsets.ndim != 1:
                 raise ValueError(f"offsets must be 1-D, got shape {offsets.shape}")
             common = _common_id_dtype(ids.dtype, offsets.dtype)
-            ids = _as_ids(ids, "input", common)
-            bounds = _bag_bounds(offsets.astype(np.int64, copy=False), ids.size,
-                                 self.include_last_offset)
+            ids = _as_ids(ids, "input", common, caller=input)
+            bounds = _bag_bounds(offsets, ids.size, self.include_last_offset)
         else:
             raise ValueError(f"input must be 1-D (with offsets) or 2-D (bags of equal length), "
                              f"got {ids.ndim}-D")
@@ -871,8 +870,10 @@ def _id_array(value) -> np.ndarray:
     return ids
 
 
-def _as_ids(value, name, promoted=None) -> np.ndarray:
-    """value as a C-contiguous int32/int64 array. Any other dtype is a TypeError, unless
+def _as_ids(value, name, promoted=None, caller=None) -> np.ndarray:
+    """value as a C-contiguous int32/int64 array of the layer's own, which no other thread
+    can change between the range check and the kernels that trust it (the caller's
+    array, `caller` or value, is copied). Any other dtype is a TypeError, unless
     `promoted` (int32 or int64, from `_common_id_dtype`) is given: then it is converted."""
     ids = _id_array(value)
     dtype = ids.dtype.newbyteorder("=")
@@ -882,7 +883,8 @@ def _as_ids(value, name, promoted=None) -> np.ndarray:
                             f"{ids.dtype}; convert with np.asarray({name}, dtype=np.int64)")
         dtype = promoted
     if ids.dtype == dtype and ids.dtype.isnative and ids.flags.c_contiguous:
-        return ids
+        made_here = ids.flags.owndata and ids is not (value if caller is None else caller)
+        return ids if made_here else ids.copy()
     # asarray, not ascontiguousarray, which would make a 0-d index 1-d
     return np.asarray(ids, dtype=dtype, order="C")
 
@@ -904,7 +906,9 @@ def _common_id_dtype(input_dtype, offsets_dtype) -> np.dtype:
 
 
 def _bag_bounds(offsets, n_ids, include_last_offset) -> np.ndarray:
-    """(n_bags + 1,) bag boundaries from torch-style offsets, checked."""
+    """(n_bags + 1,) bag boundaries from torch-style offsets, checked (in a copy of
+    them, which no other thread can change once checked)."""
+    offsets = np.array(offsets, dtype=np.int64)
     if include_last_offset and offsets.size == 0:
         raise ValueError("include_last_offset=True needs at least one offset (the end of the "
                          "last bag)")

@@ -343,6 +343,15 @@ class _BinaryReader:
                 words = None
         if words is None:
             raw = [buf[a:b].lstrip(b"\n") for a, b in zip(starts.tolist(), spaces.tolist())]
+            # a word never holds a newline (no writer lets one in): here the record before
+            # it was longer or shorter than the header's vector size says
+            for i, w in enumerate(raw):
+                if b"\n" in w:
+                    raise ValueError(
+                        f"{self.path!r} byte offset {base + int(spaces[i]) - len(w)}: the "
+                        f"word of vector {self.n_records + i + 1} holds a newline "
+                        f"({w[:40]!r}): the vector before it is not {self.dim} float32 "
+                        f"long (bytes lost or added), or the header's vector size is wrong")
             words = _decode_words(raw, self.path, self.encoding, self.errors,
                                   lambda i: f"byte offset {base + int(spaces[i]) - len(raw[i])}",
                                   self.dim)
@@ -519,6 +528,11 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
                 shown = line[:60].decode(encoding, "replace")    # text, not bytes
                 raise ValueError(f"{where}: expected 'word count' (a word, a space or tab, "
                                  f"a non-negative integer), got {shown!r}")
+            count = count.lstrip(b"0") or b"0"
+            if len(count) > 19 or int(count) >= 1 << 63:
+                raise ValueError(f"{where}: the count {count[:30].decode()}"
+                                 f"{'...' if len(count) > 30 else ''} is larger than an int64 "
+                                 f"holds (2**63 - 1)")
             try:
                 word = raw.decode(encoding, unicode_errors)
             except UnicodeDecodeError as exc:
@@ -531,6 +545,9 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
                                  f"{first_line[raw]}; give each word one line")
             first_line[raw] = line_no
             counts[word] = counts.get(word, 0) + int(count)
+            if counts[word] >= 1 << 63:
+                raise ValueError(f"{where}: the counts of {word!r} (spelt in several ways "
+                                 f"that decode alike) add up to more than an int64 holds")
     return counts
 
 

@@ -1253,3 +1253,90 @@ def test_kernels_run_in_threads_without_the_gil(rng):
         t.join()
     for k in range(4):
         np.testing.assert_array_equal(outs[k], weight[ids[k]])
+
+
+# ---- memory safety under the range checks ----------------------------------------------------
+
+_W = np.zeros((4, 3), np.float32)
+_BAD = np.array([0, 4], np.int64)                   # 4: one past the last row
+_BOUNDS = np.array([0, 1, 2], np.int64)
+_G = np.ones((2, 3), np.float32)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("gather_rows", lambda: _lookup.gather_rows(_W, _BAD, np.empty((2, 3), np.float32))),
+    ("bag_sum", lambda: _lookup.bag_sum(_W, _BAD, _BOUNDS, None, False, -1,
+                                        np.empty((2, 3), np.float32))),
+    ("bag_max", lambda: _lookup.bag_max(_W, _BAD, _BOUNDS, -1, np.empty((2, 3), np.float32))),
+    ("bag_scatter", lambda: _lookup.bag_scatter(_G, _BAD, None, None, False, None, None, -1,
+                                                1.0, _W.copy())),
+    ("bag_scatter slot", lambda: _lookup.bag_scatter(_G, np.zeros(2, np.int64), None, None,
+                                                     False, None, _BAD, -1, 1.0, _W.copy())),
+    ("bag_psw_grad", lambda: _lookup.bag_psw_grad(_W, _BAD, _BOUNDS, _G, -1,
+                                                  np.zeros(2, np.float32))),
+    ("renorm_rows", lambda: _lookup.renorm_rows(_W.copy(), _BAD, 1.0, 2.0)),
+    ("count_ids", lambda: _lookup.count_ids(_BAD, 4)),
+    ("bag_max_scatter", lambda: _lookup.bag_max_scatter(_G, np.array([[0, 1, 4], [0, 0, 0]]),
+                                                        1.0, _W.copy())),
+])
+def test_kernels_refuse_ids_outside_the_array_they_index(name, call):
+    # the layers check ids first; the kernels trusted that check, and another thread
+    # replacing the weight (or writing the caller's ids) in between made them read and
+    # write outside the weight: a crash, not an error
+    with pytest.raises(IndexError, match=r"outside \[0, 4\)|outside the 4 rows"):
+        call()
+
+
+@pytest.mark.parametrize("bounds", [[0, 3, 2], [0, 1, 5], [-1, 1, 2]])
+def test_bag_kernels_refuse_bounds_outside_the_ids(bounds):
+    with pytest.raises(ValueError, match="bag bounds must rise from 0 to at most the 2 ids"):
+        _lookup.bag_sum(_W, np.array([0, 1]), np.array(bounds, np.int64), None, False, -1,
+                        np.empty((2, 3), np.float32))
+
+
+def test_a_weight_replaced_during_a_call_gives_an_error_not_a_crash(monkeypatch):
+    # what another thread's `layer.weight = smaller` between the check and the kernel
+    # did, made to happen exactly there
+    for layer, call in [
+            (Embedding(100, 3), lambda m: m(np.array([99]))),
+            (Embedding(100, 3), lambda m: m.sgd_step(np.array([99]), np.ones((1, 3)), 0.1)),
+            (EmbeddingBag(100, 3, mode="max"),
+             lambda m: m(np.array([99, 1]), np.array([0]))),
+            (EmbeddingBag(100, 3, mode="sum"),
+             lambda m: m.sgd_step(np.array([99, 1]), np.ones((1, 3)), 0.1,
+                                  offsets=np.array([0])))]:
+        checked = type(layer)._check_range
+
+        def check_then_replace(self, flat, shape):
+            checked(self, flat, shape)
+            self.weight = np.zeros((2, 3), np.float32)
+        monkeypatch.setattr(type(layer), "_check_range", check_then_replace)
+        with pytest.raises(IndexError, match=r"99 is outside \[0, 2\)"):
+            call(layer)
+        monkeypatch.undo()
+
+
+def test_the_callers_ids_and_offsets_are_copied_before_they_are_checked():
+    # another thread writing them after the check made the kernels index outside the
+    # weight; the layers now check and use arrays of their own
+    layer = EmbeddingBag(10, 2, mode="sum")
+    ids, offsets = np.array([1, 2, 3], np.int64), np.array([0, 1], np.int64)
+    seen = []
+    real = _lookup.bag_sum
+
+    def spy(weight, flat, bounds, *rest):
+        seen.append((flat, bounds))
+        return real(weight, flat, bounds, *rest)
+    _lookup.bag_sum = spy
+    try:
+        layer(ids, offsets)
+        layer(ids.reshape(1, 3))
+    finally:
+        _lookup.bag_sum = real
+    for flat, bounds in seen:
+        assert not np.shares_memory(flat, ids) and not np.shares_memory(bounds, offsets)
+    from fastw2v.embedding import _as_ids
+    fresh = _as_ids([1, 2], "input")
+    assert _as_ids(fresh, "input", caller=[1, 2]) is fresh      # made here: not copied again
+    t = torch.arange(3)
+    assert not np.shares_memory(_as_ids(t, "input"), t.numpy())
