@@ -883,7 +883,10 @@ def _as_ids(value, name, promoted=None, caller=None) -> np.ndarray:
                             f"{ids.dtype}; convert with np.asarray({name}, dtype=np.int64)")
         dtype = promoted
     if ids.dtype == dtype and ids.dtype.isnative and ids.flags.c_contiguous:
-        made_here = ids.flags.owndata and ids is not (value if caller is None else caller)
+        # only a list, tuple or number was converted into a new array here; any other
+        # object (an array, a tensor, a container's __array__) may hand out its memory
+        made_here = isinstance(value if caller is None else caller,
+                               (list, tuple, numbers.Integral))
         return ids if made_here else ids.copy()
     # asarray, not ascontiguousarray, which would make a 0-d index 1-d
     return np.asarray(ids, dtype=dtype, order="C")

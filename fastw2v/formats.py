@@ -343,15 +343,18 @@ class _BinaryReader:
                 words = None
         if words is None:
             raw = [buf[a:b].lstrip(b"\n") for a, b in zip(starts.tolist(), spaces.tolist())]
-            # a word never holds a newline (no writer lets one in): here the record before
-            # it was longer or shorter than the header's vector size says
-            for i, w in enumerate(raw):
-                if b"\n" in w:
-                    raise ValueError(
-                        f"{self.path!r} byte offset {base + int(spaces[i]) - len(w)}: the "
-                        f"word of vector {self.n_records + i + 1} holds a newline "
-                        f"({w[:40]!r}): the vector before it is not {self.dim} float32 "
-                        f"long (bytes lost or added), or the header's vector size is wrong")
+            # word2vec.c's words never hold a newline, gensim's may (it writes any key
+            # and reads it back): loaded, but said, since more often the vector before it
+            # held more bytes than the header's vector size says
+            odd = [i for i, w in enumerate(raw) if b"\n" in w]
+            if odd:
+                i = odd[0]
+                logger.warning(
+                    "%r byte offset %d: the word of vector %d holds a newline (%r), and %d "
+                    "more words in this block do; a key written so by gensim, or a "
+                    "vector before it longer than the header's %d float32 (a damaged "
+                    "file)", self.path, base + int(spaces[i]) - len(raw[i]),
+                    self.n_records + i + 1, raw[i][:40], len(odd) - 1, self.dim)
             words = _decode_words(raw, self.path, self.encoding, self.errors,
                                   lambda i: f"byte offset {base + int(spaces[i]) - len(raw[i])}",
                                   self.dim)

@@ -52,10 +52,12 @@ def _one_at_a_time(method):
                     raise RuntimeError(f"{what} cannot start: {busy[0]} is running on "
                                        f"this model, {where}")
                 # one statement: no Ctrl-C can land between the two
-                self.__dict__["_busy"], claimed = (what, threading.get_ident()), True
+                token = (what, threading.get_ident())
+                self.__dict__["_busy"], claimed = token, True
             return method(self, *args, **kwargs)
         finally:
-            if claimed:
+            # (unless train() released the model already and another call holds it now)
+            if claimed and self.__dict__.get("_busy") is token:
                 self.__dict__["_busy"] = None
     return wrapper
 
@@ -400,7 +402,9 @@ class Word2Vec:
                                  "pass epochs, start_alpha or end_alpha")
         else:
             epochs = cfg.epochs if epochs is None else epochs
-            cfg.replace(epochs=epochs)   # validated by the same rule as the configuration
+            # validated by the same rule as the configuration (and a Python int, for the
+            # JSON of a save)
+            epochs = cfg.replace(epochs=epochs).epochs
             alpha0 = cfg.alpha if start_alpha is None else check_learning_rate(
                 "start_alpha", start_alpha)
             alpha1 = cfg.min_alpha if end_alpha is None else check_learning_rate(
@@ -471,31 +475,32 @@ class Word2Vec:
                 schedule["epochs_done"] += 1
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
-                self._call_back(callbacks, "on_epoch_end", held)
+                self._call_back(callbacks, "on_epoch_end", held,
+                                more=schedule["epochs_done"] < schedule["epochs"])
         finally:
             report.close()
             self._refresh_norms()
         self._schedule = None
-        self._call_back(callbacks, "on_train_end", held)
+        # training is over: on_train_end may change settings and weights, or train again
+        self.__dict__["_busy"] = None
+        _call(callbacks, "on_train_end", self)
         return self.words_trained - trained_before
 
     def _held_arrays(self):
         return self.wv, self.wv.vectors, self.w_out_ns, self.w_out_hs
 
-    def _call_back(self, callbacks, hook, held):
-        """Call `hook` of each callback, on the weights as trained so far, then check
-        that it left the arrays being trained in place."""
-        if hook in ("on_epoch_end", "on_train_end"):
+    def _call_back(self, callbacks, hook, held, more=True):
+        """Call `hook` of each callback, on the weights as trained so far, then, if
+        `more` training follows, check that it left the arrays being trained in place."""
+        if hook == "on_epoch_end":
             self._refresh_norms()
         _call(callbacks, hook, self)
-        if any(a is not b for a, b in zip(self._held_arrays(), held)):
+        if more and any(a is not b for a, b in zip(self._held_arrays(), held)):
             raise RuntimeError(
                 f"model.wv or its weights were replaced during train() (by {hook} of a "
                 f"callback, or another thread): train() would go on writing the arrays "
                 f"it started with. Replace or grow them (add_vectors, build_vocab) only "
-                f"between train() calls"
-                + ("; train(resume=True) continues on the new ones"
-                   if self._schedule is not None else ""))
+                f"between train() calls; train(resume=True) continues on the new ones")
 
     def _refresh_norms(self):
         """The cached unit vectors, if a query made them, follow the trained vectors."""
@@ -516,8 +521,8 @@ class Word2Vec:
         if busy is not None and busy[1] != threading.get_ident():
             raise RuntimeError(f"save() cannot run while {busy[0]} runs on this model in "
                                f"another thread: the file would hold weights in the middle "
-                               f"of their updates. Save from a callback (on_epoch_end), or "
-                               f"after it returns")
+                               f"of their updates. Save after it returns (or, during "
+                               f"train(), from a callback such as on_epoch_end)")
         self._check_vectors_match("save()")
         arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
         if self.w_out_ns is not None:

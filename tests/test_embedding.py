@@ -1319,8 +1319,7 @@ def test_a_weight_replaced_during_a_call_gives_an_error_not_a_crash(monkeypatch)
 def test_the_callers_ids_and_offsets_are_copied_before_they_are_checked():
     # another thread writing them after the check made the kernels index outside the
     # weight; the layers now check and use arrays of their own
-    layer = EmbeddingBag(10, 2, mode="sum")
-    ids, offsets = np.array([1, 2, 3], np.int64), np.array([0, 1], np.int64)
+    ids, offsets = np.array([1, 2, 3], np.int64), np.array([0, 1, 3], np.int64)
     seen = []
     real = _lookup.bag_sum
 
@@ -1329,14 +1328,21 @@ def test_the_callers_ids_and_offsets_are_copied_before_they_are_checked():
         return real(weight, flat, bounds, *rest)
     _lookup.bag_sum = spy
     try:
-        layer(ids, offsets)
-        layer(ids.reshape(1, 3))
+        EmbeddingBag(10, 2, mode="sum")(ids, offsets[:2])
+        EmbeddingBag(10, 2, mode="sum", include_last_offset=True)(ids, offsets)
+        EmbeddingBag(10, 2, mode="sum")(ids.reshape(1, 3))
     finally:
         _lookup.bag_sum = real
+    assert len(seen) == 3
     for flat, bounds in seen:
         assert not np.shares_memory(flat, ids) and not np.shares_memory(bounds, offsets)
     from fastw2v.embedding import _as_ids
-    fresh = _as_ids([1, 2], "input")
+
+    class Holder:                 # a container whose __array__ hands out its own array
+        def __array__(self, dtype=None, copy=None):
+            return ids
+    for given in (ids, Holder(), torch.arange(3)):
+        got = _as_ids(given, "input")
+        assert not np.shares_memory(got, np.asarray(given))
+    fresh = np.asarray([1, 2])
     assert _as_ids(fresh, "input", caller=[1, 2]) is fresh      # made here: not copied again
-    t = torch.arange(3)
-    assert not np.shares_memory(_as_ids(t, "input"), t.numpy())

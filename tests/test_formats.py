@@ -3,6 +3,7 @@ import gzip
 import logging
 import lzma
 import os
+import re
 
 import numpy as np
 import pytest
@@ -534,20 +535,34 @@ def test_malformed_vocab_line_of_many_spaces_is_refused(tmp_path):
         formats.read_vocab_counts(path)
 
 
-@pytest.mark.parametrize("stray", [b"A", b"AA"])
-def test_binary_vector_with_bytes_added_is_refused(tmp_path, stray):
-    # the next word took in the stray bytes and the newline before it: the file loaded
-    # with a key such as '\x00\x00A\nw2' (bytes lost cannot be told: the newline after
-    # the vector and the next word's first bytes make up for them)
+def test_binary_vector_with_a_byte_added_is_reported(tmp_path, caplog):
+    # the next word takes in the stray bytes and the newline before it ('@\nw2'):
+    # loaded, since gensim writes keys holding newlines, but no longer in silence
+    # (bytes lost cannot be told: the newline after the vector and the next word's first
+    # bytes make up for them)
     KeyedVectors(np.arange(12, dtype=np.float32).reshape(4, 3),
                  ["w0", "w1", "w2", "w3"]).save_word2vec_format(tmp_path / "v.bin", binary=True)
     data = (tmp_path / "v.bin").read_bytes()
     at = data.index(b"w1 ") + 3 + 5                  # inside w1's vector
-    data = data[:at] + stray + data[at:]
-    (tmp_path / "bad.bin").write_bytes(data)
-    with pytest.raises(ValueError, match=r"bad.bin' byte offset \d+: the word of vector 3 "
-                                         r"holds a newline .*not 3 float32 long"):
-        KeyedVectors.load_word2vec_format(tmp_path / "bad.bin", binary=True)
+    (tmp_path / "bad.bin").write_bytes(data[:at] + b"A" + data[at:])
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        kv = KeyedVectors.load_word2vec_format(tmp_path / "bad.bin", binary=True)
+    assert kv.index_to_key[2].endswith("\nw2")
+    assert re.search(r"bad.bin' byte offset \d+: the word of vector 3 holds a newline .*a "
+                     r"vector before it longer than the header's 3 float32", caplog.text)
+
+
+def test_binary_keys_holding_newlines_read_as_gensim_reads_them(tmp_path, caplog):
+    models = pytest.importorskip("gensim.models")
+    g = models.KeyedVectors(2)
+    g.add_vectors(["hello", "line\nbreak", "x"], np.eye(3, 2, dtype=np.float32))
+    g.save_word2vec_format(str(tmp_path / "g.bin"), binary=True)
+    back = models.KeyedVectors.load_word2vec_format(str(tmp_path / "g.bin"), binary=True)
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        ours = KeyedVectors.load_word2vec_format(tmp_path / "g.bin", binary=True)
+    assert ours.index_to_key == back.index_to_key == ["hello", "line\nbreak", "x"]
+    np.testing.assert_array_equal(ours.vectors, back.vectors)
+    assert "holds a newline ('line\\nbreak'" in caplog.text or "b'line\\nbreak'" in caplog.text
 
 
 @pytest.mark.parametrize("count", [b"9223372036854775808", b"1" * 5000])

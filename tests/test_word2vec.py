@@ -1380,6 +1380,66 @@ def test_weights_replaced_by_a_callback_stop_training_with_an_error(planted, rep
     assert model._schedule["epochs_done"] == 1
 
 
+def test_training_over_on_train_end_and_the_last_epoch_end_may_change_the_model(planted):
+    # nothing trains after them: replacing weights, changing settings or training again
+    # there is the user's business (it raised after the whole training had run)
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 2})
+    model.build_vocab(sentences)
+
+    class Finish:
+        def on_epoch_end(self, m):
+            if len(m.epoch_losses) == 2:
+                m.wv.vectors = m.wv.unit_vectors().copy()
+
+        def on_train_end(self, m):
+            m.alpha, m.min_alpha = m.alpha / 2, m.min_alpha / 2
+            m.w_out_ns = m.w_out_ns.copy()
+            self.trained = m.train(sentences, total_examples=len(sentences), epochs=1,
+                                   callbacks=())
+            m.wv.add_vectors(["oov"], np.zeros((1, m.vector_size), np.float32))
+    finish = Finish()
+    assert model.train(callbacks=[finish]) > 0
+    assert model.alpha == 0.025 / 2 and "oov" in model.wv
+    assert finish.trained > 0 and len(model.epoch_losses) == 3
+
+
+def test_a_train_started_while_on_train_end_runs_keeps_the_model(planted):
+    # the model is free during on_train_end; the outer call must not free it again
+    # under the feet of a train() that another thread started meanwhile
+    sentences, _ = planted
+    model = Word2Vec(**{**SMALL, "epochs": 1})
+    model.build_vocab(sentences)
+    started, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def on_train_begin(self, m):
+            started.set()
+            release.wait()
+
+    class StartOther:
+        def on_train_end(self, m):
+            self.thread = threading.Thread(target=m.train, kwargs={"callbacks": [Slow()]})
+            self.thread.start()
+            started.wait()
+    other = StartOther()
+    model.train(callbacks=[other])
+    assert model._busy is not None and model._busy[0] == "train()"   # still the other's
+    err = _in_other_thread(model.train)
+    release.set()
+    other.thread.join()
+    assert isinstance(err, RuntimeError) and "in another thread" in str(err)
+    assert model._busy is None
+
+
+def test_epochs_as_a_numpy_int_can_be_saved_mid_training(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(**SMALL)
+    model.build_vocab(sentences)
+    model.train(epochs=np.int64(2), callbacks=[_SaveAfter(1, tmp_path / "m.fw2v")])
+    assert Word2Vec.load(tmp_path / "m.fw2v")._schedule["epochs"] == 2
+
+
 def test_queries_in_a_callback_see_the_vectors_trained_so_far(planted):
     # the cached unit vectors were those of the first query, whatever trained since
     sentences, _ = planted
