@@ -375,26 +375,53 @@ def _pump(stream, sink: list) -> None:
         sink.append((time.monotonic(), chunk))
 
 
+SPAWN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spawn.py")
+
+
 def run_child_process(cmd: list, env=None) -> dict:
-    """Run cmd; return wall/CPU seconds, peak RSS of that process (os.wait4), exit code
-    and its timestamped stdout/stderr chunks."""
+    """Run cmd; return wall/CPU seconds and peak RSS of that process, exit code and its
+    timestamped stdout/stderr chunks. The process is started by bench/spawn.py, which
+    measures it: started from here, it would report this process's own peak RSS as its
+    floor (see spawn.py); `floor_mb` is spawn.py's, a few MB."""
     out, err = [], []
-    t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    readers = [threading.Thread(target=_pump, args=(p.stdout, out), daemon=True),
-               threading.Thread(target=_pump, args=(p.stderr, err), daemon=True)]
-    for r in readers:
-        r.start()
-    _, status, ru = os.wait4(p.pid, 0)
-    t1 = time.monotonic()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    for r in readers:
-        r.join()
-    p.stdout.close()
-    p.stderr.close()
-    return dict(t_launch=t0, t_exit=t1, process_wall_s=t1 - t0, rc=p.returncode,
-                cpu_s=ru.ru_utime + ru.ru_stime, peak_rss_mb=ru.ru_maxrss / 1024.0,
+    fd, result = tempfile.mkstemp(prefix="spawn-", suffix=".json")
+    os.close(fd)
+    try:
+        p = subprocess.Popen([sys.executable, SPAWN, result] + list(cmd),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        readers = [threading.Thread(target=_pump, args=(p.stdout, out), daemon=True),
+                   threading.Thread(target=_pump, args=(p.stderr, err), daemon=True)]
+        for r in readers:
+            r.start()
+        rc = p.wait()
+        for r in readers:
+            r.join()
+        p.stdout.close()
+        p.stderr.close()
+        if rc != 0:
+            raise RuntimeError(f"spawn.py exited {rc}: {_tail(_text(err))}")
+        with open(result) as f:
+            r = json.load(f)
+    finally:
+        os.remove(result)
+    return dict(t_launch=r["t_launch"], t_exit=r["t_exit"],
+                process_wall_s=r["t_exit"] - r["t_launch"], rc=r["rc"], cpu_s=r["cpu_s"],
+                peak_rss_mb=r["peak_rss_mb"], rss_floor_mb=r["floor_mb"],
                 stdout=out, stderr=err)
+
+
+def child_env(a) -> dict:
+    """The environment of every system's process: with transparent huge pages for glibc
+    malloc too (unless --no-malloc-hugepages). numpy already asks for them for its large
+    arrays (fastw2v's and gensim's weights); word2vec.c's and fastText's arrays come from
+    malloc, which does not ask unless told to (glibc 2.35+; ignored by older ones):
+    without them word2vec.c's noise table, read at random, costs it ~13% more CPU time
+    (CBOW on one thread) where the kernel gives huge pages only on request ('madvise')."""
+    env = dict(os.environ)
+    if not a.no_malloc_hugepages:
+        tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+        env["GLIBC_TUNABLES"] = ":".join(tunables + ["glibc.malloc.hugetlb=1"])
+    return env
 
 
 def _text(chunks) -> str:
@@ -437,7 +464,7 @@ def run_system(system: str, threads: int, a, corpus: str, workdir: str) -> dict:
         cmd = word2vec_c_command(a, threads, corpus, vec_path)
         # line-buffered stdout: "Words in train file" then arrives when counting ends
         launch = (["stdbuf", "-oL"] if shutil.which("stdbuf") else []) + cmd
-        pr = run_child_process(launch)
+        pr = run_child_process(launch, child_env(a))
         out = _text(pr["stdout"])
         if pr["rc"] != 0:
             raise RuntimeError(f"word2vec.c exited {pr['rc']}: {_tail(out + _text(pr['stderr']))}")
@@ -460,7 +487,7 @@ def run_system(system: str, threads: int, a, corpus: str, workdir: str) -> dict:
         res["last_progress_pct"] = prog[-1] if prog else None
     else:
         cmd = child_command(a, system, threads, corpus, outdir)
-        pr = run_child_process(cmd)
+        pr = run_child_process(cmd, child_env(a))
         if pr["rc"] != 0:
             raise RuntimeError(f"{system} child exited {pr['rc']}: {_tail(_text(pr['stderr']))}")
         with open(os.path.join(outdir, "result.json")) as f:
@@ -484,7 +511,7 @@ def run_system(system: str, threads: int, a, corpus: str, workdir: str) -> dict:
     # CPU s: of the timed section for Python children, of the whole process for word2vec.c
     res.update(process_wall_s=pr["process_wall_s"], process_cpu_s=pr["cpu_s"],
                cpu_s=res.pop("timed_cpu_s", pr["cpu_s"]),
-               peak_rss_mb=pr["peak_rss_mb"],
+               peak_rss_mb=pr["peak_rss_mb"], rss_floor_mb=pr["rss_floor_mb"],
                log_tail=_tail(_text(pr["stdout"]) + "\n" + _text(pr["stderr"])))
     return res
 
@@ -652,6 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--python", default=sys.executable, help="Python for the child processes")
     p.add_argument("--per-section", action="store_true", help="also print per-section analogy accuracy")
     p.add_argument("--json", dest="json_out", default=None, help="also write all results to this JSON file")
+    p.add_argument("--no-malloc-hugepages", action="store_true",
+                   help="do not set GLIBC_TUNABLES=glibc.malloc.hugetlb=1 for the systems' "
+                        "processes (see child_env)")
     p.add_argument("--peak-gflops", type=float, default=None,
                    help="one core's float32 matrix-product GFLOP/s (bench/peak.py), to show "
                         "achieved GFLOP/s as a share of threads x that")
@@ -736,6 +766,9 @@ def main(argv=None) -> int:
                 else:
                     os.remove(r["vectors_path"])
                 an = r["analogy"]
+                if r["peak_rss_mb"] <= 1.05 * r["rss_floor_mb"]:
+                    print(f"[{s} x{threads}] peak RSS not measured: it is at most the "
+                          f"{r['rss_floor_mb']:.0f} MB of spawn.py", flush=True)
                 print(f"[{s} x{threads}] wall {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:,.0f} MB, "
                       f"analogy {100 * an['accuracy']:.2f} % of {an['total_seen']:,}; "
                       f"{r['words']['how']}", flush=True)
@@ -760,8 +793,9 @@ def main(argv=None) -> int:
     print("wall s: vocabulary + training + writing the vectors (word2vec binary), inside the "
           "child (Python start-up and imports excluded; word2vec.c: the whole process). "
           "CPU s: user + system seconds over the same span. words/s: corpus tokens x epochs / train s. fastw2v speed-up: this row's wall s / "
-          "fastw2v's at the same threads. Peak RSS: max RSS of the child process (Python "
-          "systems include the interpreter and their imports).")
+          "fastw2v's at the same threads. Peak RSS: max RSS of the child process, started "
+          "and measured by bench/spawn.py (Python systems include the interpreter and their "
+          "imports).")
     print()
     if any(r["system"].startswith("gensim") for r in rows):
         print(f"Longest line: {stats['max_words_per_line']:,} words, below gensim's "

@@ -233,3 +233,30 @@ def test_independent_processes_that_die_are_named():
                                            r"\[0\]"):
         independent.run(1)
     independent.close()
+
+
+def test_a_system_reports_its_own_peak_memory_not_the_harness_s():
+    # started straight from compare.py, every process inherited compare.py's peak RSS
+    # (about 400 MB once it had scored a system): every peer showed 414 MB
+    big = __import__("numpy").ones(400 << 20, dtype="uint8")    # this process's peak
+    del big
+    r = compare.run_child_process(
+        [sys.executable, "-c", "import sys, time; print('up', flush=True); time.sleep(0.2);"
+                               "sys.stderr.write('bye'); sys.exit(3)"])
+    assert r["rc"] == 3
+    assert r["peak_rss_mb"] < 100, r["peak_rss_mb"]            # python alone: ~10-20 MB
+    assert 0 < r["rss_floor_mb"] < 50                          # spawn.py's own
+    assert compare._text(r["stdout"]) == "up\n" and compare._text(r["stderr"]) == "bye"
+    t_up = compare._first_time(r["stdout"], b"up")
+    assert r["t_launch"] < t_up and r["t_exit"] - t_up >= 0.2
+    with pytest.raises(RuntimeError, match="spawn.py exited 127: .*cannot start"):
+        compare.run_child_process(["/no/such/program"])
+
+
+def test_every_system_runs_with_huge_pages_for_malloc_unless_told_not_to(monkeypatch):
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    on = compare.build_parser().parse_args([])
+    off = compare.build_parser().parse_args(["--no-malloc-hugepages"])
+    assert compare.child_env(on)["GLIBC_TUNABLES"] == (
+        "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
+    assert compare.child_env(off)["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
