@@ -187,6 +187,11 @@ def chunk_ends(lengths: np.ndarray, max_len: int) -> np.ndarray:
     """End positions of sentences of the given lengths laid end to end, each cut into
     pieces of at most max_len; empty sentences give nothing."""
     lengths = np.asarray(lengths, dtype=np.int64)
+    if not len(lengths) or lengths.max() <= max_len:
+        # no sentence is cut (the usual case): two arrays instead of eight, which for
+        # millions of sentences made the peak memory of build_vocab
+        ends = np.cumsum(lengths)
+        return ends[lengths > 0]
     starts = np.cumsum(lengths) - lengths
     n_chunks = (lengths + max_len - 1) // max_len
     first_chunk = np.cumsum(n_chunks) - n_chunks
@@ -240,7 +245,8 @@ def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:
                         dtype=np.int32, count=len(recording.table_keys))
     ids, lengths = recording.counter.take_encoded(remap)
     offsets = np.concatenate(([0], chunk_ends(lengths, max_sentence_length)))
-    return EncodedCorpus(ids, offsets.astype(np.int64), recording.counter.n_tokens,
+    del lengths
+    return EncodedCorpus(ids, offsets.astype(np.int64, copy=False), recording.counter.n_tokens,
                          recording.counter.n_sentences)
 
 

@@ -279,6 +279,26 @@ def _align(n):
     return -(-n // ALIGN) * ALIGN
 
 
+def release_free_memory():
+    """Hand the memory freed so far back to the operating system where the C library
+    keeps it (glibc holds on to freed blocks inside its heap: after counting a corpus,
+    some 20 MB on the benchmark corpus). Does nothing elsewhere."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        _malloc_trim = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+                _malloc_trim = ctypes.CDLL(None).malloc_trim   # glibc only
+            except (OSError, AttributeError):
+                pass
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def aligned_empty(shape, dtype) -> np.ndarray:
     """An uninitialised C-contiguous array whose data starts on an ALIGN (64) byte
     boundary, like the arrays in the files: JAX shares the memory of such an array

@@ -251,6 +251,10 @@ class Word2Vec:
                     "%d tokens kept, in %.1fs; encoded %d sentences in %.1fs", len(vocab),
                     len(raw.keys), cfg.min_count, corpus.n_ids, raw.n_tokens, t1 - t0,
                     corpus.n_sentences, t2 - t1)
+        # the counts of every distinct token (often 5x the vocabulary) are done with: give
+        # their memory back before the weights take theirs, so that the peak is lower
+        del raw
+        native.release_free_memory()
         weights = self._grown_weights(vocab) if update else self._new_weights(vocab)
         self._set_vocab(vocab, corpus, weights, update)
 

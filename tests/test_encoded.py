@@ -110,7 +110,17 @@ def test_encode_to_memory_mapped_files(tmp_path, corpus):
 
 def test_chunk_ends():
     assert chunk_ends([3, 0, 5], 2).tolist() == [2, 3, 5, 7, 8]
+    assert chunk_ends([3, 0, 5], 5).tolist() == [3, 8]          # nothing cut
+    assert chunk_ends([0, 0], 5).tolist() == []
     assert chunk_ends([], 4).tolist() == []
+    rng = np.random.default_rng(5)
+    for max_len in (1, 3, 7, 50):
+        lengths = rng.integers(0, 20, 300)
+        expected, end = [], 0
+        for n in lengths.tolist():                 # each sentence cut every max_len ids
+            expected += list(range(end + max_len, end + n, max_len)) + ([end + n] if n else [])
+            end += n
+        assert chunk_ends(lengths, max_len).tolist() == expected
 
 
 def test_chunks_cover_the_corpus_once_in_order_at_sentence_starts(corpus):
