@@ -788,7 +788,9 @@ def main(argv=None) -> int:
         print("Work per system = fastw2v's counted examples and steps at the same threads (the "
               "same recipe; see fmt_throughput). A step is one (input, output row) logistic "
               "update: score, input gradient and output update, 3 multiply-adds per dimension "
-              "= 6 x dim flops (the smaller per-example terms are not counted).")
+              "= 6 x dim flops (the per-example terms are not counted: about 3% more for "
+              "skip-gram, roughly 30-50% more for CBOW, whose context rows are summed and "
+              "updated).")
         print()
     print("wall s: vocabulary + training + writing the vectors (word2vec binary), inside the "
           "child (Python start-up and imports excluded; word2vec.c: the whole process). "
