@@ -418,8 +418,10 @@ def child_env(a) -> dict:
     without them word2vec.c's noise table, read at random, costs it ~13% more CPU time
     (CBOW on one thread) where the kernel gives huge pages only on request ('madvise')."""
     env = dict(os.environ)
-    if not a.no_malloc_hugepages:
-        tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    # (a hugetlb setting of the user's own is kept: the last one given would win)
+    if not a.no_malloc_hugepages and not any(t.startswith("glibc.malloc.hugetlb=")
+                                             for t in tunables):
         env["GLIBC_TUNABLES"] = ":".join(tunables + ["glibc.malloc.hugetlb=1"])
     return env
 

@@ -18,11 +18,15 @@ import time
 
 
 def own_peak_mb() -> float:
-    """This process's peak RSS since it started its program (VmHWM), in MB."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
+    """This process's peak RSS since it started its program (VmHWM), in MB; NaN where
+    there is no /proc (macOS, BSD: where ru_maxrss is also in other units)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return float("nan")
 
 

@@ -290,7 +290,7 @@ def release_free_memory():
             try:
                 import ctypes
                 _malloc_trim = ctypes.CDLL(None).malloc_trim   # glibc only
-            except (OSError, AttributeError):
+            except (ImportError, OSError, AttributeError):   # no ctypes, or not glibc
                 pass
     if _malloc_trim:
         _malloc_trim(0)

@@ -1535,8 +1535,13 @@ def test_build_vocab_frees_the_corpus_counts_before_the_weights(tmp_path, monkey
     assert alive == [0] and released == [1]
 
 
-def test_release_free_memory_finds_malloc_trim_on_glibc():
+def test_release_free_memory_finds_malloc_trim_on_glibc(monkeypatch):
     native.release_free_memory()                     # harmless anywhere
     import platform
     if platform.libc_ver()[0] == "glibc":
         assert callable(native._malloc_trim)
+    # a Python built without ctypes (no libffi) skips it instead of failing build_vocab
+    monkeypatch.setattr(native, "_malloc_trim", None)
+    monkeypatch.setitem(sys.modules, "ctypes", None)
+    native.release_free_memory()
+    assert native._malloc_trim is False
