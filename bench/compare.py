@@ -199,7 +199,8 @@ def word2vec_option(text: str) -> tuple:
         raise argparse.ArgumentTypeError(
             f"{name!r} is not a fastw2v.Word2Vec parameter; choose from {', '.join(known)}")
     try:
-        value = ast.literal_eval(value)
+        # (stripped: Python 3.9's literal_eval refuses leading spaces, 3.10+ skips them)
+        value = ast.literal_eval(value.strip())
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         pass  # not a literal: the string itself
     # the child gets its options as JSON: a value that does not come back the same would
