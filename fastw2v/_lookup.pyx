@@ -139,6 +139,17 @@ def _check_bounds(const int64_t[::1] bounds):
         raise ValueError("bounds needs n_bags + 1 >= 1 entries")
 
 
+def _check_slots(const id_f[::1] ids, const int64_t[::1] slot, int64_t padding_idx,
+                 int64_t n_rows):
+    """_check_rows for the rows bag_scatter writes through `slot`, in one pass: the
+    kernel skips padding positions, whose slot can be anything."""
+    cdef Py_ssize_t i
+    for i in range(ids.shape[0]):
+        if (slot[i] < 0 or slot[i] >= n_rows) and ids[i] != padding_idx:
+            raise IndexError(f"slot[{i}] = {slot[i]} is outside [0, {n_rows}), the rows of "
+                             f"dst")
+
+
 def _check_bag_bounds(const int64_t[::1] bounds, int64_t n_ids):
     """Bags index the ids with their bounds unchecked: 0 <= bounds[0] <= ... <= n_ids."""
     cdef Py_ssize_t b
@@ -306,14 +317,8 @@ def bag_scatter(const real_f[:, ::1] grad, const id_f[::1] ids, const int64_t[::
         _check_bag_bounds(bounds, n_ids)
     if slot is None:
         _check_rows("ids", ids, dst.shape[0])
-    else:     # (the kernel skips padding positions, whose slot can be anything)
-        rows = np.asarray(slot)
-        bad = (rows < 0) | (rows >= dst.shape[0])
-        if padding_idx >= 0:
-            bad &= np.asarray(ids) != padding_idx
-        if bad.any():
-            raise IndexError(f"slot holds {rows[bad][0]}, outside [0, {dst.shape[0]}), the "
-                             f"rows of dst")
+    else:
+        _check_slots(ids, slot, padding_idx, dst.shape[0])
     cdef const real_f *g = &grad[0, 0]
     cdef const id_f *p = &ids[0]
     cdef const int64_t *bd = _i64_ptr(bounds)
