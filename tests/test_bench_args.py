@@ -16,6 +16,7 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH)
 import compare  # noqa: E402
 import scaling  # noqa: E402
+import schedule  # noqa: E402
 
 # the bench scripts put bench/ first on sys.path; the other tests should not import from it
 while BENCH in sys.path:
@@ -262,3 +263,40 @@ def test_every_system_runs_with_huge_pages_for_malloc_unless_told_not_to(monkeyp
     assert compare.child_env(off)["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2"
     monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=2")     # the user's own
     assert compare.child_env(on)["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=2"
+
+
+def test_schedule_reproduces_gensim_corpus_file_rates():
+    # two workers: each epoch's rate falls half of its share, then the next epoch starts
+    # where the plain schedule has it
+    rates = schedule.gensim_file_rates(0.025, 0.0001, 5, 2)
+    drop = 0.025 - 0.0001
+    assert rates[0] == pytest.approx((0.025, 0.025 - drop * 0.1))
+    assert rates[4] == pytest.approx((0.025 - drop * 0.8, 0.025 - drop * 0.9))
+    assert [lo for lo, _ in rates] == pytest.approx([0.025 - drop * e / 5 for e in range(5)])
+    # one worker: the plain linear schedule, epoch after epoch, down to min_alpha
+    one = schedule.gensim_file_rates(0.025, 0.0001, 5, 1)
+    assert [hi for _, hi in one[:-1]] == pytest.approx([lo for lo, _ in one[1:]])
+    assert one[0][0] == 0.025 and one[-1][1] == pytest.approx(0.0001)
+
+
+def test_schedule_script_trains_and_scores_both_schedules(tmp_path, capsys):
+    rng = __import__("numpy").random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "boy", "girl"] + [f"w{i}" for i in range(40)]
+    lines = [" ".join(rng.choice(words, size=12)) for _ in range(300)]
+    (tmp_path / "corpus.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "questions-words.txt").write_text(": family\nking queen man woman\n"
+                                                  "man woman boy girl\n")
+    pairs = "king\tqueen\t8.0\nman\twoman\t7.5\nboy\tw3\t1.0\nw1\tw2\t2.0\n"
+    (tmp_path / "EN-WS-353-ALL.txt").write_text(pairs)
+    (tmp_path / "EN-SIMLEX-999.txt").write_text(pairs)
+    schedule.main(["--corpus", str(tmp_path / "corpus.txt"), "--eval-dir", str(tmp_path),
+                   "--dim", "8", "--epochs", "2", "--min-count", "1", "--workers", "1",
+                   "--seeds", "1,2"])
+    rows = [r.split("|")[1:-1] for r in capsys.readouterr().out.splitlines()[2:]]
+    assert [(r[0].strip(), r[1].strip()) for r in rows] == [
+        ("plain", "1"), ("gensim-file", "1"), ("plain", "2"), ("gensim-file", "2")]
+    for r in rows:
+        assert float(r[3]) in (0.0, 50.0, 100.0)               # two questions
+        assert all(-1 <= float(x) <= 1 for x in r[4:6])
+    with pytest.raises(SystemExit):
+        schedule.main(["--corpus", "x", "--eval-dir", "y", "--schedules", "gensim"])
