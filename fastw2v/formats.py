@@ -408,14 +408,16 @@ class _TextReader:
         self.rows = None if dim is None else _Rows(dim, n_max, preallocate)
         self.keys = []
         self.n_records = 0
+        self.warned_nonfinite = False
 
     def read(self):
         n_max = self.n_max
         line_no = 0 if self.n_declared is None else 1      # the header is line 1
         words, word_lines, flat = [], [], []
-        for line in self.f:
+        cut = False                              # the last vector's line had no newline
+        for raw in self.f:
             line_no += 1
-            line = line.rstrip()
+            line = raw.rstrip()
             if not line:
                 continue                         # blank lines carry no vector
             if n_max is not None and self.n_records >= n_max:
@@ -425,6 +427,8 @@ class _TextReader:
                                  f"{self.n_declared} the header declares: the header's "
                                  f"count is wrong")
             word, _, rest = line.partition(b" ")
+            if b"_" in rest:                     # float() takes "1_0" as 10, strtof as 1
+                self._find_bad_number(rest.split(), [line_no], underscore=True)
             values = rest.split()
             if self.dim is None:                 # no header: the first line sets the size
                 if not values:
@@ -439,6 +443,7 @@ class _TextReader:
                     f"{word[:40]!r}, but {self.dim_from} says vectors have {self.dim}"
                     f"{_binary_hint(line)}")
             self.n_records += 1
+            cut = not raw.endswith(b"\n")
             words.append(word)
             word_lines.append(line_no)
             flat += values
@@ -451,6 +456,12 @@ class _TextReader:
                 f"{self.path!r} ends at line {line_no} after {self.n_records} vectors, but "
                 f"the header declares {self.n_declared}: the file is truncated or its "
                 f"header's count is wrong")
+        if cut:
+            # a file cut inside its last number still holds dim numbers on that line
+            logger.warning("%r line %d, the last vector's, does not end with a newline: "
+                           "if the file was cut short, its last number may be cut too "
+                           "(word2vec.c and gensim end every line with one)",
+                           self.path, line_no)
         if self.rows is None:
             raise ValueError(f"{self.path!r} holds no vectors")
         keys, vectors = _drop_duplicates(self.keys, self.rows.finish(), self.path)
@@ -470,13 +481,25 @@ class _TextReader:
         rows.reserve(rows.n + len(lines))
         # parsed as float64, then rounded to float32, as gensim's np.float32(str) does:
         # identical vectors
-        rows.array[rows.n:rows.n + len(lines)] = numbers.reshape(len(lines), self.dim)
+        block = rows.array[rows.n:rows.n + len(lines)]
+        with np.errstate(over="ignore"):     # said below, with the line
+            block[...] = numbers.reshape(len(lines), self.dim)
         rows.n += len(lines)
+        finite = np.isfinite(block).all(axis=1)
+        if not self.warned_nonfinite and not finite.all():
+            self.warned_nonfinite = True
+            i = int(np.argmin(finite))
+            logger.warning("%r line %d: the vector holds inf or nan (a number written so, "
+                           "or beyond float32's range, about 3.4e38); it loads as it is "
+                           "(said once per file)", self.path, lines[i])
 
-    def _find_bad_number(self, flat, lines):
+    def _find_bad_number(self, flat, lines, underscore=False):
+        dim = len(flat) if underscore else self.dim
         for i, line_no in enumerate(lines):
-            for token in flat[i * self.dim:(i + 1) * self.dim]:
+            for token in flat[i * dim:(i + 1) * dim]:
                 try:
+                    if underscore and b"_" in token:
+                        raise ValueError
                     float(token)
                 except ValueError:
                     raise ValueError(

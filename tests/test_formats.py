@@ -135,6 +135,43 @@ def test_fvocab_counts_and_order(tmp_path, kv):
                 kv.index_to_key, kv.vectors)
 
 
+def test_text_file_cut_inside_its_last_number_is_said(tmp_path, kv, caplog):
+    # the cut keeps the line's count of numbers: only the missing newline shows it
+    path = tmp_path / "v.txt"
+    kv.save_word2vec_format(path)
+    whole = path.read_bytes()
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        KeyedVectors.load_word2vec_format(path)
+    assert "newline" not in caplog.text
+    path.write_bytes(whole[:-3])
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        cut = KeyedVectors.load_word2vec_format(path)
+    line = whole.count(b"\n")
+    assert f"line {line}, the last vector's, does not end with a newline" in caplog.text
+    assert len(cut) == len(kv)
+    caplog.clear()
+    # a file stopped early by limit= is not cut, nor one ending in a blank line
+    path.write_bytes(whole[:-1] + b"\n\n")
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        KeyedVectors.load_word2vec_format(path, limit=2)
+        KeyedVectors.load_word2vec_format(path)
+    assert "newline" not in caplog.text
+
+
+def test_text_numbers_with_underscores_or_out_of_range(tmp_path, caplog):
+    # Python's float() reads "1_0" as 10 (word2vec.c's strtof as 1): refused
+    (tmp_path / "u.txt").write_text("2 2\na_b 1 2\nb 3 1_0\n")
+    with pytest.raises(ValueError, match=r"line 3: b'1_0' is not a number"):
+        KeyedVectors.load_word2vec_format(tmp_path / "u.txt")
+    # beyond float32's range, or written as nan/inf: loaded as they are, and said
+    (tmp_path / "big.txt").write_text("3 2\na 1 2\nb 1e39 -2\nc nan 0\n")
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        got = KeyedVectors.load_word2vec_format(tmp_path / "big.txt")
+    assert got.index_to_key == ["a", "b", "c"]
+    np.testing.assert_array_equal(got.vectors, [[1, 2], [np.inf, -2], [np.nan, 0]])
+    assert caplog.text.count("holds inf or nan") == 1 and "line 3:" in caplog.text
+
+
 def test_duplicate_words_keep_the_first(tmp_path, caplog):
     (tmp_path / "d.txt").write_text("3 2\na 1 2\nb 3 4\na 5 6\n")
     with caplog.at_level(logging.WARNING, logger="fastw2v"):
