@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 
 import numpy as np
 
@@ -166,6 +167,13 @@ class _LookupLayer:
     """What Embedding and EmbeddingBag share: the weight and its checks, gradients and
     plain SGD, the vocabulary, and interop."""
 
+    def __getstate__(self):
+        # a pickled layer owns its weight: the link to the KeyedVectors it was built over
+        # (a weak reference, which pickle cannot carry) has no meaning there
+        state = self.__dict__.copy()
+        state["_source"] = None
+        return state
+
     def _setup(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
                scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng):
         _check_device(device)
@@ -190,6 +198,7 @@ class _LookupLayer:
         self.sparse = bool(sparse)
         self.requires_grad = not _freeze
         self.grad = None
+        self._source = None                      # the KeyedVectors of from_keyed_vectors
         self.index_to_key = None
         self.key_to_index = None
 
@@ -247,10 +256,19 @@ class _LookupLayer:
         return -1 if self._padding_idx is None else self._padding_idx
 
     def _check_writable(self, what):
+        """Called just before every in-place write of the weight."""
         if not self._weight.flags.writeable:
             raise ValueError(f"{what} changes the weight in place, but it is read-only (a "
                              f"memory-mapped file, say); use a writable copy: "
                              f"layer.weight = np.array(layer.weight)")
+        # the KeyedVectors this layer was built over (from_keyed_vectors) caches unit
+        # vectors for its queries: they would no longer match the vectors
+        kv = self._source() if self._source is not None else None
+        if kv is not None and np.may_share_memory(getattr(kv, "vectors", None), self._weight):
+            if hasattr(kv, "_forget_norms"):
+                kv._forget_norms()
+            elif hasattr(kv, "norms"):
+                kv.norms = None                  # gensim's fill_norms recomputes then
 
     # ---- shared steps of forward and backward -------------------------------------------------
 
@@ -346,6 +364,7 @@ class _LookupLayer:
     # ---- vocabulary ----------------------------------------------------------------------------
 
     def _attach_vocab(self, kv):
+        self._source = weakref.ref(kv)
         self.index_to_key = list(kv.index_to_key)
         key_to_index = getattr(kv, "key_to_index", None)
         self.key_to_index = (key_to_index if key_to_index is not None

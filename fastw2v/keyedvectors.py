@@ -200,9 +200,12 @@ class KeyedVectors:
         raise UnknownKeyError(key, self)
 
     def get_vector(self, key, norm=False) -> np.ndarray:
-        """The vector of `key`, unit length if `norm`; a read-only view."""
+        """The vector of `key` (a read-only view), or with `norm` a new unit-length copy
+        of it as it is now (not from the cache of `fill_norms`)."""
         index = self.get_index(key)
-        v = (self.unit_vectors() if norm else self.vectors)[index]
+        if norm:
+            return self._current_unit_rows([index])[0]
+        v = self.vectors[index]
         v.flags.writeable = False       # writing through it would invalidate the norms
         return v
 
@@ -384,9 +387,22 @@ class KeyedVectors:
         return self._bad_rows
 
     def unit_vectors(self) -> np.ndarray:
-        """All vectors scaled to unit length, float32, cached (see `fill_norms`)."""
+        """All vectors scaled to unit length, float32, cached (see `fill_norms`); a
+        read-only view of the cache, which the similarity queries read."""
         self.fill_norms()
-        return self._unit
+        view = self._unit.view()
+        view.flags.writeable = False
+        return view
+
+    def _forget_norms(self):
+        """Drop the cached unit vectors and lengths (the vectors were changed in place):
+        the next query computes them again."""
+        self._unit = self._norms = self._bad_rows = None
+
+    def _current_unit_rows(self, rows):
+        """Unit vectors of `rows` as the vectors are now (a few rows: cheaper than a
+        cache that may be stale)."""
+        return _unit_rows(self.vectors[rows])[0]
 
     def get_normed_vectors(self) -> np.ndarray:
         """gensim's name for `unit_vectors`."""
@@ -676,9 +692,9 @@ class KeyedVectors:
                             bad_rows=self.nonfinite_rows, workers=workers)
 
     def similarity(self, w1, w2) -> float:
-        """Cosine similarity of two keys."""
-        u = self.unit_vectors()
-        return float(u[self.get_index(w1)] @ u[self.get_index(w2)])
+        """Cosine similarity of two keys, from their vectors as they are now (as gensim)."""
+        u1, u2 = self._current_unit_rows([self.get_index(w1), self.get_index(w2)])
+        return float(u1 @ u2)
 
     def distance(self, w1, w2) -> float:
         """Cosine distance, ``1 - similarity``."""
@@ -721,14 +737,16 @@ class KeyedVectors:
 
     def distances(self, word_or_vector, other_words=()) -> np.ndarray:
         """Cosine distances from a key or vector to `other_words` (default: every row); a
-        list is a vector (it cannot be a key), as in gensim."""
+        list is a vector (it cannot be a key), as in gensim. From the vectors as they are
+        now (as gensim), not the cache of `fill_norms`."""
         if isinstance(word_or_vector, (np.ndarray, list)):
             u = _unit_rows(self._check_vector(np.asarray(word_or_vector))[None])[0][0]
         else:
             u = self.get_vector(word_or_vector, norm=True)
-        unit = self.unit_vectors()
         if len(other_words):
-            unit = unit[[self.get_index(w) for w in other_words]]
+            unit = self._current_unit_rows([self.get_index(w) for w in other_words])
+        else:
+            unit = _unit_rows(self.vectors)[0]
         return 1 - unit @ u
 
     def closer_than(self, key1, key2) -> list:

@@ -7,6 +7,7 @@ torch, the test says so and checks ours against an explicit numpy reference inst
 """
 import importlib.util
 import inspect
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -665,6 +666,50 @@ def test_from_keyed_vectors_accepts_gensim_keyed_vectors():
     kv.add_vectors(["x", "y"], np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32))
     layer = Embedding.from_keyed_vectors(kv)
     np.testing.assert_array_equal(layer(layer.encode(["y", "x"])), [[4, 5, 6], [1, 2, 3]])
+
+
+def test_fine_tuning_over_keyed_vectors_refreshes_their_queries():
+    # the layer writes kv.vectors in place; the unit vectors kv caches for most_similar
+    # were those of before (the README's fine-tuning path answered with stale neighbours)
+    kv = KeyedVectors(np.array([[1, 0], [0, 1], [1, 0.1]], dtype=np.float32), list("abc"))
+    layer = Embedding.from_keyed_vectors(kv, freeze=False)
+    assert kv.most_similar("a", topn=1)[0][0] == "c"
+    layer.sgd_step([0], np.array([[1.0, -1.0]]), lr=1.0)              # a -> (0, 1)
+    assert kv.most_similar("a", topn=1)[0] == ("b", pytest.approx(1.0))
+    layer.backward([0], np.array([[-1.0, 1.0]]))
+    layer.step(1.0)                                                    # a -> (1, 0)
+    assert kv.most_similar("a", topn=1)[0][0] == "c"
+    big = Embedding.from_keyed_vectors(kv, max_norm=0.5)               # renorms in place
+    kv.fill_norms()
+    big([0, 1, 2])
+    assert kv.norms is None
+    kv.fill_norms()
+    np.testing.assert_allclose(kv.norms, [0.5, 0.5, 0.5], rtol=1e-5)
+    bag = EmbeddingBag.from_keyed_vectors(kv, mode="sum", freeze=False)
+    kv.most_similar("a")
+    bag.sgd_step([2], np.array([[0.5, -0.5]]), lr=1.0, offsets=[0])   # c -> (0, 0.5)
+    assert kv.most_similar("c", topn=1)[0][0] == "b"
+    # a layer given a copy (another dtype), or pickled, has its own weight
+    copy = Embedding.from_keyed_vectors(kv, freeze=False)
+    copy.weight = np.array(copy.weight)
+    kv.fill_norms()
+    copy.sgd_step([0], np.ones((1, 2)), lr=1.0)
+    assert kv.norms is not None
+    again = pickle.loads(pickle.dumps(layer))
+    again.sgd_step([0], np.ones((1, 2)), lr=1.0)
+    assert kv.norms is not None
+
+
+def test_fine_tuning_over_gensim_keyed_vectors_refreshes_their_norms():
+    gensim_models = pytest.importorskip("gensim.models")
+    kv = gensim_models.KeyedVectors(2)
+    kv.add_vectors(["a", "b", "c"], np.array([[1, 0], [0, 1], [1, 0.1]], dtype=np.float32))
+    layer = Embedding.from_keyed_vectors(kv, freeze=False)
+    kv.fill_norms()
+    layer.sgd_step([0], np.array([[1.0, -1.0]]), lr=1.0)
+    assert kv.norms is None                   # gensim's fill_norms computes them again
+    kv.fill_norms()
+    np.testing.assert_allclose(kv.norms, [1.0, 1.0, np.hypot(1, 0.1)], rtol=1e-6)
 
 
 def test_read_only_weight_can_be_looked_up_but_not_changed():

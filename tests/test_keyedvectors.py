@@ -557,7 +557,33 @@ def test_get_vector_is_read_only_and_fill_norms_force(kv):
     kv.fill_norms(force=True)
     assert kv.similarity("k1", "k2") == pytest.approx(1.0, abs=1e-6)
     np.testing.assert_allclose(kv.norms, np.linalg.norm(kv.vectors, axis=1), rtol=1e-6)
-    assert kv.get_normed_vectors() is kv.unit_vectors()
+    assert np.shares_memory(kv.get_normed_vectors(), kv.unit_vectors())
+
+
+def test_normed_vectors_are_a_read_only_view_of_the_cache(kv):
+    # a caller scaling them in place changed every later query (gensim returns a new array)
+    unit = kv.get_normed_vectors()
+    with pytest.raises(ValueError, match="read-only"):
+        unit *= 3
+    before = kv.most_similar("k1", topn=3)
+    kv.unit_normalize_all()                   # the cache is then the vectors themselves
+    with pytest.raises(ValueError, match="read-only"):
+        kv.get_normed_vectors()[0, 0] = 5.0
+    assert [k for k, _ in kv.most_similar("k1", topn=3)] == [k for k, _ in before]
+
+
+def test_pair_queries_read_the_vectors_as_they_are_now(kv):
+    # gensim's similarity, distance(s) and get_vector(norm=True) read the current
+    # vectors; the cache of fill_norms serves the searches (most_similar, ...)
+    kv.fill_norms()
+    kv.vectors[1] = kv.vectors[2] * 3                 # changed in place, no fill_norms
+    assert kv.similarity("k1", "k2") == pytest.approx(1.0, abs=1e-6)
+    assert kv.distance("k1", "k2") == pytest.approx(0.0, abs=1e-6)
+    assert kv.distances("k1", ["k2", "k0"])[0] == pytest.approx(0.0, abs=1e-6)
+    assert kv.distances("k2")[1] == pytest.approx(0.0, abs=1e-6)
+    v = kv.vectors[2].astype(np.float64)
+    np.testing.assert_allclose(kv.get_vector("k1", norm=True), v / np.linalg.norm(v),
+                               rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------
@@ -636,7 +662,7 @@ def test_add_vectors_as_gensim_4():
     plain = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
     unit = plain.unit_vectors()
     plain.add_vectors(["a"], np.ones((1, 2)), extras={"count": [4]})
-    assert plain.counts is None and plain.unit_vectors() is unit
+    assert plain.counts is None and plain.unit_vectors().base is unit.base
     np.testing.assert_array_equal(plain["a"], [1, 0])
 
 
@@ -701,7 +727,7 @@ def test_unit_normalize_all_is_one_pass_and_sets_norms(rng, monkeypatch):
     np.testing.assert_allclose(kv.vectors[rows], expected, rtol=1e-6)
     assert (kv.vectors[1] == 0).all() and np.isnan(kv.vectors[2]).all()
     np.testing.assert_array_equal(kv.norms, [1, 0, np.nan, 1, 1])  # as gensim: exact ones
-    assert kv.unit_vectors() is kv.vectors            # one matrix kept, not two
+    assert kv.unit_vectors().base is kv.vectors       # one matrix kept, not two
     assert kv.nonfinite_rows.tolist() == [2]
     assert kv.similarity("a", "d") == pytest.approx(expected[0] @ expected[1], abs=1e-6)
 
