@@ -65,13 +65,15 @@ class KeyedVectors:
 
     Parameters
     ----------
-    vectors : array_like of float, shape (n_keys, vector_size)
+    vectors : array_like of float, shape (n_keys, vector_size), or int
         Used as is (no copy) when already float32 and C-contiguous (a read-only memory
         map included); otherwise converted once, into a 64-byte aligned matrix. Complex
-        vectors are refused (TypeError).
+        vectors are refused (TypeError). An int is gensim 4's ``KeyedVectors(vector_size)``:
+        no keys yet, to be filled with `add_vectors` (gensim's ``count`` of unnamed rows
+        is not offered; ``count=0`` and ``dtype=np.float32`` are accepted).
     index_to_key : sequence
         Key of each row: any hashable (words are str; Word2Vec on id sequences gives
-        int keys). Keys must be unique.
+        int keys). Keys must be unique. Not given with an int `vectors`.
     counts : array_like of int, optional
         Corpus count of each key (int64), read by ``get_vecattr(key, "count")``. Counts
         must be whole numbers (``3.0`` is taken as 3, ``2.7`` is refused) and not negative.
@@ -94,7 +96,16 @@ class KeyedVectors:
     ``fill_norms(force=True)``.
     """
 
-    def __init__(self, vectors, index_to_key, counts=None):
+    def __init__(self, vectors, index_to_key=None, counts=None, *, count=0, dtype=np.float32):
+        if isinstance(vectors, numbers.Integral) and not isinstance(vectors, (bool, np.bool_)):
+            vectors, index_to_key = _empty_as_gensim(vectors, index_to_key, counts, count,
+                                                     dtype)
+        elif index_to_key is None:
+            raise TypeError("KeyedVectors(vectors, index_to_key): the keys of the rows are "
+                            "missing (or pass an int, the vector size, for an empty set to "
+                            "fill with add_vectors)")
+        elif count != 0 or np.dtype(dtype) != np.float32:
+            raise TypeError("count= and dtype= go with KeyedVectors(vector_size) only")
         vectors = np.asarray(vectors)
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be 2-D (n_keys, vector_size), got shape "
@@ -166,6 +177,15 @@ class KeyedVectors:
         if self._is_key_sequence(key_or_keys):
             return self.vectors[[self.get_index(k) for k in key_or_keys]]
         return self.get_vector(key_or_keys)
+
+    def __setitem__(self, key_or_keys, vectors):
+        """Set the vector of a key, or the vectors (rows of a matrix) of a list of keys,
+        adding keys not present (gensim 4's ``wv[key] = vector``: add_vectors with
+        replace=True)."""
+        if self._is_key_sequence(key_or_keys):
+            self.add_vectors(list(key_or_keys), vectors, replace=True)
+        else:
+            self.add_vectors([key_or_keys], np.reshape(vectors, (1, -1)), replace=True)
 
     def _is_key_sequence(self, x):
         if isinstance(x, (list, np.ndarray)):
@@ -317,7 +337,7 @@ class KeyedVectors:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
             self._int_keys = self._int_keys or any(native.is_int_key(keys[i]) for i in new)
-        self._unit = self._norms = self._bad_rows = None
+        self._forget_norms()
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
         """New KeyedVectors holding the vectors of `keys` that are present, in the order
@@ -1045,6 +1065,23 @@ def _float64_blocks(vectors):
     for start in range(0, n, step):
         block = vectors[start:start + step].astype(np.float64)
         yield start, block, np.sqrt(np.einsum("ij,ij->i", block, block))
+
+
+def _empty_as_gensim(vector_size, count_arg, counts, count, dtype):
+    """(vectors, index_to_key) of gensim 4's KeyedVectors(vector_size, count=0, dtype)."""
+    if isinstance(count_arg, numbers.Integral) and not isinstance(count_arg, bool):
+        count = count_arg                       # KeyedVectors(100, 0), gensim's order
+    elif count_arg is not None or counts is not None:
+        raise TypeError("KeyedVectors(vector_size) takes no keys or counts: add them with "
+                        "add_vectors(keys, vectors, extras={'count': counts})")
+    if vector_size < 1:
+        raise ValueError(f"vector_size must be a positive int, got {vector_size}")
+    if count != 0:
+        raise ValueError(f"count={count}: rows without keys are not supported; start "
+                         f"empty (count=0) and add_vectors(keys, vectors)")
+    if np.dtype(dtype) != np.float32:
+        raise TypeError(f"dtype={np.dtype(dtype)}: fastw2v's vectors are float32")
+    return native.aligned_zeros((0, int(vector_size)), np.float32), []
 
 
 def _unit_rows(vectors):

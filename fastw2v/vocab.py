@@ -12,6 +12,34 @@ from fastw2v.native import is_int_key
 from fastw2v.corpus import check_restartable, check_sentence, iter_chunks
 
 
+# what a trim_rule(word, count, min_count) returns (gensim.utils' values, so that its
+# constants work too): DEFAULT leaves the word to min_count
+RULE_DEFAULT, RULE_DISCARD, RULE_KEEP = 0, 1, 2
+
+
+def apply_trim_rule(trim_rule, keys, counts, min_count, keep):
+    """`keep` (bool array aligned with keys: the min_count verdicts) with trim_rule's
+    verdicts applied in place; returns it. None (a rule that falls through) counts as
+    RULE_DEFAULT; any other value, a bool included (True == RULE_DISCARD), is refused."""
+    if trim_rule is None:
+        return keep
+    if not callable(trim_rule):
+        raise TypeError(f"trim_rule must be a function (word, count, min_count) -> "
+                        f"RULE_KEEP, RULE_DISCARD or RULE_DEFAULT, got {trim_rule!r}")
+    for i, (key, count) in enumerate(zip(keys, counts.tolist())):
+        verdict = trim_rule(key, count, min_count)
+        if verdict is None:
+            continue
+        if isinstance(verdict, (bool, np.bool_)) or verdict not in (
+                RULE_DEFAULT, RULE_DISCARD, RULE_KEEP):
+            raise ValueError(f"trim_rule returned {verdict!r} for {key!r}: return "
+                             f"RULE_KEEP (2), RULE_DISCARD (1) or RULE_DEFAULT (0) from "
+                             f"fastw2v (or gensim.utils)")
+        if verdict != RULE_DEFAULT:
+            keep[i] = verdict == RULE_KEEP
+    return keep
+
+
 @dataclass
 class RawCounts:
     """Every distinct token with its count, before ``min_count``."""
@@ -207,21 +235,25 @@ class Vocab:
                     np.zeros(0, np.uint8))
         return _vocab.huffman_paths(self.counts)
 
-    def updated(self, raw: RawCounts, min_count: int) -> "Vocab":
-        """This vocabulary plus the words of `raw` seen at least min_count times in it.
-        Old words keep their ids and add their new counts; new words are appended, sorted
-        by count (descending, ties by first appearance).
+    def updated(self, raw: RawCounts, min_count: int, trim_rule=None) -> "Vocab":
+        """This vocabulary plus the words of `raw` seen at least min_count times in it
+        (or as `trim_rule` decides, see select_words). Old words keep their ids and add
+        their new counts (a rule cannot remove them: they have trained rows); new words are
+        appended, sorted by count (descending, ties by first appearance).
 
         Raises ValueError, before anything changes, if the counts would no longer fit
         in int64 (their total, T in the subsampling rule, must fit too)."""
         known, added = [], []
         new_keys, new_counts, new_first = [], [], []
-        for key, c, f in zip(raw.keys, raw.counts.tolist(), raw.first.tolist()):
+        keep = apply_trim_rule(trim_rule, raw.keys, raw.counts, max(min_count, 1),
+                               raw.counts >= max(min_count, 1))
+        for key, c, f, k in zip(raw.keys, raw.counts.tolist(), raw.first.tolist(),
+                                keep.tolist()):
             index = self.key_to_index.get(key)
             if index is not None:
                 known.append(index)
                 added.append(c)
-            elif c >= max(min_count, 1):
+            elif k:
                 new_keys.append(key)
                 new_counts.append(c)
                 new_first.append(f)
@@ -338,21 +370,29 @@ def _is_int64(key) -> bool:
     return is_int_key(key) and -(1 << 63) <= int(key) < (1 << 63)
 
 
-def select_words(raw: RawCounts, min_count: int, max_final_vocab=None) -> Vocab:
+def select_words(raw: RawCounts, min_count: int, max_final_vocab=None,
+                 trim_rule=None) -> Vocab:
     """Keep the words seen at least min_count times (raised, if needed, so that at most
-    max_final_vocab words remain), sorted by count descending, ties by first appearance."""
+    max_final_vocab words remain), sorted by count descending, ties by first appearance.
+
+    trim_rule(word, count, min_count), as gensim's, overrides that word by word: it
+    returns RULE_KEEP, RULE_DISCARD or RULE_DEFAULT (the min_count verdict), and is given
+    the effective min_count (raised by max_final_vocab)."""
     effective = max(min_count, 1)
     if max_final_vocab is not None and len(raw.keys) > max_final_vocab:
         # gensim's rule: drop every word with the count of the (max_final_vocab+1)-th
         ranked = np.sort(raw.counts)[::-1]
         effective = max(effective, int(ranked[max_final_vocab]) + 1)
-    keep = np.flatnonzero(raw.counts >= effective)
+    keep = np.flatnonzero(apply_trim_rule(trim_rule, raw.keys, raw.counts, effective,
+                                          raw.counts >= effective))
     order = keep[np.lexsort((raw.first[keep], -raw.counts[keep]))]
     if len(order) == 0:
         detail = (f"the corpus has {raw.n_tokens} tokens, {len(raw.keys)} distinct"
                   if raw.n_tokens else "the corpus holds no tokens")
+        rule = " and trim_rule keeps none" if trim_rule is not None else ""
         raise ValueError(f"Empty vocabulary: no word occurs at least min_count="
-                         f"{effective} times ({detail}). Lower min_count or give more text.")
+                         f"{effective} times{rule} ({detail}). Lower min_count or give more "
+                         f"text.")
     keys = [raw.keys[i] for i in order]
     raw_forms = {k: raw.raw_forms[k] for k in keys if k in raw.raw_forms}
     return Vocab(keys, raw.counts[order], raw_forms)

@@ -86,6 +86,9 @@ class Word2Vec:
     encoded_dir : str, optional
         Keep the encoded corpus as memory-mapped .npy files in this directory instead of
         in memory, for corpora larger than RAM.
+    trim_rule : callable, optional
+        gensim's vocabulary rule, used by the build_vocab of this call (not stored): see
+        `build_vocab`.
     **params
         Training parameters: see :class:`fastw2v.Word2VecConfig` for each name, default
         and allowed range (gensim 4's names and defaults).
@@ -114,7 +117,7 @@ class Word2Vec:
     """
 
     def __init__(self, sentences=None, corpus_file=None, *, callbacks=(), progress=False,
-                 encoded_dir=None, **params):
+                 encoded_dir=None, trim_rule=None, **params):
         self.config = Word2VecConfig.from_params(**params)
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -134,7 +137,8 @@ class Word2Vec:
         self._corpus_sizes = (0, 0)
         self._busy = None             # (the call running on the model, its thread's id)
         if sentences is not None or corpus_file is not None:
-            self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir)
+            self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir,
+                             trim_rule=trim_rule)
             self.train()
 
     # ---- gensim-compatible accessors ----
@@ -207,7 +211,7 @@ class Word2Vec:
 
     @_one_at_a_time
     def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False,
-                    encoded_dir=None):
+                    encoded_dir=None, trim_rule=None):
         """Count the corpus, choose the vocabulary and encode the corpus once as int32 ids.
 
         Without `update`, replaces any earlier vocabulary and initialises the weights
@@ -226,6 +230,14 @@ class Word2Vec:
         update : bool
         encoded_dir : str, optional
             Keep the encoded corpus as memory-mapped .npy files in this directory.
+        trim_rule : callable, optional
+            ``trim_rule(word, count, min_count)`` decides word by word, as in gensim:
+            ``fastw2v.RULE_KEEP`` keeps the word, ``fastw2v.RULE_DISCARD`` drops it,
+            ``RULE_DEFAULT`` (or None) leaves it to min_count (the effective one, raised by
+            ``max_final_vocab``); gensim.utils' constants are the same numbers. Called
+            once per distinct word (with `update`, per new word: known words stay), and
+            not stored with the model. ``max_vocab_size``'s pruning while counting does
+            not consult it.
         """
         cfg = self.config
         if update and self.vocab is None:
@@ -241,9 +253,9 @@ class Word2Vec:
             logger.warning("max_vocab_size=%d pruned words while counting: counts below %d "
                            "are approximate", cfg.max_vocab_size, raw.min_reduce)
         if update:
-            vocab = self.vocab.updated(raw, cfg.min_count)
+            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule)
         else:
-            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
+            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab, trim_rule)
         t1 = time.perf_counter()
         corpus = source.encode(vocab, cfg, encoded_dir)
         t2 = time.perf_counter()
@@ -259,10 +271,10 @@ class Word2Vec:
         self._set_vocab(vocab, corpus, weights, update)
 
     @_one_at_a_time
-    def build_vocab_from_freq(self, word_freq, *, update=False):
+    def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus
-        (``min_count`` and ``max_final_vocab`` still apply; ties keep the mapping's
-        order). Pass the corpus to ``train()`` afterwards."""
+        (``min_count``, ``max_final_vocab`` and `trim_rule` apply as in `build_vocab`;
+        ties keep the mapping's order). Pass the corpus to ``train()`` afterwards."""
         if update and self.vocab is None:
             raise RuntimeError("build_vocab_from_freq(update=True) needs an existing "
                                "vocabulary: call it without update first")
@@ -274,10 +286,10 @@ class Word2Vec:
                         int(counts.sum()), 0)
         cfg = self.config
         if update:
-            vocab = self.vocab.updated(raw, cfg.min_count)
+            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule)
             weights = self._grown_weights(vocab)
         else:
-            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab)
+            vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab, trim_rule)
             weights = self._new_weights(vocab)
         self._set_vocab(vocab, None, weights, update)
 

@@ -632,6 +632,50 @@ def test_load_gensim_pickle_explains_conversion(tmp_path, pair):
         KeyedVectors.load(tmp_path / "gensim.kv")
 
 
+def test_empty_keyed_vectors_filled_as_in_gensim_4():
+    # gensim's idiom: kv = KeyedVectors(vector_size); kv.add_vectors(keys, vectors)
+    for kv in (KeyedVectors(3), KeyedVectors(3, 0), KeyedVectors(3, count=0,
+                                                                   dtype=np.float32)):
+        assert len(kv) == 0 and kv.vectors.shape == (0, 3) and kv.index_to_key == []
+        kv.add_vectors(["a", "b"], np.array([[1, 0, 0], [0, 2, 0]]))
+        kv["c"] = [0, 0, 3]
+        assert kv.index_to_key == ["a", "b", "c"]
+        assert kv.most_similar("a", topn=1)[0][1] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="count=2: rows without keys"):
+        KeyedVectors(3, 2)
+    with pytest.raises(TypeError, match="float32"):
+        KeyedVectors(3, dtype=np.float64)
+    with pytest.raises(ValueError, match="positive"):
+        KeyedVectors(0)
+    with pytest.raises(TypeError, match="keys of the rows are missing"):
+        KeyedVectors(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="vector_size"):
+        KeyedVectors(np.ones((2, 3)), ["a", "b"], count=2)
+    with pytest.raises(TypeError, match="add_vectors"):
+        KeyedVectors(3, ["a"])
+
+
+def test_setitem_adds_or_replaces_as_gensim_4():
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
+    kv.fill_norms()
+    kv["a"] = np.array([0.0, 5.0])                  # replaced
+    kv["z"] = [1, 1]                                # added
+    kv[["b", "y"]] = np.array([[3, 0], [0, 4]])     # a list: rows of a matrix
+    assert kv.index_to_key == ["a", "b", "z", "y"]
+    np.testing.assert_array_equal(kv.vectors, [[0, 5], [3, 0], [1, 1], [0, 4]])
+    assert kv.most_similar("a", topn=1)[0] == ("y", pytest.approx(1.0))
+    with pytest.raises(ValueError, match=r"shape \(1, 2\)"):
+        kv["a"] = [1, 2, 3]
+    gensim_models = pytest.importorskip("gensim.models")
+    theirs = gensim_models.KeyedVectors(2)
+    theirs.add_vectors(["a", "b"], np.eye(2, dtype=np.float32))
+    theirs["a"] = np.array([0.0, 5.0])
+    theirs["z"] = np.array([1.0, 1.0])
+    theirs[["b", "y"]] = np.array([[3, 0], [0, 4]])
+    assert theirs.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(theirs.vectors, kv.vectors)
+
+
 def test_add_vectors_as_gensim_4():
     kv = KeyedVectors(np.eye(3, 4, dtype=np.float32), ["a", "b", "c"], [5, 3, 1])
     kv.fill_norms()                                    # norms computed, then invalidated

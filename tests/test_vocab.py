@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fastw2v import _vocab
-from fastw2v.vocab import RawCounts, Vocab, count_file, count_iterable, select_words
+from fastw2v.vocab import (RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, RawCounts, Vocab, count_file,
+                           count_iterable, select_words)
 
 from conftest import write_lines
 
@@ -65,6 +66,32 @@ def test_select_words_min_count_and_max_final_vocab():
     assert select_words(raw, 1, max_final_vocab=2).index_to_key == ["a"]
     assert select_words(raw, 1, max_final_vocab=3).index_to_key == ["a", "b", "c"]
     assert select_words(raw, 1, max_final_vocab=10).index_to_key == ["a", "b", "c", "d", "e"]
+
+
+def test_select_words_trim_rule_overrides_min_count_word_by_word():
+    sents = [["a"] * 5 + ["b"] * 4 + ["c"] * 4 + ["d"] * 2 + ["e"]]
+    raw = count_iterable(sents)
+    seen = []
+
+    def rule(word, count, min_count):
+        seen.append((word, count, min_count))
+        return {"a": RULE_DISCARD, "e": RULE_KEEP, "b": RULE_DEFAULT}.get(word)   # or None
+
+    assert select_words(raw, 2, trim_rule=rule).index_to_key == ["b", "c", "d", "e"]
+    assert seen == [("a", 5, 2), ("b", 4, 2), ("c", 4, 2), ("d", 2, 2), ("e", 1, 2)]
+    seen.clear()
+    # the rule sees the min_count that max_final_vocab raised (gensim's effective one)
+    assert select_words(raw, 1, max_final_vocab=3, trim_rule=rule).index_to_key == [
+        "b", "c", "e"]
+    assert {m for _, _, m in seen} == {3}
+    for bad, what in ((lambda w, c, m: True, "True"), (lambda w, c, m: 7, "7"),
+                      (lambda w, c, m: "keep", "'keep'")):
+        with pytest.raises(ValueError, match=f"trim_rule returned {what} for 'a'.*RULE_KEEP"):
+            select_words(raw, 1, trim_rule=bad)
+    with pytest.raises(TypeError, match="trim_rule must be a function"):
+        select_words(raw, 1, trim_rule=RULE_KEEP)
+    with pytest.raises(ValueError, match="Empty vocabulary.*trim_rule keeps none"):
+        select_words(raw, 1, trim_rule=lambda w, c, m: RULE_DISCARD)
 
 
 def test_select_words_empty_vocabulary_says_what_to_do():

@@ -543,6 +543,43 @@ def test_vocab_update_keeps_the_same_wv_object_as_gensim(planted):
     assert model.wv is wv
 
 
+def test_trim_rule_as_gensim_in_every_vocabulary_builder(tmp_path):
+    import fastw2v
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(30)] + ["the", "of"]
+    sentences = [[words[i] for i in rng.integers(0, len(words), size=8)] + ["the", "of"]
+                 for _ in range(60)]                  # "the", "of": 60 times or more
+
+    def rule(word, count, min_count):
+        if word in ("the", "of"):
+            return fastw2v.RULE_DISCARD
+        if word.endswith("7"):
+            return fastw2v.RULE_KEEP
+        return fastw2v.RULE_DEFAULT
+
+    settings = dict(vector_size=4, min_count=18, epochs=1, workers=1)
+    ours = Word2Vec(sentences, trim_rule=rule, **settings)
+    assert "the" not in ours.wv and "of" not in ours.wv and "w7" in ours.wv
+    assert ours.wv.get_vecattr("w7", "count") < 18          # kept by the rule alone
+    path = write_lines(tmp_path / "c.txt", sentences)
+    from_file = Word2Vec(**settings)
+    from_file.build_vocab(corpus_file=path, trim_rule=rule)
+    from_freq = Word2Vec(**settings)
+    freq = dict(zip(ours.wv.index_to_key, ours.wv.counts.tolist()))
+    freq.update({"the": 10**6, "w27": 1})
+    from_freq.build_vocab_from_freq(freq, trim_rule=rule)
+    assert set(from_file.wv.index_to_key) == set(ours.wv.index_to_key)
+    assert "the" not in from_freq.wv and "w27" in from_freq.wv
+    gensim_models = pytest.importorskip("gensim.models")
+    theirs = gensim_models.Word2Vec(sentences, trim_rule=rule, **settings)
+    assert sorted(theirs.wv.index_to_key) == sorted(ours.wv.index_to_key)
+    # update: new words pass the rule; known words stay whatever it says
+    ours.build_vocab([["the", "x17"] * 3, ["w7", "zz"] * 40], update=True,
+                     trim_rule=lambda w, c, m: fastw2v.RULE_DISCARD if w != "x17" else
+                     fastw2v.RULE_KEEP)
+    assert "x17" in ours.wv and "zz" not in ours.wv and "w7" in ours.wv
+
+
 def test_failed_vocabulary_update_leaves_the_model_as_it_was(planted, monkeypatch):
     model = Word2Vec(min_count=1, vector_size=4, workers=1)
     model.build_vocab_from_freq({"a": 2**62, "b": 2**62 - 1})    # total: 2**63 - 1
