@@ -79,16 +79,16 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
                          f"truncated or corrupt ({exc})") from exc
 
 
-def check_restartable(corpus, name: str = "corpus_iterable") -> Iterable:
-    """Reject what cannot be iterated twice (a generator, an iterator) or is not a corpus
-    of token lists at all."""
+def check_restartable(corpus, name: str = "corpus_iterable", passes: int = 2) -> Iterable:
+    """Reject what is not a corpus of token lists at all, or, if it must be read `passes`
+    > 1 times, what cannot be iterated twice (a generator, an iterator)."""
     if isinstance(corpus, (str, bytes, os.PathLike)):
         raise TypeError(f"{name} is a {type(corpus).__name__}, not an iterable of token "
                         f"lists; to read a file, pass corpus_file={corpus!r}")
     if not isinstance(corpus, Iterable):
         raise TypeError(f"{name} must be an iterable of token lists, "
                         f"got {type(corpus).__name__}")
-    if iter(corpus) is corpus:
+    if passes > 1 and iter(corpus) is corpus:
         raise TypeError(
             f"{name} is a one-shot iterator ({type(corpus).__name__}): it would be empty "
             f"on the second pass (counting, then encoding). Pass a list, or an object "

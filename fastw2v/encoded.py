@@ -288,8 +288,8 @@ def encode_ids(seqs, vocab, max_sentence_length, directory=None) -> EncodedCorpu
 
 
 def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
-    """Encode a restartable iterable of token lists (Python dict lookups, once)."""
-    check_restartable(corpus)
+    """Encode an iterable of token lists, read once (Python dict lookups)."""
+    check_restartable(corpus, passes=1)
     get = vocab.key_to_index.get
     writer = _Writer(directory)
     ids, lengths = [], []

@@ -429,7 +429,8 @@ class Word2Vec:
             # a file is checked as it is encoded (one read), as build_vocab checks it:
             # invalid UTF-8 raises under unicode_errors='strict', and under 'replace' or
             # 'ignore' other spellings of a vocabulary word decode to it
-            corpus = _Source(corpus_iterable, corpus_file).encode(
+            # (encoded in one pass: a generator will do, for any number of epochs)
+            corpus = _Source(corpus_iterable, corpus_file, passes=1).encode(
                 self.vocab, cfg, encoded_dir, unicode_errors=cfg.unicode_errors)
         elif self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train(), e.g. "
@@ -943,7 +944,7 @@ class _Source:
     """One corpus given by the caller: a file, id sequences or token lists; it knows how
     to count and encode itself."""
 
-    def __init__(self, corpus_iterable, corpus_file):
+    def __init__(self, corpus_iterable, corpus_file, passes=2):
         if corpus_iterable is not None and corpus_file is not None:
             raise ValueError("give either a corpus iterable or corpus_file, not both")
         if corpus_iterable is None and corpus_file is None:
@@ -955,7 +956,7 @@ class _Source:
         else:
             self.ids = as_id_sequences(corpus_iterable)
             if self.ids is None:
-                self.tokens = check_restartable(corpus_iterable)
+                self.tokens = check_restartable(corpus_iterable, passes=passes)
 
     def count(self, cfg, encoded_dir=None):
         if self.path is not None:

@@ -360,6 +360,20 @@ def test_training_new_corpus_with_existing_vocabulary(planted):
         model.train([["unknown", "words"]])
 
 
+def test_train_takes_a_generator_as_it_reads_the_corpus_once(planted):
+    # build_vocab reads its corpus twice (counting, then encoding); train() encodes once,
+    # then every epoch runs over the encoded ids: a one-shot iterable is enough
+    sentences, _ = planted
+    a, b = (Word2Vec(workers=1, **SMALL) for _ in range(2))
+    a.build_vocab(sentences)
+    b.build_vocab(sentences)
+    a.train(sentences, epochs=2)
+    b.train((s for s in sentences), epochs=2, total_examples=len(sentences))
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    with pytest.raises(TypeError, match="one-shot iterator.*second pass"):
+        b.build_vocab((s for s in sentences), update=True)
+
+
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: Word2Vec().train(), RuntimeError, "build_vocab"),
     (lambda: Word2Vec(s for s in [["a"]]), TypeError, "one-shot"),
