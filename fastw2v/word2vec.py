@@ -271,10 +271,21 @@ class Word2Vec:
         self._set_vocab(vocab, corpus, weights, update)
 
     @_one_at_a_time
-    def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None):
+    def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None,
+                              corpus_count=None):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus
         (``min_count``, ``max_final_vocab`` and `trim_rule` apply as in `build_vocab`;
-        ties keep the mapping's order). Pass the corpus to ``train()`` afterwards."""
+        ties keep the mapping's order). Pass the corpus to ``train()`` afterwards.
+
+        `corpus_count` (as gensim's): the number of sentences of the corpus to come, kept
+        as ``model.corpus_count`` (else 0), so that ``train(corpus,
+        total_examples=model.corpus_count)`` works; train() checks it against the
+        corpus."""
+        if corpus_count is not None and (
+                isinstance(corpus_count, (bool, np.bool_))
+                or not isinstance(corpus_count, (int, np.integer)) or corpus_count < 0):
+            raise ValueError(f"corpus_count must be None or a non-negative int (the "
+                             f"corpus's number of sentences), got {corpus_count!r}")
         if update and self.vocab is None:
             raise RuntimeError("build_vocab_from_freq(update=True) needs an existing "
                                "vocabulary: call it without update first")
@@ -292,6 +303,8 @@ class Word2Vec:
             vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab, trim_rule)
             weights = self._new_weights(vocab)
         self._set_vocab(vocab, None, weights, update)
+        if corpus_count is not None:
+            self._corpus_sizes = (int(corpus_count), 0)
 
     def _new_rows(self, rows, first_row):
         """Fill `rows` (float32, C-contiguous), the input rows of words first_row, ...:

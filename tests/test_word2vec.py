@@ -594,6 +594,26 @@ def test_trim_rule_as_gensim_in_every_vocabulary_builder(tmp_path):
     assert "x17" in ours.wv and "zz" not in ours.wv and "w7" in ours.wv
 
 
+def test_build_vocab_from_freq_corpus_count_as_gensim(planted):
+    sentences, _ = planted
+    freq = {}
+    for s in sentences:
+        for w in s:
+            freq[w] = freq.get(w, 0) + 1
+    model = Word2Vec(workers=1, **SMALL)
+    model.build_vocab_from_freq(freq, corpus_count=len(sentences))
+    assert model.corpus_count == len(sentences)
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+    model.build_vocab_from_freq(freq)
+    assert model.corpus_count == 0                   # no corpus, none said: gensim's 0
+    for bad in (-1, 2.0, True):
+        with pytest.raises(ValueError, match="corpus_count must be None or a non-negative"):
+            model.build_vocab_from_freq(freq, corpus_count=bad)
+    with pytest.raises(ValueError, match="total_examples=7"):
+        model.build_vocab_from_freq(freq, corpus_count=7)
+        model.train(sentences, total_examples=model.corpus_count)
+
+
 def test_failed_vocabulary_update_leaves_the_model_as_it_was(planted, monkeypatch):
     model = Word2Vec(min_count=1, vector_size=4, workers=1)
     model.build_vocab_from_freq({"a": 2**62, "b": 2**62 - 1})    # total: 2**63 - 1
