@@ -186,7 +186,7 @@ class Word2Vec:
     def corpus_count(self) -> int:
         """Non-empty sentences in the corpus given to build_vocab (train() also takes
         gensim's total_examples=len(sentences), which counts empty ones). Kept by
-        save() and load(); 0 after build_vocab_from_freq."""
+        save() and load(); after build_vocab_from_freq, its corpus_count (default 0)."""
         if self.corpus is not None:
             return self.corpus.n_source_sentences
         return self._corpus_sizes[0]
