@@ -91,6 +91,7 @@ cdef extern from "w2v_train.h" nogil:
         const int64_t *offsets
         int64_t n_sentences
         const float *keep_prob
+        const float *lockf
         const float *noise_prob
         const int32_t *noise_alias
         const int64_t *path_off

@@ -144,17 +144,18 @@ cdef class Trainer:
                  bint shared_negatives=False, int hot_rows=0,
                  int64_t hot_sync_words=W2V_HOT_SYNC_WORDS,
                  double alpha_start, double alpha_end, int64_t schedule_words,
-                 str simd="auto"):
+                 str simd="auto", const float[::1] lockf=None):
         """hot_rows: how many of the heaviest Huffman nodes each thread trains in a private
         copy (at most HOT_ROWS; 0 with one thread), merged into the shared matrix every
-        hot_sync_words words of that thread."""
+        hot_sync_words words of that thread. lockf: (n_words,) factor of each input row's
+        updates (gensim's vectors_lockf), None for 1."""
         if not 0 <= hot_rows <= W2V_HOT_ROWS:
             raise ValueError(f"hot_rows must be within [0, {W2V_HOT_ROWS}], got {hot_rows}")
         if hot_sync_words < 1:
             raise ValueError(f"hot_sync_words must be at least 1, got {hot_sync_words}")
         # keep every array alive as long as the raw pointers below are used
         self.arrays = (w_in, w_out_ns, w_out_hs, ids, offsets, keep_prob, noise_prob,
-                       noise_alias, path_off, path_points, path_codes)
+                       noise_alias, path_off, path_points, path_codes, lockf)
         cdef int64_t n = w_in.shape[0], dim = w_in.shape[1]
         # the kernels index these by word id (< n, checked in Python): a size that does not
         # match would have them read or write outside an array
@@ -171,6 +172,8 @@ cdef class Trainer:
                 raise ValueError("path_points and path_codes are shorter than path_off says")
         if keep_prob is not None:
             _check_length("keep_prob", keep_prob, n)
+        if lockf is not None:
+            _check_length("lockf", lockf, n)
         if bad_offset(offsets, ids.shape[0]) >= 0:
             raise ValueError("offsets must run from 0 to len(ids) without decreasing")
         memset(&self.m, 0, sizeof(w2v_model))
@@ -188,6 +191,8 @@ cdef class Trainer:
             self.m.path_codes = &path_codes[0] if path_codes.shape[0] else NULL
         if keep_prob is not None:
             self.m.keep_prob = &keep_prob[0]
+        if lockf is not None:
+            self.m.lockf = &lockf[0]
         self.m.ids = &ids[0] if ids.shape[0] else NULL
         self.m.offsets = &offsets[0]
         self.m.n_sentences = offsets.shape[0] - 1

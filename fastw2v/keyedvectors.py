@@ -87,6 +87,11 @@ class KeyedVectors:
     norms : ndarray of float64 or None
         Row lengths, once `fill_norms` has run (as in gensim; float64 here, since the
         length of a finite float32 row can exceed the float32 range).
+    vectors_lockf : ndarray of float32 or None
+        gensim's lock factors, read when a Word2Vec model trains these vectors: row i's
+        updates are multiplied by ``vectors_lockf[i]`` (0 freezes it, 1 trains it as
+        usual). None (the default) is 1 for every row; an array has one entry per key (or
+        one for all). `intersect_word2vec_format` sets it.
 
     Notes
     -----
@@ -141,6 +146,7 @@ class KeyedVectors:
         self._unit = None
         self._norms = None
         self._bad_rows = None
+        self.vectors_lockf = None
 
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} keys x {self.vector_size} dims>"
@@ -333,6 +339,7 @@ class KeyedVectors:
             if self.counts is not None:
                 added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
                 self.counts = np.concatenate([self.counts, added])
+            self.vectors_lockf = grown_lockf(self.vectors_lockf, n, n + len(new))
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
@@ -951,6 +958,46 @@ class KeyedVectors:
             counts = n_records - np.arange(len(keys), dtype=np.int64)
         return cls(vectors, keys, counts)
 
+    def intersect_word2vec_format(self, fname, lockf=0.0, binary=False, encoding="utf8",
+                                  unicode_errors="strict"):
+        """Take the vectors of a word2vec.c file for the keys both hold (gensim's recipe
+        to start training from pretrained vectors): no key is added; each shared key's
+        row becomes the file's vector and its `vectors_lockf` factor `lockf` (0.0, the
+        default: frozen in later training; 1.0: trained on as usual). Keys only here keep
+        their vectors and a factor of 1. Returns how many vectors were taken.
+
+        Raises
+        ------
+        ValueError
+            A file whose vector size differs, a malformed one (as `load_word2vec_format`),
+            a `lockf` that is not a finite number, or read-only vectors.
+        """
+        if isinstance(lockf, (bool, np.bool_)) or not isinstance(lockf, numbers.Real) or (
+                not np.isfinite(lockf)):
+            raise ValueError(f"lockf must be a finite number (0.0 freezes the vectors "
+                             f"taken, 1.0 trains them), got {lockf!r}")
+        self._check_writeable("intersect_word2vec_format()")
+        keys, vectors, _ = formats.read_word2vec(fname, binary=binary,
+                                                 unicode_errors=unicode_errors,
+                                                 encoding=encoding)
+        if vectors.shape[1] != self.vector_size:
+            raise ValueError(f"{os.fspath(fname)!r} holds vectors of size {vectors.shape[1]}, "
+                             f"these have {self.vector_size}: they cannot be merged")
+        pairs = [(self.key_to_index[k], i) for i, k in enumerate(keys)
+                 if k in self.key_to_index]
+        factors = lockf_array(self.vectors_lockf, len(self), "vectors_lockf")
+        if factors is None:
+            factors = np.ones(len(self), np.float32)
+        if pairs:
+            rows, taken = (np.array(x, np.intp) for x in zip(*pairs))
+            self.vectors[rows] = vectors[taken]
+            factors[rows] = lockf
+            self._forget_norms()
+        self.vectors_lockf = factors
+        logger.info("took %d of the %d vectors of %s (lockf=%g)", len(pairs), len(keys),
+                    os.fspath(fname), lockf)
+        return len(pairs)
+
     def save_word2vec_format(self, fname, fvocab=None, binary=False, total_vec=None,
                              write_header=True, prefix="", append=False, sort_attr="count"):
         """Save in word2vec.c's text or binary format (gensim and word2vec.c read it).
@@ -1010,6 +1057,9 @@ class KeyedVectors:
         arrays = {"vectors": self.vectors, **key_arrays}
         if self.counts is not None:
             arrays["counts"] = self.counts
+        lockf = lockf_array(self.vectors_lockf, len(self), "vectors_lockf")
+        if lockf is not None:
+            arrays["vectors_lockf"] = lockf
         meta = {"n_keys": len(self), "vector_size": self.vector_size,
                 "key_encoding": key_encoding}
         native.save_arrays(path, arrays, meta, kind="keyedvectors")
@@ -1046,7 +1096,41 @@ class KeyedVectors:
         if counts is not None and (counts.dtype != np.int64 or counts.shape != (n,)):
             raise ValueError(f"{where}: counts {counts.dtype} {counts.shape}, expected int64 "
                              f"({n},)")
-        return cls(vectors, keys, counts)
+        kv = cls(vectors, keys, counts)
+        kv.vectors_lockf = loaded_lockf(arrays, n, where)
+        return kv
+
+
+def lockf_array(lockf, n, name):
+    """vectors_lockf as the trainer takes it: None (1 for every row) or float32 (n,).
+    A single value stands for every row, as gensim's default ones(1) does."""
+    if lockf is None:
+        return None
+    arr = np.asarray(lockf)
+    if arr.dtype.kind not in "iuf" or arr.ndim != 1 or len(arr) not in (1, n):
+        raise ValueError(f"{name} must be None or a 1-D array of {n} numbers, one per key "
+                         f"(or a single one for all), got {arr.dtype} {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or inf: the factors must be finite numbers")
+    if len(arr) != n:
+        return None if arr[0] == 1 else np.full(n, arr[0], np.float32)
+    return np.ascontiguousarray(arr, np.float32)
+
+
+def grown_lockf(lockf, n_old, n_new):
+    """vectors_lockf for rows appended to n_old: the new rows get 1 (train as usual)."""
+    if lockf is None or np.ndim(lockf) != 1 or len(lockf) != n_old or n_old == 1:
+        return lockf                     # None, a single factor for all, or checked later
+    return np.concatenate([np.asarray(lockf, np.float32),
+                           np.ones(n_new - n_old, np.float32)])
+
+
+def loaded_lockf(arrays, n, where):
+    lockf = arrays.get("vectors_lockf")
+    if lockf is not None and (lockf.dtype != np.float32 or lockf.shape != (n,)):
+        raise ValueError(f"{where}: vectors_lockf {lockf.dtype} {lockf.shape}, expected "
+                         f"float32 ({n},)")
+    return lockf
 
 
 class EmptyQueryError(ValueError, ZeroDivisionError):

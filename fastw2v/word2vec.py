@@ -19,7 +19,7 @@ from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig, check_learning_rate
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
-from fastw2v.keyedvectors import KeyedVectors
+from fastw2v.keyedvectors import KeyedVectors, grown_lockf, loaded_lockf, lockf_array
 from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
                            freq_counts, select_words)
 
@@ -350,7 +350,8 @@ class Word2Vec:
         self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
         if update:
             # the same KeyedVectors object, as in gensim: a reference to model.wv taken
-            # before the update sees the new words
+            # before the update sees the new words (and the lock factors, new words 1)
+            wv.vectors_lockf = grown_lockf(self.wv.vectors_lockf, len(self.wv), len(wv))
             vars(self.wv).update(vars(wv))
             return
         self.wv = wv
@@ -421,6 +422,7 @@ class Word2Vec:
         # written to encoded_dir)
         self._check_vectors_match("train()")
         self._check_weights("train()")
+        self._lockf()
         self._check_finite()
         if resume:
             if self._schedule is None:
@@ -555,6 +557,9 @@ class Word2Vec:
                                f"train(), from a callback such as on_epoch_end)")
         self._check_vectors_match("save()")
         arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
+        lockf = self._lockf()
+        if lockf is not None:
+            arrays["vectors_lockf"] = lockf
         if self.w_out_ns is not None:
             arrays["w_out_ns"] = self.w_out_ns
         if self.w_out_hs is not None:
@@ -598,6 +603,7 @@ class Word2Vec:
             except ValueError as exc:
                 raise ValueError(f"{path}: {exc}") from None
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
+            model.wv.vectors_lockf = loaded_lockf(arrays, len(keys), f"{path} is corrupt")
             model.w_out_ns = arrays.get("w_out_ns")
             model.w_out_hs = arrays.get("w_out_hs")
             model.epoch_losses = [float(x) for x in meta["epoch_losses"]]
@@ -729,6 +735,10 @@ class Word2Vec:
                     f"Build the vocabulary again (build_vocab) or load a saved model, "
                     f"and train with a lower learning rate (alpha is {self.config.alpha})")
 
+    def _lockf(self):
+        """model.wv.vectors_lockf as the kernels take it (None: all 1), checked."""
+        return lockf_array(self.wv.vectors_lockf, len(self.wv), "model.wv.vectors_lockf")
+
     def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
         cfg, vocab = self.config, self.vocab
         corpus.check_ids(len(vocab))
@@ -758,6 +768,7 @@ class Word2Vec:
             hot_rows=_train.HOT_ROWS if workers > 1 else 0,
             hot_sync_words=max(1, _train.HOT_SYNC_WORDS // max(1, workers - 1)),
             alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
+            lockf=self._lockf(),
             simd=os.environ.get("FASTW2V_SIMD", "auto"))
 
     def _thread_states(self, n):

@@ -48,6 +48,8 @@ struct w2v_model {
     int64_t n_sentences;
     /* vocabulary tables */
     const float *keep_prob;     /* (n_words,) subsampling; NULL keeps every word */
+    const float *lockf;         /* (n_words,) factor of each input row's update (gensim's
+                                 * vectors_lockf: 0 freezes the row); NULL: 1 for all */
     const float *noise_prob;    /* (n_words,) alias table of the noise distribution */
     const int32_t *noise_alias;
     const int64_t *path_off;    /* (n_words + 1,) Huffman paths, CSR */
@@ -144,12 +146,13 @@ int w2v_train_chunks(const w2v_model *m, w2v_thread *t, const int64_t *starts,
 
 /* One skip-gram example: input row w_in[context] predicts `word`, with the Huffman path of
  * `word` (if m->hs) and with the given noise words (if m->negative; a noise word equal to
- * `word` is skipped); then w_in[context] += e. Returns W2V_RUN_OK or W2V_RUN_NONFINITE. */
+ * `word` is skipped); then w_in[context] += lockf[context] * e (lockf: 1 if NULL). Returns
+ * W2V_RUN_OK or W2V_RUN_NONFINITE. */
 int w2v_train_sg_example(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,
                          const int32_t *negs, int n_negs, float alpha);
 
 /* One CBOW example: h = sum (cbow_mean: mean) of w_in[ctx[0:n_ctx]] predicts `word`; then
- * every context row += e (cbow_mean == 0: e / n_ctx). Returns W2V_RUN_*. */
+ * every context row c += lockf[c] * e (cbow_mean == 0: e / n_ctx). Returns W2V_RUN_*. */
 int w2v_train_cbow_example(const w2v_model *m, w2v_thread *t, const int32_t *ctx, int n_ctx,
                            int32_t word, const int32_t *negs, int n_negs, float alpha);
 

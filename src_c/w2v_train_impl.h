@@ -478,13 +478,19 @@ static inline int predict_block(const w2v_model *m, w2v_thread *t, float *const 
     return W2V_RUN_OK;
 }
 
+/* The factor of input row `word`'s update: gensim's vectors_lockf (1 without one). */
+static inline float input_factor(const w2v_model *m, int32_t word)
+{
+    return m->lockf ? m->lockf[word] : 1.0f;
+}
+
 int W2V_FN(w2v_train_sg_example)(const w2v_model *m, w2v_thread *t, int32_t context, int32_t word,
                          const int32_t *negs, int n_negs, float alpha)
 {
     float *row = m->w_in + (int64_t)context * m->dim;
     memset(t->e, 0, (size_t)m->dim * sizeof(float));
     int rc = predict_block(m, t, &row, 1, word, negs, n_negs, alpha, t->e);
-    axpy(m->dim, 1.0f, t->e, row);
+    axpy(m->dim, input_factor(m, context), t->e, row);
     return rc;
 }
 
@@ -500,7 +506,8 @@ int W2V_FN(w2v_train_cbow_example)(const w2v_model *m, w2v_thread *t, const int3
     int rc = predict_block(m, t, &t->h, 1, word, negs, n_negs, alpha, t->e);
     /* gensim: with a summed context the error is spread over the context words */
     if (!m->cbow_mean) scale(dim, 1.0f / (float)n_ctx, t->e);
-    for (int c = 0; c < n_ctx; c++) axpy(dim, 1.0f, t->e, m->w_in + (int64_t)ctx[c] * dim);
+    for (int c = 0; c < n_ctx; c++)
+        axpy(dim, input_factor(m, ctx[c]), t->e, m->w_in + (int64_t)ctx[c] * dim);
     return rc;
 }
 
@@ -521,7 +528,8 @@ int W2V_FN(w2v_train_sg_window)(const w2v_model *m, w2v_thread *t, const int32_t
         memset(t->errs, 0, (size_t)n_in * (size_t)dim * sizeof(float));
         int rc = predict_block(m, t, t->inputs, n_in, word, negs, n_negs, alpha, t->errs);
         for (int c = 0; c < n_in; c++)
-            axpy(dim, 1.0f, t->errs + (int64_t)c * dim, t->inputs[c]);
+            axpy(dim, input_factor(m, ctx[c0 + c]), t->errs + (int64_t)c * dim,
+                 t->inputs[c]);
         if (rc != W2V_RUN_OK) return rc;
     }
     return W2V_RUN_OK;

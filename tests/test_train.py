@@ -225,6 +225,55 @@ def test_window_kernel_equals_numpy_reference(rng, hs, negative, window, dim, si
         trainer.sg_window(state, np.zeros(2 * window + 1, np.int32), 0, negs, alpha)
 
 
+@pytest.mark.parametrize("simd", _train.available_simd())
+@pytest.mark.parametrize("sg, hs, negative, cbow_mean", COMBINATIONS)
+def test_kernels_scale_input_updates_by_lockf(rng, sg, hs, negative, cbow_mean, simd):
+    """gensim's vectors_lockf: each input row's update is multiplied by its factor (0:
+    the row stays as it is); the output rows train as without it."""
+    dim = 37
+    lockf = rng.choice(np.array([0.0, 1.0, 0.5, 2.0], np.float32), size=N_WORDS)
+    lockf[:3] = [0.0, 1.0, 0.5]
+    trainer, state, (w_in, w_ns, w_hs), paths = make_trainer(
+        rng, sg=sg, hs=hs, negative=negative, cbow_mean=cbow_mean, simd=simd, dim=dim,
+        lockf=lockf)
+    sig, logsig = trainer.sigmoid_tables()
+    r_in, r_ns, r_hs = w_in.copy(), w_ns.copy(), w_hs.copy()
+    frozen, initial = w_in[lockf == 0].copy(), w_in.copy()
+    alpha = np.float32(0.05)
+    for step in range(30):
+        word = int(rng.integers(N_WORDS))
+        negs = rng.integers(0, N_WORDS, size=negative).astype(np.int32)
+        ctx = rng.integers(0, N_WORDS, size=int(rng.integers(1, 7))).astype(np.int32)
+        ctx[0] = step % 3                        # factors 0, 1 and 0.5 every time
+        if sg and step % 2:
+            rc = trainer.sg_window(state, ctx, word, negs, alpha)
+            errs, _ = ref_block(r_in[ctx].copy(), word, negs, alpha, r_ns, r_hs, paths, sig,
+                                logsig, hs, negative)
+            for c, e in zip(ctx, errs):
+                r_in[c] += lockf[c] * e
+        elif sg:
+            rc = trainer.sg_example(state, int(ctx[0]), word, negs, alpha)
+            e, _ = ref_block(r_in[ctx[0]][None].copy(), word, negs, alpha, r_ns, r_hs, paths,
+                             sig, logsig, hs, negative)
+            r_in[ctx[0]] += lockf[ctx[0]] * e[0]
+        else:
+            rc = trainer.cbow_example(state, ctx, word, negs, alpha)
+            h = r_in[ctx].sum(axis=0, dtype=np.float32)
+            if cbow_mean:
+                h /= np.float32(len(ctx))
+            e, _ = ref_block(h[None], word, negs, alpha, r_ns, r_hs, paths, sig, logsig, hs,
+                             negative)
+            e = e[0] if cbow_mean else e[0] / np.float32(len(ctx))
+            for c in ctx:
+                r_in[c] += lockf[c] * e
+        assert rc == _train.RUN_OK
+        assert_same_weights((w_in, w_ns, w_hs), (r_in, r_ns, r_hs))
+    np.testing.assert_array_equal(w_in[lockf == 0], frozen)
+    assert not np.array_equal(w_in[1:3], initial[1:3])       # factors 1 and 0.5: trained
+    with pytest.raises(ValueError, match="lockf"):
+        make_trainer(rng, sg=sg, hs=hs, negative=negative, lockf=lockf[:-1])
+
+
 def test_kernel_saturated_steps(rng):
     """Outside (-6, 6): negative sampling applies the saturated gradient, hierarchical
     softmax skips the node."""

@@ -614,6 +614,93 @@ def test_build_vocab_from_freq_corpus_count_as_gensim(planted):
         model.train(sentences, total_examples=model.corpus_count)
 
 
+@pytest.mark.parametrize("sg, hs", [(1, 0), (0, 0), (1, 1)])
+def test_intersect_word2vec_format_freezes_or_trains_the_vectors_taken(planted, tmp_path,
+                                                                      sg, hs):
+    # gensim's recipe to start from pretrained vectors: take the file's vectors for the
+    # shared words with a lock factor (0: frozen in training, 1: trained on)
+    sentences, _ = planted
+    model = Word2Vec(workers=2, sg=sg, hs=hs, negative=0 if hs else 5, **SMALL)
+    model.build_vocab(sentences)
+    words = model.wv.index_to_key
+    pretrained = KeyedVectors(np.random.default_rng(0).normal(size=(4, 24)),
+                              words[:3] + ["notinvocab"])
+    pretrained.save_word2vec_format(tmp_path / "p.bin", binary=True)
+    assert model.wv.intersect_word2vec_format(tmp_path / "p.bin", binary=True) == 3
+    np.testing.assert_array_equal(model.wv.vectors[:3], pretrained.vectors[:3])
+    assert model.wv.vectors_lockf.tolist() == [0, 0, 0] + [1] * (len(words) - 3)
+    before = model.wv.vectors.copy()
+    model.train()
+    np.testing.assert_array_equal(model.wv.vectors[:3], pretrained.vectors[:3])
+    assert not np.any(np.all(model.wv.vectors[3:] == before[3:], axis=1))
+    # lockf=1.0: taken, then trained like the rest
+    model.wv.intersect_word2vec_format(tmp_path / "p.bin", lockf=1.0, binary=True)
+    model.train()
+    assert not np.any(np.all(model.wv.vectors[:3] == pretrained.vectors[:3], axis=1))
+
+
+def test_vectors_lockf_saved_grown_and_checked(planted, tmp_path):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    n = len(model.wv)
+    model.wv.vectors_lockf = np.ones(n, np.float32)
+    model.wv.vectors_lockf[5] = 0.0
+    for path, load in ((tmp_path / "m.fw2v", Word2Vec.load),):
+        model.save(path)
+        for mmap in (None, "r"):
+            back = load(path, mmap=mmap)
+            np.testing.assert_array_equal(back.wv.vectors_lockf, model.wv.vectors_lockf)
+    model.wv.save(tmp_path / "kv.fw2v")
+    np.testing.assert_array_equal(KeyedVectors.load(tmp_path / "kv.fw2v").vectors_lockf,
+                                  model.wv.vectors_lockf)
+    # new words get 1: they train as usual
+    model.build_vocab([["brandnew"] * 3], update=True)
+    assert len(model.wv.vectors_lockf) == n + 1 and model.wv.vectors_lockf[-1] == 1.0
+    row5 = model.wv.vectors[5].copy()
+    model.train(sentences, epochs=1)
+    np.testing.assert_array_equal(model.wv.vectors[5], row5)
+    model.wv.add_vectors(["added"], np.ones((1, 24)))
+    assert len(model.wv.vectors_lockf) == n + 2
+    # one factor for every row, as gensim's default ones(1): 0 freezes them all
+    model.build_vocab(sentences)
+    assert model.wv.vectors_lockf is None            # a new vocabulary: all 1 again
+    model.wv.vectors_lockf = np.zeros(1, np.float32)
+    before = model.wv.vectors.copy()
+    model.train(epochs=1)
+    np.testing.assert_array_equal(model.wv.vectors, before)
+    for bad, match in ((np.ones(3), "one per key"), ([np.nan] * len(model.wv), "NaN"),
+                       (np.ones((len(model.wv), 1)), "1-D")):
+        model.wv.vectors_lockf = bad
+        with pytest.raises(ValueError, match=f"model.wv.vectors_lockf.*{match}"):
+            model.train(epochs=1)
+    model.wv.vectors_lockf = None
+    with pytest.raises(ValueError, match="size 5, these have 24"):
+        KeyedVectors(np.ones((1, 5)), ["g0w0"]).save_word2vec_format(tmp_path / "5.txt")
+        model.wv.intersect_word2vec_format(tmp_path / "5.txt")
+    with pytest.raises(ValueError, match="lockf must be a finite number"):
+        model.wv.intersect_word2vec_format(tmp_path / "5.txt", lockf=float("nan"))
+
+
+def test_intersect_word2vec_format_as_gensim(planted, tmp_path):
+    gensim_models = pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    sentences = sentences[:300]
+    pretrained = KeyedVectors(np.random.default_rng(0).normal(size=(3, 24)),
+                              ["g0w1", "g1w2", "nothere"])
+    pretrained.save_word2vec_format(tmp_path / "p.txt")
+    theirs = gensim_models.Word2Vec(sentences, workers=1, **SMALL)
+    theirs.wv.vectors_lockf = np.ones(len(theirs.wv), np.float32)   # gensim 4 needs this
+    theirs.wv.intersect_word2vec_format(str(tmp_path / "p.txt"), lockf=0.0)
+    ours = Word2Vec(sentences, workers=1, **SMALL)
+    assert ours.wv.intersect_word2vec_format(tmp_path / "p.txt") == 2
+    np.testing.assert_array_equal(ours.wv.vectors_lockf, theirs.wv.vectors_lockf[
+        [theirs.wv.key_to_index[k] for k in ours.wv.index_to_key]])
+    for model in (theirs, ours):
+        model.train(sentences, total_examples=len(sentences), epochs=1)
+        np.testing.assert_array_equal(model.wv[["g0w1", "g1w2"]], pretrained.vectors[:2])
+        assert not np.array_equal(model.wv["g0w2"], pretrained.vectors[0])
+
+
 def test_failed_vocabulary_update_leaves_the_model_as_it_was(planted, monkeypatch):
     model = Word2Vec(min_count=1, vector_size=4, workers=1)
     model.build_vocab_from_freq({"a": 2**62, "b": 2**62 - 1})    # total: 2**63 - 1
