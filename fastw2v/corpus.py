@@ -195,10 +195,12 @@ class IdSequences:
 
 def as_id_sequences(corpus):
     """IdSequences for id input (an IdSequences, or a list/tuple of integer numpy arrays);
-    None for any other corpus."""
+    None for any other corpus (a list of arrays of str is token lists)."""
     if isinstance(corpus, IdSequences):
         return corpus
     if (isinstance(corpus, (list, tuple)) and corpus
-            and all(isinstance(s, np.ndarray) for s in corpus)):
+            and all(isinstance(s, np.ndarray) for s in corpus)
+            # arrays of strings (or objects) are token lists, as lists of str are
+            and not all(s.dtype.kind in "USO" for s in corpus)):
         return IdSequences.from_arrays(corpus)
     return None

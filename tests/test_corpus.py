@@ -108,6 +108,16 @@ def test_check_sentence_rejects_one_shot_iterators_before_reading_them():
         check_sentence(sentence, 0)
 
 
+def test_a_list_of_string_arrays_is_token_lists_not_ids():
+    from fastw2v.corpus import as_id_sequences
+    tokens = [np.array(["a", "b"]), np.array(["c"], dtype=object), np.array([b"d"])]
+    assert as_id_sequences(tokens) is None
+    assert as_id_sequences([np.array([1, 2]), np.array([3])]) is not None
+    with pytest.raises(TypeError, match="sequence 1 must be a 1-D integer array, got dtype "
+                                        "float64"):
+        as_id_sequences([np.array([1]), np.array([1.5])])
+
+
 def test_id_sequences_validation():
     import numpy as np
     from fastw2v.corpus import IdSequences, as_id_sequences
