@@ -24,9 +24,15 @@ from fastw2v.keyedvectors import top_k_search
 
 logger = logging.getLogger("fastw2v")
 
-CorrelationResult = namedtuple("CorrelationResult", ["statistic", "pvalue"])
-CorrelationResult.__doc__ = """A correlation coefficient and its two-sided p-value; unpacks
-and indexes like the (r, p) tuple gensim returns, and has scipy's field names."""
+class CorrelationResult(namedtuple("CorrelationResult", ["statistic", "pvalue"])):
+    """A correlation coefficient and its two-sided p-value; unpacks and indexes like the
+    (r, p) tuple gensim returns, and has scipy's field names (``correlation`` too, the
+    name scipy's Spearman result kept from its older versions)."""
+    __slots__ = ()
+
+    @property
+    def correlation(self):
+        return self.statistic
 
 _ANALOGY_TOPN = 5        # gensim looks at the 5 best answers (skipping the question words)
 

@@ -151,6 +151,14 @@ class KeyedVectors:
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} keys x {self.vector_size} dims>"
 
+    def __getattr__(self, name):
+        # only reached for a missing attribute: gensim 3's names get gensim 4's answer
+        hint = _GENSIM3_NAMES.get(name)
+        if hint is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise AttributeError(f"{name!r} is gensim 3's name, gone in gensim 4 and here: "
+                             f"use {hint}")
+
     # -----------------------------------------------------------------------------------
     # lookups
 
@@ -1099,6 +1107,18 @@ class KeyedVectors:
         kv = cls(vectors, keys, counts)
         kv.vectors_lockf = loaded_lockf(arrays, n, where)
         return kv
+
+
+# gensim 3 attribute -> what gensim 4 (and fastw2v) offers instead
+_GENSIM3_NAMES = {
+    "vocab": "key_to_index (the row of a key) and get_vecattr(key, 'count')",
+    "index2word": "index_to_key",
+    "index2entity": "index_to_key",
+    "syn0": "vectors",
+    "vectors_norm": "get_normed_vectors()",
+    "syn0norm": "get_normed_vectors()",
+    "wv": "the KeyedVectors itself (they are model.wv already)",
+}
 
 
 def lockf_array(lockf, n, name):

@@ -149,7 +149,17 @@ class Word2Vec:
         config = self.__dict__.get("config")
         if config is not None and name in _CONFIG_FIELDS:
             return getattr(config, name)
+        hint = _GENSIM3_NAMES.get(name)
+        if hint is not None:
+            raise AttributeError(f"{name!r} is gensim 3's name, gone in gensim 4 and here: "
+                                 f"use {hint}")
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self):
+        # gensim's form
+        n = len(self.vocab) if self.vocab is not None else 0
+        return (f"Word2Vec<vocab={n}, vector_size={self.config.vector_size}, "
+                f"alpha={self.config.alpha}>")
 
     def __setattr__(self, name, value):
         # model.epochs = 10 as in gensim: a checked change of the configuration. Settings
@@ -1027,6 +1037,14 @@ def _raw_forms_from_meta(saved, keys, path):
         raise ValueError(f"{path}: its 'raw_forms' entry is not a map from vocabulary words "
                          f"to lists of hex strings; was it written by Word2Vec.save()?")
     return raw_forms
+
+
+# gensim 3 model attributes -> gensim 4's (and fastw2v's)
+_GENSIM3_NAMES = {
+    "iter": "epochs", "size": "vector_size", "syn0": "wv.vectors",
+    "vocabulary": "wv.key_to_index and wv.get_vecattr(key, 'count')",
+    "index2word": "wv.index_to_key", "syn0norm": "wv.get_normed_vectors()",
+}
 
 
 def _length(corpus):

@@ -133,6 +133,7 @@ def test_evaluate_word_pairs_matches_gensim(kv, gensim_kv, pairs, kwargs):
     np.testing.assert_allclose(tuple(spearman), tuple(g_spearman), rtol=1e-6)
     assert oov == g_oov
     assert pearson.statistic == pearson[0] and spearman.pvalue == spearman[1]
+    assert spearman.correlation == spearman.statistic and pearson.correlation == pearson[0]
 
 
 def test_evaluate_word_pairs_delimiter_and_errors(kv, tmp_path):

@@ -815,3 +815,13 @@ def test_add_vectors_counts_on_vectors_without_counts():
     kv.add_vectors(["b"], np.ones((1, 2)), extras={"count": [4]}, replace=True)
     assert kv.get_vecattr("b", "count") == 4 and kv.get_vecattr("a", "count") == 0
     assert kv.vectors_for_all(["b", "a"]).vectors.ctypes.data % 64 == 0
+
+
+def test_gensim3_names_say_what_replaced_them(kv):
+    with pytest.raises(AttributeError, match="'index2word' is gensim 3's name.*index_to_key"):
+        kv.index2word
+    with pytest.raises(AttributeError, match="'vocab' is gensim 3's.*key_to_index"):
+        kv.vocab
+    with pytest.raises(AttributeError, match="'KeyedVectors' object has no attribute 'zz'"):
+        kv.zz
+    assert not hasattr(kv, "syn0")

@@ -1705,3 +1705,13 @@ def test_release_free_memory_finds_malloc_trim_on_glibc(monkeypatch):
     monkeypatch.setitem(sys.modules, "ctypes", None)
     native.release_free_memory()
     assert native._malloc_trim is False
+
+
+def test_repr_and_gensim3_names():
+    model = Word2Vec([["a", "b"]] * 10, min_count=1, vector_size=8, workers=1, epochs=1)
+    assert repr(model) == "Word2Vec<vocab=2, vector_size=8, alpha=0.025>"
+    assert repr(Word2Vec()) == "Word2Vec<vocab=0, vector_size=100, alpha=0.025>"
+    with pytest.raises(AttributeError, match="'iter' is gensim 3's name.*use epochs"):
+        model.iter
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        model.nothing
