@@ -136,6 +136,7 @@ class Word2Vec:
         # corpus_count and corpus_total_words of a model loaded from a file (no corpus)
         self._corpus_sizes = (0, 0)
         self._busy = None             # (the call running on the model, its thread's id)
+        self._alpha_reached = None    # learning rate where the last epoch trained ended
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file, encoded_dir=encoded_dir,
                              trim_rule=trim_rule)
@@ -208,6 +209,12 @@ class Word2Vec:
         if self.corpus is not None:
             return self.corpus.n_tokens
         return self._corpus_sizes[1]
+
+    @property
+    def min_alpha_yet_reached(self) -> float:
+        """gensim's: the learning rate where the last epoch trained ended (``alpha``
+        before any training); ``min_alpha`` once a train() call is over."""
+        return self.config.alpha if self._alpha_reached is None else self._alpha_reached
 
     def get_latest_training_loss(self) -> float:
         """Loss summed over the epochs of the current or last ``train()`` call, as
@@ -515,6 +522,9 @@ class Word2Vec:
                 schedule.pop("left", None)
                 schedule.pop("words_done", None)
                 schedule["epochs_done"] += 1
+                a0, a1 = schedule["alpha_start"], schedule["alpha_end"]
+                done = schedule["epochs_done"] / schedule["epochs"]
+                self._alpha_reached = a0 - (a0 - a1) * done
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
                 self._call_back(callbacks, "on_epoch_end", held,
@@ -584,6 +594,7 @@ class Word2Vec:
                 "steps_trained": self.steps_trained,
                 "running_training_loss": self.running_training_loss,
                 "corpus_count": self.corpus_count,
+                "alpha_reached": self._alpha_reached,
                 "corpus_total_words": self.corpus_total_words,
                 "schedule": self._schedule,
                 # the byte forms of words that were not valid UTF-8 (unicode_errors), so
@@ -625,6 +636,8 @@ class Word2Vec:
             model._corpus_sizes = (int(meta.get("corpus_count", 0)),
                                    int(meta.get("corpus_total_words", 0)))
             model._schedule = _loaded_schedule(meta["schedule"], path)
+            reached = meta.get("alpha_reached")     # (absent from older files)
+            model._alpha_reached = None if reached is None else float(reached)
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: not a complete fastw2v model ({exc!r}); was it "
                              f"written by Word2Vec.save()?") from None

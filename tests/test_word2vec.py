@@ -1715,3 +1715,20 @@ def test_repr_and_gensim3_names():
         model.iter
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         model.nothing
+
+
+def test_min_alpha_yet_reached_follows_the_epochs(tmp_path):
+    seen = []
+
+    class Watch:
+        def on_epoch_end(self, model):
+            seen.append(model.min_alpha_yet_reached)
+
+    model = Word2Vec(min_count=1, vector_size=8, workers=1, epochs=4, alpha=0.05,
+                     min_alpha=0.01, callbacks=[Watch()])
+    assert model.min_alpha_yet_reached == 0.05
+    model.build_vocab([["a", "b", "c"]] * 20)
+    model.train()
+    assert seen == pytest.approx([0.04, 0.03, 0.02, 0.01])
+    model.save(tmp_path / "m")
+    assert Word2Vec.load(tmp_path / "m").min_alpha_yet_reached == pytest.approx(0.01)
