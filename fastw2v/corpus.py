@@ -99,18 +99,18 @@ def check_restartable(corpus, name: str = "corpus_iterable", passes: int = 2) ->
     return corpus
 
 
-def check_sentence(sentence, index: int):
+def check_sentence(sentence, index: int, passes: int = 2):
     """Reject a sentence that is a string (a common slip: its characters would become
-    the tokens), not a sequence, or a one-shot iterator (a map, filter or generator:
-    counted while building the vocabulary, it would be empty when encoded). Called
-    before the sentence is read."""
+    the tokens), not a sequence, or, if the corpus is read `passes` > 1 times, a one-shot
+    iterator (a map, filter or generator: counted while building the vocabulary, it
+    would be empty when encoded). Called before the sentence is read."""
     if isinstance(sentence, (str, bytes)):
         raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
                         f"tokens; split it first, e.g. line.split()")
     if not isinstance(sentence, Iterable):
         raise TypeError(f"sentence {index} must be a list of tokens, "
                         f"got {type(sentence).__name__}")
-    if iter(sentence) is sentence:
+    if passes > 1 and iter(sentence) is sentence:
         raise TypeError(
             f"sentence {index} is a one-shot iterator ({type(sentence).__name__}): it "
             f"would be empty on the second pass (counting, then encoding), and its words "

@@ -32,6 +32,9 @@ class EncodedCorpus:
         Tokens in the source corpus, dropped out-of-vocabulary ones included.
     n_source_sentences : int
         Non-empty sentences (lines) in the source corpus, before long ones were cut.
+    n_iterated : int or None
+        Sentences read from an iterable of token lists, empty ones included (None for
+        other sources).
     """
 
     def __init__(self, ids, offsets, n_tokens=None, n_source_sentences=None):
@@ -48,6 +51,7 @@ class EncodedCorpus:
         self.n_tokens = int(n_tokens if n_tokens is not None else len(ids))
         self.n_source_sentences = int(n_source_sentences if n_source_sentences is not None
                                       else len(offsets) - 1)
+        self.n_iterated = None
 
     @property
     def n_ids(self) -> int:
@@ -287,13 +291,18 @@ def encode_ids(seqs, vocab, max_sentence_length, directory=None) -> EncodedCorpu
     return writer.finish(len(seqs.ids), int(np.count_nonzero(np.diff(offsets))))
 
 
-def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> EncodedCorpus:
-    """Encode an iterable of token lists, read once (Python dict lookups)."""
+def encode_iterable(corpus, vocab, max_sentence_length, directory=None,
+                    passes=2) -> EncodedCorpus:
+    """Encode an iterable of token lists, read once (Python dict lookups). `passes`: how
+    many times the caller reads the corpus in all (2 when it counted it first: a
+    sentence that is a one-shot iterator would be empty here). The result's
+    ``n_iterated`` counts the sentences read, empty ones included (gensim's
+    total_examples for a corpus without len())."""
     check_restartable(corpus, passes=1)
     get = vocab.key_to_index.get
     writer = _Writer(directory)
     ids, lengths = [], []
-    n_tokens = n_sentences = 0
+    n_tokens = n_sentences = n_iterated = 0
 
     def flush():
         arr = np.array(ids, dtype=np.int64).astype(np.int32)
@@ -307,7 +316,7 @@ def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> Encod
 
     try:
         for i, sentence in enumerate(corpus):
-            check_sentence(sentence, i)
+            check_sentence(sentence, i, passes)
             try:
                 row = [get(token, -1) for token in sentence]
             except TypeError as exc:
@@ -316,10 +325,13 @@ def encode_iterable(corpus, vocab, max_sentence_length, directory=None) -> Encod
             lengths.append(len(row))
             n_tokens += len(row)
             n_sentences += len(row) > 0
+            n_iterated += 1
             if len(ids) >= _BATCH_TOKENS:
                 flush()
         flush()
     except BaseException:
         writer.abort()
         raise
-    return writer.finish(n_tokens, n_sentences)
+    corpus = writer.finish(n_tokens, n_sentences)
+    corpus.n_iterated = n_iterated
+    return corpus

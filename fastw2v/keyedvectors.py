@@ -91,7 +91,8 @@ class KeyedVectors:
         gensim's lock factors, read when a Word2Vec model trains these vectors: row i's
         updates are multiplied by ``vectors_lockf[i]`` (0 freezes it, 1 trains it as
         usual). None (the default) is 1 for every row; an array has one entry per key (or
-        one for all). `intersect_word2vec_format` sets it.
+        a single one for all, when there is more than one key); keys added later get 1.
+        `intersect_word2vec_format` sets it.
 
     Notes
     -----
@@ -101,10 +102,19 @@ class KeyedVectors:
     ``fill_norms(force=True)``.
     """
 
-    def __init__(self, vectors, index_to_key=None, counts=None, *, count=0, dtype=np.float32):
+    def __init__(self, vectors=None, index_to_key=None, counts=None, *, vector_size=None,
+                 count=0, dtype=np.float32):
+        if vector_size is not None:             # gensim's keyword
+            if vectors is not None:
+                raise TypeError("give the vectors or vector_size=, not both")
+            vectors = vector_size
         if isinstance(vectors, numbers.Integral) and not isinstance(vectors, (bool, np.bool_)):
             vectors, index_to_key = _empty_as_gensim(vectors, index_to_key, counts, count,
                                                      dtype)
+            counts = None
+        elif vectors is None:
+            raise TypeError("KeyedVectors needs the vectors and their keys, or a vector "
+                            "size for an empty set: KeyedVectors(vector_size)")
         elif index_to_key is None:
             raise TypeError("KeyedVectors(vectors, index_to_key): the keys of the rows are "
                             "missing (or pass an int, the vector size, for an empty set to "
@@ -993,13 +1003,15 @@ class KeyedVectors:
                              f"these have {self.vector_size}: they cannot be merged")
         pairs = [(self.key_to_index[k], i) for i, k in enumerate(keys)
                  if k in self.key_to_index]
+        # a new array (the old one may be read-only, memory-mapped), filled before the
+        # vectors change, so that nothing is half done if anything fails
         factors = lockf_array(self.vectors_lockf, len(self), "vectors_lockf")
-        if factors is None:
-            factors = np.ones(len(self), np.float32)
+        factors = (np.ones(len(self), np.float32) if factors is None
+                   else np.array(factors, np.float32))
         if pairs:
             rows, taken = (np.array(x, np.intp) for x in zip(*pairs))
-            self.vectors[rows] = vectors[taken]
             factors[rows] = lockf
+            self.vectors[rows] = vectors[taken]
             self._forget_norms()
         self.vectors_lockf = factors
         logger.info("took %d of the %d vectors of %s (lockf=%g)", len(pairs), len(keys),
@@ -1138,8 +1150,9 @@ def lockf_array(lockf, n, name):
 
 
 def grown_lockf(lockf, n_old, n_new):
-    """vectors_lockf for rows appended to n_old: the new rows get 1 (train as usual)."""
-    if lockf is None or np.ndim(lockf) != 1 or len(lockf) != n_old or n_old == 1:
+    """vectors_lockf for rows appended to n_old: the new rows get 1 (train as usual). An
+    array of n_old factors is one per key, also when n_old is 1."""
+    if lockf is None or np.ndim(lockf) != 1 or len(lockf) != n_old:
         return lockf                     # None, a single factor for all, or checked later
     return np.concatenate([np.asarray(lockf, np.float32),
                            np.ones(n_new - n_old, np.float32)])
@@ -1173,11 +1186,16 @@ def _float64_blocks(vectors):
 
 def _empty_as_gensim(vector_size, count_arg, counts, count, dtype):
     """(vectors, index_to_key) of gensim 4's KeyedVectors(vector_size, count=0, dtype)."""
-    if isinstance(count_arg, numbers.Integral) and not isinstance(count_arg, bool):
-        count = count_arg                       # KeyedVectors(100, 0), gensim's order
-    elif count_arg is not None or counts is not None:
-        raise TypeError("KeyedVectors(vector_size) takes no keys or counts: add them with "
+    no_keys = TypeError("KeyedVectors(vector_size) takes no keys or counts: add them with "
                         "add_vectors(keys, vectors, extras={'count': counts})")
+    if count_arg is not None:                   # KeyedVectors(100, 0), gensim's order
+        if isinstance(count_arg, bool) or not isinstance(count_arg, numbers.Integral):
+            raise no_keys
+        count = count_arg
+        if counts is not None:                  # KeyedVectors(100, 0, np.float32)
+            dtype, counts = counts, None
+    if counts is not None:
+        raise no_keys
     if vector_size < 1:
         raise ValueError(f"vector_size must be a positive int, got {vector_size}")
     if count != 0:

@@ -214,7 +214,8 @@ class Vocab:
         threshold = sample * self.total
         # the same as word2vec.c's form, written with r = threshold / c so that a tiny
         # (subnormal) threshold cannot make c / threshold overflow to inf
-        r = threshold / self.counts.astype(np.float64)
+        with np.errstate(divide="ignore"):    # a count of 0 (a word trim_rule kept): 1
+            r = threshold / self.counts.astype(np.float64)
         p = np.sqrt(r) + r
         return np.minimum(p, 1.0).astype(np.float32)
 
@@ -235,9 +236,11 @@ class Vocab:
                     np.zeros(0, np.uint8))
         return _vocab.huffman_paths(self.counts)
 
-    def updated(self, raw: RawCounts, min_count: int, trim_rule=None) -> "Vocab":
+    def updated(self, raw: RawCounts, min_count: int, trim_rule=None,
+                max_final_vocab=None) -> "Vocab":
         """This vocabulary plus the words of `raw` seen at least min_count times in it
-        (or as `trim_rule` decides, see select_words). Old words keep their ids and add
+        (raised by max_final_vocab over `raw`'s words, and overridden by `trim_rule`, as
+        in select_words; gensim's rules for an update). Old words keep their ids and add
         their new counts (a rule cannot remove them: they have trained rows); new words are
         appended, sorted by count (descending, ties by first appearance).
 
@@ -245,8 +248,9 @@ class Vocab:
         in int64 (their total, T in the subsampling rule, must fit too)."""
         known, added = [], []
         new_keys, new_counts, new_first = [], [], []
-        keep = apply_trim_rule(trim_rule, raw.keys, raw.counts, max(min_count, 1),
-                               raw.counts >= max(min_count, 1))
+        effective = effective_min_count(raw, min_count, max_final_vocab)
+        keep = apply_trim_rule(trim_rule, raw.keys, raw.counts, effective,
+                               raw.counts >= effective)
         for key, c, f, k in zip(raw.keys, raw.counts.tolist(), raw.first.tolist(),
                                 keep.tolist()):
             index = self.key_to_index.get(key)
@@ -370,6 +374,17 @@ def _is_int64(key) -> bool:
     return is_int_key(key) and -(1 << 63) <= int(key) < (1 << 63)
 
 
+def effective_min_count(raw: RawCounts, min_count: int, max_final_vocab=None) -> int:
+    """min_count (at least 1), raised if needed so that at most max_final_vocab words of
+    `raw` reach it: gensim's rule drops every word with the count of the
+    (max_final_vocab+1)-th."""
+    effective = max(min_count, 1)
+    if max_final_vocab is not None and len(raw.keys) > max_final_vocab:
+        ranked = np.sort(raw.counts)[::-1]
+        effective = max(effective, int(ranked[max_final_vocab]) + 1)
+    return effective
+
+
 def select_words(raw: RawCounts, min_count: int, max_final_vocab=None,
                  trim_rule=None) -> Vocab:
     """Keep the words seen at least min_count times (raised, if needed, so that at most
@@ -378,21 +393,18 @@ def select_words(raw: RawCounts, min_count: int, max_final_vocab=None,
     trim_rule(word, count, min_count), as gensim's, overrides that word by word: it
     returns RULE_KEEP, RULE_DISCARD or RULE_DEFAULT (the min_count verdict), and is given
     the effective min_count (raised by max_final_vocab)."""
-    effective = max(min_count, 1)
-    if max_final_vocab is not None and len(raw.keys) > max_final_vocab:
-        # gensim's rule: drop every word with the count of the (max_final_vocab+1)-th
-        ranked = np.sort(raw.counts)[::-1]
-        effective = max(effective, int(ranked[max_final_vocab]) + 1)
+    effective = effective_min_count(raw, min_count, max_final_vocab)
     keep = np.flatnonzero(apply_trim_rule(trim_rule, raw.keys, raw.counts, effective,
                                           raw.counts >= effective))
     order = keep[np.lexsort((raw.first[keep], -raw.counts[keep]))]
     if len(order) == 0:
         detail = (f"the corpus has {raw.n_tokens} tokens, {len(raw.keys)} distinct"
                   if raw.n_tokens else "the corpus holds no tokens")
-        rule = " and trim_rule keeps none" if trim_rule is not None else ""
+        if trim_rule is not None:
+            raise ValueError(f"Empty vocabulary: trim_rule, with min_count={effective}, "
+                             f"keeps no word ({detail}); check what the rule returns")
         raise ValueError(f"Empty vocabulary: no word occurs at least min_count="
-                         f"{effective} times{rule} ({detail}). Lower min_count or give more "
-                         f"text.")
+                         f"{effective} times ({detail}). Lower min_count or give more text.")
     keys = [raw.keys[i] for i in order]
     raw_forms = {k: raw.raw_forms[k] for k in keys if k in raw.raw_forms}
     return Vocab(keys, raw.counts[order], raw_forms)

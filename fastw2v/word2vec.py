@@ -235,7 +235,8 @@ class Word2Vec:
         (input rows uniform in [-0.5, 0.5) / vector_size, output weights zero).
 
         With ``update=True``, keeps the vocabulary and the trained weights: words of the
-        new corpus seen at least ``min_count`` times in it are appended (their input rows
+        new corpus seen at least ``min_count`` times in it (raised by ``max_final_vocab``
+        over the new corpus's words, as gensim does) are appended (their input rows
         initialised as new rows are, their output rows zero), the counts of known words
         grow by their new counts, and the noise distribution and Huffman tree follow the
         new counts. ``train()`` then trains on the new corpus.
@@ -270,7 +271,7 @@ class Word2Vec:
             logger.warning("max_vocab_size=%d pruned words while counting: counts below %d "
                            "are approximate", cfg.max_vocab_size, raw.min_reduce)
         if update:
-            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule)
+            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule, cfg.max_final_vocab)
         else:
             vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab, trim_rule)
         t1 = time.perf_counter()
@@ -314,7 +315,7 @@ class Word2Vec:
                         int(counts.sum()), 0)
         cfg = self.config
         if update:
-            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule)
+            vocab = self.vocab.updated(raw, cfg.min_count, trim_rule, cfg.max_final_vocab)
             weights = self._grown_weights(vocab)
         else:
             vocab = select_words(raw, cfg.min_count, cfg.max_final_vocab, trim_rule)
@@ -470,7 +471,8 @@ class Word2Vec:
         else:
             corpus = self.corpus
         # gensim's total_examples=len(sentences) counts empty sentences too
-        if total_examples is None or total_examples != _length(corpus_iterable):
+        if total_examples is None or total_examples not in (_length(corpus_iterable),
+                                                            corpus.n_iterated):
             _check_total("total_examples", total_examples, corpus.n_source_sentences,
                          "non-empty sentences")
         _check_total("total_words", total_words, corpus.n_tokens, "tokens")
@@ -753,10 +755,12 @@ class Word2Vec:
                         ("w_out_hs", self.w_out_hs)):
             if a is not None and not _all_finite(a):
                 raise FloatingPointError(
-                    f"model.{name} holds NaN or inf before training (did an earlier "
-                    f"train() diverge?): training cannot make such weights usable again. "
-                    f"Build the vocabulary again (build_vocab) or load a saved model, "
-                    f"and train with a lower learning rate (alpha is {self.config.alpha})")
+                    f"model.{name} holds NaN or inf before training: training cannot "
+                    f"make such weights usable. If an earlier train() diverged, build the "
+                    f"vocabulary again (build_vocab) or load a saved model, and train "
+                    f"with a lower learning rate (alpha is {self.config.alpha}); if such "
+                    f"vectors were set or loaded (intersect_word2vec_format of a file "
+                    f"holding nan/inf, say), replace those rows")
 
     def _lockf(self):
         """model.wv.vectors_lockf as the kernels take it (None: all 1), checked."""
@@ -998,6 +1002,7 @@ class _Source:
             raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
                              "corpus_file (a path)")
         self.path = self.ids = self.tokens = self.recording = None
+        self.passes = passes
         if corpus_file is not None:
             self.path = check_path(corpus_file)
         else:
@@ -1028,7 +1033,8 @@ class _Source:
                                unicode_errors)
         if self.ids is not None:
             return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)
-        return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir)
+        return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir,
+                               self.passes)
 
 
 def _grown(weights, n_rows):

@@ -653,6 +653,15 @@ def test_empty_keyed_vectors_filled_as_in_gensim_4():
         KeyedVectors(np.ones((2, 3)), ["a", "b"], count=2)
     with pytest.raises(TypeError, match="add_vectors"):
         KeyedVectors(3, ["a"])
+    # gensim's keyword and its positional dtype
+    assert KeyedVectors(vector_size=5).vectors.shape == (0, 5)
+    assert KeyedVectors(4, 0, np.float32).vectors.shape == (0, 4)
+    with pytest.raises(TypeError, match="not both"):
+        KeyedVectors(np.ones((1, 2)), ["a"], vector_size=2)
+    with pytest.raises(TypeError, match="add_vectors"):
+        KeyedVectors(3, True)
+    with pytest.raises(TypeError, match=r"KeyedVectors\(vector_size\)"):
+        KeyedVectors()
 
 
 def test_setitem_adds_or_replaces_as_gensim_4():

@@ -90,7 +90,8 @@ def test_select_words_trim_rule_overrides_min_count_word_by_word():
             select_words(raw, 1, trim_rule=bad)
     with pytest.raises(TypeError, match="trim_rule must be a function"):
         select_words(raw, 1, trim_rule=RULE_KEEP)
-    with pytest.raises(ValueError, match="Empty vocabulary.*trim_rule keeps none"):
+    with pytest.raises(ValueError, match="Empty vocabulary: trim_rule, with min_count=1, "
+                                         "keeps no word"):
         select_words(raw, 1, trim_rule=lambda w, c, m: RULE_DISCARD)
 
 

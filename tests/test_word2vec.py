@@ -701,6 +701,71 @@ def test_intersect_word2vec_format_as_gensim(planted, tmp_path):
         assert not np.array_equal(model.wv["g0w2"], pretrained.vectors[0])
 
 
+def test_vocabulary_update_applies_max_final_vocab_and_trim_rule_as_gensim():
+    # gensim raises min_count over the new corpus's words so that at most max_final_vocab
+    # of them are added, and gives trim_rule that raised min_count
+    old = [[f"w{i}"] * (i + 1) for i in range(40)]
+    new = [[f"n{i}" for i in range(30) for _ in range(i + 1)]]
+    seen = set()
+
+    def rule(word, count, min_count):
+        seen.add(min_count)
+
+    ours = Word2Vec(vector_size=8, min_count=1, max_final_vocab=10, workers=1)
+    ours.build_vocab(old)
+    ours.build_vocab(new, update=True, trim_rule=rule)
+    assert seen == {21} and len(ours.wv) == 20
+    ours.build_vocab_from_freq({f"m{i}": i + 1 for i in range(30)}, update=True)
+    assert len(ours.wv) == 30
+    gensim_models = pytest.importorskip("gensim.models")
+    theirs = gensim_models.Word2Vec(vector_size=8, min_count=1, max_final_vocab=10,
+                                    workers=1)
+    theirs.build_vocab(old)
+    theirs.build_vocab(new, update=True)
+    assert sorted(theirs.wv.index_to_key) == sorted(ours.wv.index_to_key[:20])
+
+
+def test_train_reads_its_corpus_once_so_one_shot_sentences_do(planted):
+    sentences, _ = planted
+    a, b = (Word2Vec(workers=1, **SMALL) for _ in range(2))
+    a.build_vocab(sentences)
+    b.build_vocab(sentences)
+    a.train(sentences + [[]], total_examples=len(sentences) + 1, epochs=1)
+    # gensim's total_examples counts empty sentences; a generator has no len()
+    b.train(((w for w in s) for s in sentences + [[]]), total_examples=len(sentences) + 1,
+            epochs=1)
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    with pytest.raises(ValueError, match="total_examples=7"):
+        b.train((s for s in sentences), total_examples=7)
+
+
+def test_lock_factors_of_a_one_word_vocabulary_grow_per_key(tmp_path):
+    model = Word2Vec(vector_size=4, min_count=1, workers=1, sample=0)
+    model.build_vocab([["a"] * 3])
+    KeyedVectors(np.ones((1, 4)), ["a"]).save_word2vec_format(tmp_path / "a.txt")
+    model.wv.intersect_word2vec_format(tmp_path / "a.txt", lockf=0.0)
+    model.build_vocab([["a", "b", "c", "b", "c"] * 3], update=True)
+    assert model.wv.vectors_lockf.tolist() == [0.0, 1.0, 1.0]
+    before = model.wv.vectors.copy()
+    model.train(epochs=2)
+    assert np.array_equal(model.wv.vectors[0], before[0])
+    assert not np.array_equal(model.wv.vectors[1:], before[1:])
+
+
+def test_intersect_on_a_memory_mapped_model_after_copying_its_vectors(tmp_path):
+    kv = KeyedVectors(np.zeros((3, 2)), ["a", "b", "c"])
+    kv.vectors_lockf = np.array([1, 0, 1], np.float32)
+    kv.save(tmp_path / "kv")
+    KeyedVectors(np.ones((2, 2)), ["a", "x"]).save_word2vec_format(tmp_path / "p.txt")
+    mapped = KeyedVectors.load(tmp_path / "kv", mmap="r")
+    with pytest.raises(ValueError, match="read-only"):
+        mapped.intersect_word2vec_format(tmp_path / "p.txt")
+    mapped.vectors = mapped.vectors.copy()                # as the error says
+    assert mapped.intersect_word2vec_format(tmp_path / "p.txt", lockf=0.5) == 1
+    assert mapped.vectors_lockf.tolist() == [0.5, 0.0, 1.0]
+    np.testing.assert_array_equal(mapped.vectors, [[1, 1], [0, 0], [0, 0]])
+
+
 def test_failed_vocabulary_update_leaves_the_model_as_it_was(planted, monkeypatch):
     model = Word2Vec(min_count=1, vector_size=4, workers=1)
     model.build_vocab_from_freq({"a": 2**62, "b": 2**62 - 1})    # total: 2**63 - 1
