@@ -40,13 +40,13 @@ def train(a, seed, schedule):
     model = Word2Vec(vector_size=a.dim, window=a.window, min_count=a.min_count, sg=a.sg,
                      hs=a.hs, negative=a.negative, sample=a.sample, epochs=a.epochs,
                      workers=a.workers, seed=seed, alpha=a.alpha, min_alpha=a.min_alpha)
-    model.build_vocab(corpus_file=a.corpus)
+    model.build_vocab(corpus_file=a.corpus)         # counted and encoded once
     start = time.perf_counter()
     if schedule == "plain":
-        model.train(corpus_file=a.corpus)
+        model.train()
     else:
         for lo, hi in gensim_file_rates(a.alpha, a.min_alpha, a.epochs, a.workers):
-            model.train(corpus_file=a.corpus, epochs=1, start_alpha=lo, end_alpha=hi)
+            model.train(epochs=1, start_alpha=lo, end_alpha=hi)
     seconds = time.perf_counter() - start
     vecs, words = model.wv.vectors, list(model.wv.index_to_key)
     path = lambda name: os.path.join(a.eval_dir, name)  # noqa: E731

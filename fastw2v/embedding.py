@@ -167,6 +167,14 @@ class _LookupLayer:
     """What Embedding and EmbeddingBag share: the weight and its checks, gradients and
     plain SGD, the vocabulary, and interop."""
 
+    _source = None      # (the class default: layers pickled before it existed)
+
+    def __copy__(self):
+        # a shallow copy shares the weight, so it keeps the link to its KeyedVectors
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __getstate__(self):
         # a pickled layer owns its weight: the link to the KeyedVectors it was built over
         # (a weak reference, which pickle cannot carry) has no meaning there
@@ -364,7 +372,10 @@ class _LookupLayer:
     # ---- vocabulary ----------------------------------------------------------------------------
 
     def _attach_vocab(self, kv):
-        self._source = weakref.ref(kv)
+        try:
+            self._source = weakref.ref(kv)
+        except TypeError:                        # an object without weak references:
+            self._source = None                  # no cache of its own to keep in step
         self.index_to_key = list(kv.index_to_key)
         key_to_index = getattr(kv, "key_to_index", None)
         self.key_to_index = (key_to_index if key_to_index is not None

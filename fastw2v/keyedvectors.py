@@ -102,6 +102,8 @@ class KeyedVectors:
     ``fill_norms(force=True)``.
     """
 
+    vectors_lockf = None        # (the class default: objects pickled before it existed)
+
     def __init__(self, vectors=None, index_to_key=None, counts=None, *, vector_size=None,
                  count=0, dtype=np.float32):
         if vector_size is not None:             # gensim's keyword
@@ -207,9 +209,13 @@ class KeyedVectors:
         adding keys not present (gensim 4's ``wv[key] = vector``: add_vectors with
         replace=True)."""
         if self._is_key_sequence(key_or_keys):
-            self.add_vectors(list(key_or_keys), vectors, replace=True)
+            keys, vectors = list(key_or_keys), vectors
         else:
-            self.add_vectors([key_or_keys], np.reshape(vectors, (1, -1)), replace=True)
+            keys, vectors = [key_or_keys], np.reshape(vectors, (1, -1))
+        # an int that reads a row (wv[0] where no key is an int) writes that row, as gensim
+        keys = [k if k in self.key_to_index or self.get_index(k, -1) < 0
+                else self.index_to_key[self.get_index(k)] for k in keys]
+        self.add_vectors(keys, vectors, replace=True)
 
     def _is_key_sequence(self, x):
         if isinstance(x, (list, np.ndarray)):
@@ -248,7 +254,7 @@ class KeyedVectors:
         of it as it is now (not from the cache of `fill_norms`)."""
         index = self.get_index(key)
         if norm:
-            return self._current_unit_rows([index])[0]
+            return self._current_unit_rows([index])[0].astype(np.float32)
         v = self.vectors[index]
         v.flags.writeable = False       # writing through it would invalidate the norms
         return v
@@ -340,6 +346,8 @@ class KeyedVectors:
         new = [i for i, k in enumerate(keys) if k not in self.key_to_index]
         if not new and not (replace and known):
             return                                # nothing to add or replace
+        n = len(self.index_to_key)
+        lockf = grown_lockf(self.vectors_lockf, n, n + len(new))   # (checked first)
         if replace and known:                     # (checked before changing anything)
             self._check_writeable("add_vectors(..., replace=True)")
         if counts is not None and self.counts is None:
@@ -349,7 +357,6 @@ class KeyedVectors:
             if counts is not None:
                 self.counts[[self.key_to_index[keys[i]] for i in known]] = counts[known]
         if new:
-            n = len(self.index_to_key)
             grown = native.aligned_empty((n + len(new), self.vector_size), np.float32)
             grown[:n] = self.vectors
             grown[n:] = weights[new]
@@ -357,7 +364,7 @@ class KeyedVectors:
             if self.counts is not None:
                 added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
                 self.counts = np.concatenate([self.counts, added])
-            self.vectors_lockf = grown_lockf(self.vectors_lockf, n, n + len(new))
+            self.vectors_lockf = lockf
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
@@ -445,9 +452,11 @@ class KeyedVectors:
         self._unit = self._norms = self._bad_rows = None
 
     def _current_unit_rows(self, rows):
-        """Unit vectors of `rows` as the vectors are now (a few rows: cheaper than a
-        cache that may be stale)."""
-        return _unit_rows(self.vectors[rows])[0]
+        """Unit vectors (float64) of `rows` as the vectors are now (a few rows: cheaper
+        than a cache that may be stale). A zero row stays zero; NaN/inf give NaN."""
+        v = self.vectors[rows].astype(np.float64)          # (len(rows), dim)
+        with np.errstate(invalid="ignore"):
+            return v / np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), _TINY64)[:, None]
 
     def get_normed_vectors(self) -> np.ndarray:
         """gensim's name for `unit_vectors`."""
@@ -785,14 +794,19 @@ class KeyedVectors:
         list is a vector (it cannot be a key), as in gensim. From the vectors as they are
         now (as gensim), not the cache of `fill_norms`."""
         if isinstance(word_or_vector, (np.ndarray, list)):
-            u = _unit_rows(self._check_vector(np.asarray(word_or_vector))[None])[0][0]
+            v = self._check_vector(np.asarray(word_or_vector))
+            u = v.astype(np.float64) / max(float(np.linalg.norm(v.astype(np.float64))),
+                                           _TINY64)
         else:
-            u = self.get_vector(word_or_vector, norm=True)
+            u = self._current_unit_rows([self.get_index(word_or_vector)])[0]
         if len(other_words):
-            unit = self._current_unit_rows([self.get_index(w) for w in other_words])
+            cos = self._current_unit_rows([self.get_index(w) for w in other_words]) @ u
         else:
-            unit = _unit_rows(self.vectors)[0]
-        return 1 - unit @ u
+            cos = np.empty(len(self), np.float64)
+            for start, block, norms in _float64_blocks(self.vectors):   # no full copy
+                with np.errstate(invalid="ignore"):
+                    cos[start:start + len(block)] = (block @ u) / np.maximum(norms, _TINY64)
+        return (1 - cos).astype(np.float32)
 
     def closer_than(self, key1, key2) -> list:
         """Keys closer to `key1` than `key2` is."""
@@ -1149,13 +1163,13 @@ def lockf_array(lockf, n, name):
     return np.ascontiguousarray(arr, np.float32)
 
 
-def grown_lockf(lockf, n_old, n_new):
-    """vectors_lockf for rows appended to n_old: the new rows get 1 (train as usual). An
-    array of n_old factors is one per key, also when n_old is 1."""
-    if lockf is None or np.ndim(lockf) != 1 or len(lockf) != n_old:
-        return lockf                     # None, a single factor for all, or checked later
-    return np.concatenate([np.asarray(lockf, np.float32),
-                           np.ones(n_new - n_old, np.float32)])
+def grown_lockf(lockf, n_old, n_new, name="vectors_lockf"):
+    """vectors_lockf (checked) for rows appended to n_old: the new rows get 1 (train as
+    usual); a single factor for all becomes one per old key first."""
+    old = lockf_array(lockf, n_old, name)
+    if old is None:
+        return None
+    return np.concatenate([old, np.ones(n_new - n_old, np.float32)])
 
 
 def loaded_lockf(arrays, n, where):

@@ -35,6 +35,10 @@ def apply_trim_rule(trim_rule, keys, counts, min_count, keep):
             raise ValueError(f"trim_rule returned {verdict!r} for {key!r}: return "
                              f"RULE_KEEP (2), RULE_DISCARD (1) or RULE_DEFAULT (0) from "
                              f"fastw2v (or gensim.utils)")
+        if verdict == RULE_KEEP and count < 1:
+            raise ValueError(f"trim_rule keeps {key!r}, whose count is {count}: a word "
+                             f"needs a count of at least 1 (its share of the noise words "
+                             f"and of subsampling)")
         if verdict != RULE_DEFAULT:
             keep[i] = verdict == RULE_KEEP
     return keep
@@ -248,19 +252,23 @@ class Vocab:
         in int64 (their total, T in the subsampling rule, must fit too)."""
         known, added = [], []
         new_keys, new_counts, new_first = [], [], []
-        effective = effective_min_count(raw, min_count, max_final_vocab)
-        keep = apply_trim_rule(trim_rule, raw.keys, raw.counts, effective,
-                               raw.counts >= effective)
-        for key, c, f, k in zip(raw.keys, raw.counts.tolist(), raw.first.tolist(),
-                                keep.tolist()):
+        for key, c, f in zip(raw.keys, raw.counts.tolist(), raw.first.tolist()):
             index = self.key_to_index.get(key)
             if index is not None:
                 known.append(index)
                 added.append(c)
-            elif k:
+            else:
                 new_keys.append(key)
                 new_counts.append(c)
                 new_first.append(f)
+        # the new words that stay (the rule is asked about them only)
+        effective = effective_min_count(raw, min_count, max_final_vocab)
+        counts_new = np.array(new_counts, np.int64)
+        keep = apply_trim_rule(trim_rule, new_keys, counts_new, effective,
+                               counts_new >= effective).tolist()
+        new_keys = [k for k, kept in zip(new_keys, keep) if kept]
+        new_counts = [c for c, kept in zip(new_counts, keep) if kept]
+        new_first = [f for f, kept in zip(new_first, keep) if kept]
         total = self.total + sum(added) + sum(new_counts)     # Python ints: exact
         if total >= 1 << 63:
             raise ValueError(f"the word counts after this update would add up to {total}, "

@@ -264,6 +264,7 @@ class Word2Vec:
         if update:
             self._check_vectors_match("build_vocab(update=True)")
             self._check_weights("build_vocab(update=True)", writable=False)
+            self._lockf()
         source = _Source(corpus_iterable, corpus_file)
         t0 = time.perf_counter()
         raw = source.count(cfg, encoded_dir)
@@ -310,6 +311,7 @@ class Word2Vec:
         if update:
             self._check_vectors_match("build_vocab_from_freq(update=True)")
             self._check_weights("build_vocab_from_freq(update=True)", writable=False)
+            self._lockf()
         keys, counts = freq_counts(word_freq)
         raw = RawCounts(keys, counts, np.arange(len(keys), dtype=np.int64),
                         int(counts.sum()), 0)
@@ -368,7 +370,8 @@ class Word2Vec:
         self.w_out_ns, self.w_out_hs = w_out_ns, w_out_hs
         if update:
             # the same KeyedVectors object, as in gensim: a reference to model.wv taken
-            # before the update sees the new words (and the lock factors, new words 1)
+            # before the update sees the new words (and the lock factors, new words 1;
+            # checked by build_vocab before anything changed)
             wv.vectors_lockf = grown_lockf(self.wv.vectors_lockf, len(self.wv), len(wv))
             vars(self.wv).update(vars(wv))
             return
@@ -761,6 +764,8 @@ class Word2Vec:
                     f"with a lower learning rate (alpha is {self.config.alpha}); if such "
                     f"vectors were set or loaded (intersect_word2vec_format of a file "
                     f"holding nan/inf, say), replace those rows")
+
+    _alpha_reached = None     # (the class default: models pickled before it existed)
 
     def _lockf(self):
         """model.wv.vectors_lockf as the kernels take it (None: all 1), checked."""

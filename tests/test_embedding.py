@@ -700,6 +700,21 @@ def test_fine_tuning_over_keyed_vectors_refreshes_their_queries():
     assert kv.norms is not None
 
 
+def test_shallow_copies_and_plain_objects_as_vocabulary_sources():
+    import copy
+    import types
+    kv = KeyedVectors(np.array([[1, 0], [0, 1]], dtype=np.float32), ["a", "b"])
+    layer = copy.copy(Embedding.from_keyed_vectors(kv, freeze=False))  # shares the weight
+    kv.fill_norms()
+    layer.sgd_step([0], np.array([[1.0, -1.0]]), lr=1.0)
+    assert kv.norms is None
+    # any object with vectors and index_to_key (no weak references) still works
+    plain = types.SimpleNamespace(vectors=np.eye(2, dtype=np.float32), index_to_key=["x", "y"])
+    other = Embedding.from_keyed_vectors(plain, freeze=False)
+    other.sgd_step([0], np.ones((1, 2)), lr=1.0)
+    assert plain.vectors[0].tolist() == [0, -1]
+
+
 def test_fine_tuning_over_gensim_keyed_vectors_refreshes_their_norms():
     gensim_models = pytest.importorskip("gensim.models")
     kv = gensim_models.KeyedVectors(2)

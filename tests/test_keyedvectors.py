@@ -834,3 +834,37 @@ def test_gensim3_names_say_what_replaced_them(kv):
     with pytest.raises(AttributeError, match="'KeyedVectors' object has no attribute 'zz'"):
         kv.zz
     assert not hasattr(kv, "syn0")
+
+
+def test_setitem_with_a_row_number_writes_that_row_as_gensim():
+    kv = KeyedVectors(np.eye(2, dtype=np.float32), ["a", "b"])
+    kv[0] = [5, 5]                                   # no int keys: 0 is row 0, as wv[0]
+    assert kv.index_to_key == ["a", "b"] and kv["a"].tolist() == [5, 5]
+    kv[[1, "c"]] = np.ones((2, 2))
+    assert kv.index_to_key == ["a", "b", "c"] and kv[1].tolist() == [1, 1]
+    ids = KeyedVectors(np.eye(2, dtype=np.float32), [10, 20])
+    ids[0] = [3, 3]                                  # int keys: 0 is a new key
+    assert ids.index_to_key == [10, 20, 0]
+
+
+def test_old_pickles_without_the_new_attributes_still_work(kv):
+    import pickle
+    del kv.__dict__["vectors_lockf"]                 # as pickled before it existed
+    back = pickle.loads(pickle.dumps(kv))
+    assert back.vectors_lockf is None
+    back.add_vectors(["new"], np.ones((1, kv.vector_size)))
+    assert "new" in back
+
+
+def test_pair_queries_compute_without_copying_the_matrix(kv):
+    import tracemalloc
+    big = KeyedVectors(np.random.default_rng(0).normal(size=(20000, 50)),
+                       [f"w{i}" for i in range(20000)])
+    tracemalloc.start()
+    d = big.distances("w1")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < big.vectors.nbytes / 2             # blocks, not a float64 copy of all
+    unit = big.vectors / np.linalg.norm(big.vectors, axis=1, keepdims=True)
+    np.testing.assert_allclose(d, 1 - unit @ unit[1], atol=1e-6)
+    assert d.dtype == np.float32

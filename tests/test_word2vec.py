@@ -752,6 +752,31 @@ def test_lock_factors_of_a_one_word_vocabulary_grow_per_key(tmp_path):
     assert not np.array_equal(model.wv.vectors[1:], before[1:])
 
 
+def test_lock_factors_checked_before_an_update_and_one_for_all_grows_per_key(planted):
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, **SMALL)
+    n = len(model.wv)
+    model.wv.vectors_lockf = ["x"] * n
+    with pytest.raises(ValueError, match="vectors_lockf must be None or a 1-D array"):
+        model.build_vocab([["brandnew"] * 3], update=True)
+    assert len(model.vocab) == len(model.wv) == n    # nothing changed
+    model.wv.vectors_lockf = np.zeros(1, np.float32)  # one factor for all: 0
+    model.build_vocab([["brandnew"] * 3], update=True)
+    assert model.wv.vectors_lockf.tolist() == [0.0] * n + [1.0]
+
+
+def test_trim_rule_asked_about_new_words_only_and_counts_of_zero_refused():
+    model = Word2Vec(vector_size=4, min_count=1, workers=1)
+    model.build_vocab([["a", "b"]] * 3)
+    asked = []
+    model.build_vocab([["a", "new"]] * 2, update=True,
+                      trim_rule=lambda w, c, m: asked.append(w))
+    assert asked == ["new"]
+    with pytest.raises(ValueError, match="trim_rule keeps 'z', whose count is 0"):
+        Word2Vec(vector_size=4, workers=1).build_vocab_from_freq(
+            {"a": 5, "z": 0}, trim_rule=lambda w, c, m: 2)
+
+
 def test_intersect_on_a_memory_mapped_model_after_copying_its_vectors(tmp_path):
     kv = KeyedVectors(np.zeros((3, 2)), ["a", "b", "c"])
     kv.vectors_lockf = np.array([1, 0, 1], np.float32)
