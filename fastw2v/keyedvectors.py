@@ -254,7 +254,7 @@ class KeyedVectors:
         of it as it is now (not from the cache of `fill_norms`)."""
         index = self.get_index(key)
         if norm:
-            return self._current_unit_rows([index])[0].astype(np.float32)
+            return self._current_unit_rows([index])[0]
         v = self.vectors[index]
         v.flags.writeable = False       # writing through it would invalidate the norms
         return v
@@ -452,11 +452,14 @@ class KeyedVectors:
         self._unit = self._norms = self._bad_rows = None
 
     def _current_unit_rows(self, rows):
-        """Unit vectors (float64) of `rows` as the vectors are now (a few rows: cheaper
-        than a cache that may be stale). A zero row stays zero; NaN/inf give NaN."""
+        """Unit vectors of `rows` as the vectors are now (a few rows: cheaper than a
+        cache that may be stale): lengths in float64, results in float32 as the cache's
+        (and gensim's unitvec: similarity() equals gensim's to the bit). A zero row
+        stays zero; NaN/inf give NaN."""
         v = self.vectors[rows].astype(np.float64)          # (len(rows), dim)
         with np.errstate(invalid="ignore"):
-            return v / np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), _TINY64)[:, None]
+            v /= np.maximum(np.sqrt(np.einsum("ij,ij->i", v, v)), _TINY64)[:, None]
+        return v.astype(np.float32)
 
     def get_normed_vectors(self) -> np.ndarray:
         """gensim's name for `unit_vectors`."""
@@ -794,9 +797,8 @@ class KeyedVectors:
         list is a vector (it cannot be a key), as in gensim. From the vectors as they are
         now (as gensim), not the cache of `fill_norms`."""
         if isinstance(word_or_vector, (np.ndarray, list)):
-            v = self._check_vector(np.asarray(word_or_vector))
-            u = v.astype(np.float64) / max(float(np.linalg.norm(v.astype(np.float64))),
-                                           _TINY64)
+            v = self._check_vector(np.asarray(word_or_vector)).astype(np.float64)
+            u = (v / max(float(np.linalg.norm(v)), _TINY64)).astype(np.float32)
         else:
             u = self._current_unit_rows([self.get_index(word_or_vector)])[0]
         if len(other_words):
