@@ -259,6 +259,33 @@ class KeyedVectors:
         v.flags.writeable = False       # writing through it would invalidate the norms
         return v
 
+    def word_vec(self, key, norm=False) -> np.ndarray:
+        """gensim's older name for `get_vector`."""
+        return self.get_vector(key, norm=norm)
+
+    def sort_by_descending_frequency(self):
+        """Reorder the rows by descending count (ties keep their order), as gensim's: row
+        numbers change, keys keep their vectors, counts and lock factors.
+
+        Raises
+        ------
+        ValueError
+            Vectors without counts, or read-only ones (memory-mapped).
+        """
+        if self.counts is None:
+            raise ValueError("these vectors have no counts to sort by (give counts=, or "
+                             "extras={'count': ...} to add_vectors)")
+        self._check_writeable("sort_by_descending_frequency()")
+        order = np.argsort(-self.counts, kind="stable")
+        lockf = lockf_array(self.vectors_lockf, len(self), "vectors_lockf")
+        self.vectors[...] = self.vectors[order]
+        self.counts = self.counts[order]
+        if lockf is not None:
+            self.vectors_lockf = lockf[order]
+        self.index_to_key = [self.index_to_key[i] for i in order.tolist()]
+        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        self._forget_norms()
+
     def get_vecattr(self, key, attr):
         """Per-key attribute; only ``"count"`` is stored (gensim's name)."""
         self._check_attr(attr)

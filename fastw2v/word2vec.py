@@ -716,6 +716,13 @@ class Word2Vec:
         """model.wv must still be the model's vocabulary: keys added to it
         (wv.add_vectors) are not words the model can train."""
         if self.wv.index_to_key != self.vocab.index_to_key:
+            if (len(self.wv) == len(self.vocab)
+                    and set(self.wv.index_to_key) == set(self.vocab.index_to_key)):
+                raise RuntimeError(
+                    f"{action}: model.wv holds the model's words in another order (after "
+                    f"wv.sort_by_descending_frequency(), say): its rows no longer match "
+                    f"the model's output weights and tables. Sort a copy instead "
+                    f"(model.wv.vectors_for_all(model.wv.index_to_key, copy_vecattrs=True))")
             raise RuntimeError(
                 f"{action}: model.wv holds {len(self.wv)} keys but the model's vocabulary "
                 f"{len(self.vocab)} (or other keys): vectors added to model.wv are not part "

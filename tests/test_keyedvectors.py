@@ -868,3 +868,26 @@ def test_pair_queries_compute_without_copying_the_matrix(kv):
     unit = big.vectors / np.linalg.norm(big.vectors, axis=1, keepdims=True)
     np.testing.assert_allclose(d, 1 - unit @ unit[1], atol=1e-6)
     assert d.dtype == np.float32
+
+
+def test_sort_by_descending_frequency_and_word_vec_as_gensim():
+    kv = KeyedVectors(np.arange(8, dtype=np.float32).reshape(4, 2), ["a", "b", "c", "d"],
+                      counts=[1, 5, 3, 5])
+    kv.vectors_lockf = np.array([0, 1, 0.5, 2], np.float32)
+    kv.fill_norms()
+    kv.sort_by_descending_frequency()
+    assert kv.index_to_key == ["b", "d", "c", "a"] and kv.counts.tolist() == [5, 5, 3, 1]
+    assert kv["a"].tolist() == [0, 1] and kv.get_index("d") == 1
+    assert kv.vectors_lockf.tolist() == [1, 2, 0.5, 0]
+    assert kv.most_similar("a", topn=1)[0][0] == "b"          # the cache followed
+    np.testing.assert_array_equal(kv.word_vec("c"), kv.get_vector("c"))
+    gensim_models = pytest.importorskip("gensim.models")
+    theirs = gensim_models.KeyedVectors(2)
+    theirs.add_vectors(["a", "b", "c", "d"], np.arange(8, dtype=np.float32).reshape(4, 2))
+    for key, count in zip("abcd", (1, 5, 3, 5)):     # (gensim 4.4's extras= fails)
+        theirs.set_vecattr(key, "count", count)
+    theirs.sort_by_descending_frequency()
+    assert sorted(theirs.index_to_key[:2]) == ["b", "d"] and theirs.index_to_key[2:] == [
+        "c", "a"]
+    with pytest.raises(ValueError, match="no counts"):
+        KeyedVectors(np.eye(2), ["x", "y"]).sort_by_descending_frequency()

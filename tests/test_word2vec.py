@@ -1822,3 +1822,14 @@ def test_min_alpha_yet_reached_follows_the_epochs(tmp_path):
     assert seen == pytest.approx([0.04, 0.03, 0.02, 0.01])
     model.save(tmp_path / "m")
     assert Word2Vec.load(tmp_path / "m").min_alpha_yet_reached == pytest.approx(0.01)
+
+
+def test_sorting_the_model_s_vectors_is_refused_at_train_with_the_way_out():
+    model = Word2Vec([["a", "b", "b"]] * 5, min_count=1, vector_size=4, workers=1)
+    model.build_vocab([["c"] * 50], update=True)
+    copy = model.wv.vectors_for_all(model.wv.index_to_key, copy_vecattrs=True)
+    copy.sort_by_descending_frequency()
+    assert copy.index_to_key == ["c", "b", "a"]
+    model.wv.sort_by_descending_frequency()
+    with pytest.raises(RuntimeError, match="another order.*copy_vecattrs=True"):
+        model.train([["a", "c"]] * 3, epochs=1)
