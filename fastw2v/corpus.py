@@ -200,7 +200,9 @@ def as_id_sequences(corpus):
         return corpus
     if (isinstance(corpus, (list, tuple)) and corpus
             and all(isinstance(s, np.ndarray) for s in corpus)
-            # arrays of strings (or objects) are token lists, as lists of str are
-            and not all(s.dtype.kind in "USO" for s in corpus)):
+            # arrays of strings (or objects) are token lists, as lists of str are (an
+            # empty line split into np.array([]) is float64: it decides nothing)
+            and not (all(s.dtype.kind in "USO" or s.size == 0 for s in corpus)
+                     and any(s.size for s in corpus))):
         return IdSequences.from_arrays(corpus)
     return None

@@ -37,6 +37,8 @@ class EncodedCorpus:
         other sources).
     """
 
+    n_iterated = None       # (the class default: corpora pickled before it existed)
+
     def __init__(self, ids, offsets, n_tokens=None, n_source_sentences=None):
         # the training loop reads ids[offsets[s]:offsets[s + 1]] without bounds checks
         if (ids.ndim != 1 or ids.dtype != np.int32 or offsets.ndim != 1

@@ -208,14 +208,12 @@ class KeyedVectors:
         """Set the vector of a key, or the vectors (rows of a matrix) of a list of keys,
         adding keys not present (gensim 4's ``wv[key] = vector``: add_vectors with
         replace=True)."""
+        # (an int that is not a key is a new key here, as in gensim, although wv[0] reads
+        # row 0 when no key is an int)
         if self._is_key_sequence(key_or_keys):
-            keys, vectors = list(key_or_keys), vectors
+            self.add_vectors(list(key_or_keys), vectors, replace=True)
         else:
-            keys, vectors = [key_or_keys], np.reshape(vectors, (1, -1))
-        # an int that reads a row (wv[0] where no key is an int) writes that row, as gensim
-        keys = [k if k in self.key_to_index or self.get_index(k, -1) < 0
-                else self.index_to_key[self.get_index(k)] for k in keys]
-        self.add_vectors(keys, vectors, replace=True)
+            self.add_vectors([key_or_keys], np.reshape(vectors, (1, -1)), replace=True)
 
     def _is_key_sequence(self, x):
         if isinstance(x, (list, np.ndarray)):
@@ -264,21 +262,24 @@ class KeyedVectors:
         return self.get_vector(key, norm=norm)
 
     def sort_by_descending_frequency(self):
-        """Reorder the rows by descending count (ties keep their order), as gensim's: row
-        numbers change, keys keep their vectors, counts and lock factors.
+        """Reorder the rows by descending count into a new matrix, as gensim 4's (tied
+        rows in reverse order, as there): row numbers change, keys keep their vectors,
+        counts and lock factors. A model or lookup layer holding the old matrix keeps it.
 
         Raises
         ------
         ValueError
-            Vectors without counts, or read-only ones (memory-mapped).
+            Vectors without counts.
         """
+        if not len(self):
+            return
         if self.counts is None:
             raise ValueError("these vectors have no counts to sort by (give counts=, or "
                              "extras={'count': ...} to add_vectors)")
-        self._check_writeable("sort_by_descending_frequency()")
-        order = np.argsort(-self.counts, kind="stable")
+        order = np.lexsort((-np.arange(len(self)), -self.counts))
         lockf = lockf_array(self.vectors_lockf, len(self), "vectors_lockf")
-        self.vectors[...] = self.vectors[order]
+        self.vectors = np.take(self.vectors, order, axis=0,
+                               out=native.aligned_empty(self.vectors.shape, np.float32))
         self.counts = self.counts[order]
         if lockf is not None:
             self.vectors_lockf = lockf[order]
@@ -374,7 +375,8 @@ class KeyedVectors:
         if not new and not (replace and known):
             return                                # nothing to add or replace
         n = len(self.index_to_key)
-        lockf = grown_lockf(self.vectors_lockf, n, n + len(new))   # (checked first)
+        if new:                                   # (checked before anything changes)
+            lockf = grown_lockf(self.vectors_lockf, n, n + len(new))
         if replace and known:                     # (checked before changing anything)
             self._check_writeable("add_vectors(..., replace=True)")
         if counts is not None and self.counts is None:

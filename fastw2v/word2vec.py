@@ -529,7 +529,7 @@ class Word2Vec:
                 schedule["epochs_done"] += 1
                 a0, a1 = schedule["alpha_start"], schedule["alpha_end"]
                 done = schedule["epochs_done"] / schedule["epochs"]
-                self._alpha_reached = a0 - (a0 - a1) * done
+                self._alpha_reached = a1 if done == 1 else a0 - (a0 - a1) * done
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], loss, trained)
                 self._call_back(callbacks, "on_epoch_end", held,

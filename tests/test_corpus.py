@@ -112,6 +112,8 @@ def test_a_list_of_string_arrays_is_token_lists_not_ids():
     from fastw2v.corpus import as_id_sequences
     tokens = [np.array(["a", "b"]), np.array(["c"], dtype=object), np.array([b"d"])]
     assert as_id_sequences(tokens) is None
+    # an empty line split by numpy is a float64 array: still token lists
+    assert as_id_sequences([np.array("a b".split()), np.array("".split())]) is None
     assert as_id_sequences([np.array([1, 2]), np.array([3])]) is not None
     with pytest.raises(TypeError, match="sequence 1 must be a 1-D integer array, got dtype "
                                         "float64"):

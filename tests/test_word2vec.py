@@ -1819,9 +1819,9 @@ def test_min_alpha_yet_reached_follows_the_epochs(tmp_path):
     assert model.min_alpha_yet_reached == 0.05
     model.build_vocab([["a", "b", "c"]] * 20)
     model.train()
-    assert seen == pytest.approx([0.04, 0.03, 0.02, 0.01])
+    assert seen == pytest.approx([0.04, 0.03, 0.02, 0.01]) and seen[-1] == 0.01
     model.save(tmp_path / "m")
-    assert Word2Vec.load(tmp_path / "m").min_alpha_yet_reached == pytest.approx(0.01)
+    assert Word2Vec.load(tmp_path / "m").min_alpha_yet_reached == 0.01
 
 
 def test_sorting_the_model_s_vectors_is_refused_at_train_with_the_way_out():
@@ -1833,3 +1833,24 @@ def test_sorting_the_model_s_vectors_is_refused_at_train_with_the_way_out():
     model.wv.sort_by_descending_frequency()
     with pytest.raises(RuntimeError, match="another order.*copy_vecattrs=True"):
         model.train([["a", "c"]] * 3, epochs=1)
+
+    class SortAfterFirstEpoch:                 # a new matrix: training stops, clearly
+        def on_epoch_end(self, model):
+            model.wv.sort_by_descending_frequency()
+
+    model = Word2Vec([["a", "b", "b"]] * 5, min_count=1, vector_size=4, workers=1)
+    model.build_vocab([["c"] * 50], update=True)
+    with pytest.raises(RuntimeError, match="replaced during train"):
+        model.train([["a", "c"]] * 3, epochs=2, callbacks=[SortAfterFirstEpoch()])
+
+
+def test_models_pickled_before_this_version_train_and_report():
+    import pickle
+    model = Word2Vec([["a", "b"]] * 10, min_count=1, vector_size=4, workers=1, epochs=1)
+    for obj, name in ((model, "_alpha_reached"), (model.corpus, "n_iterated"),
+                      (model.wv, "vectors_lockf")):
+        del obj.__dict__[name]                       # as pickled before it existed
+    old = pickle.loads(pickle.dumps(model))
+    assert old.min_alpha_yet_reached == 0.025
+    old.train(total_examples=10, epochs=1)
+    assert old.min_alpha_yet_reached == old.min_alpha
