@@ -2,6 +2,7 @@
 training kernels -> vectors) and runs the training threads."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -9,6 +10,7 @@ import logging
 import math
 import numbers
 import os
+import signal
 import sys
 import threading
 import time
@@ -516,22 +518,11 @@ class Word2Vec:
                 # an epoch that was interrupted continues where its threads stopped
                 todo = chunks if "left" not in schedule else corpus.chunks(
                     cfg.resolved_workers(), within=schedule["left"])
-                loss, trained, examples, steps = self._run_epoch(trainer, states, todo,
-                                                                 report, epoch)
-                loss += schedule.pop("epoch_loss", 0.0)
-                self.epoch_losses.append(loss)
-                self.running_training_loss += loss
-                self.words_trained += trained
-                self.examples_trained += examples
-                self.steps_trained += steps
-                schedule.pop("left", None)
-                schedule.pop("words_done", None)
-                schedule["epochs_done"] += 1
-                a0, a1 = schedule["alpha_start"], schedule["alpha_end"]
-                done = schedule["epochs_done"] / schedule["epochs"]
-                self._alpha_reached = a1 if done == 1 else a0 - (a0 - a1) * done
+                epoch_start = self.words_trained
+                self._run_epoch(trainer, states, todo, report, epoch)
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
-                            schedule["epochs"], loss, trained)
+                            schedule["epochs"], self.epoch_losses[-1],
+                            self.words_trained - epoch_start)
                 self._call_back(callbacks, "on_epoch_end", held,
                                 more=schedule["epochs_done"] < schedule["epochs"])
         finally:
@@ -875,21 +866,40 @@ class Word2Vec:
                 logger.warning("training interrupted; the vectors keep what was trained so "
                                "far, and train(resume=True) continues from there")
             raise
-        failed = [r for r in results if isinstance(r, BaseException)]
-        if failed:
-            self._keep_unfinished(trainer, [state for state, result in zip(states, results)
-                                            if not isinstance(result, BaseException)])
-            raise failed[0]
-        counts = self._collect(states)
-        if (any(r == _train.RUN_NONFINITE for r in results)
-                or not _all_finite(self.wv.vectors)):
-            raise FloatingPointError(
-                f"training diverged in epoch {epoch + 1}: the weights became non-finite "
-                f"(NaN or inf) and are now unusable; no later train() can repair them. "
-                f"Lower the learning rate (this train() started at alpha "
-                f"{self._schedule['alpha_start']}), and build the vocabulary again "
-                f"(build_vocab) for fresh weights, or load a model saved before.")
-        return counts
+        # the epoch is trained: a Ctrl-C now waits until its bookkeeping is done (cut
+        # halfway, a resume would train the whole epoch again)
+        with _interrupts_held():
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                self._keep_unfinished(trainer, [state for state, result in zip(states, results)
+                                                if not isinstance(result, BaseException)])
+                raise failed[0]
+            counts = self._collect(states)
+            if (any(r == _train.RUN_NONFINITE for r in results)
+                    or not _all_finite(self.wv.vectors)):
+                raise FloatingPointError(
+                    f"training diverged in epoch {epoch + 1}: the weights became non-finite "
+                    f"(NaN or inf) and are now unusable; no later train() can repair them. "
+                    f"Lower the learning rate (this train() started at alpha "
+                    f"{self._schedule['alpha_start']}), and build the vocabulary again "
+                    f"(build_vocab) for fresh weights, or load a model saved before.")
+            self._close_epoch(*counts)
+
+    def _close_epoch(self, loss, trained, examples, steps):
+        """Count a finished epoch in the model and its schedule."""
+        schedule = self._schedule
+        loss += schedule.pop("epoch_loss", 0.0)
+        self.epoch_losses.append(loss)
+        self.running_training_loss += loss
+        self.words_trained += trained
+        self.examples_trained += examples
+        self.steps_trained += steps
+        schedule.pop("left", None)
+        schedule.pop("words_done", None)
+        schedule["epochs_done"] += 1
+        a0, a1 = schedule["alpha_start"], schedule["alpha_end"]
+        done = schedule["epochs_done"] / schedule["epochs"]
+        self._alpha_reached = a1 if done == 1 else a0 - (a0 - a1) * done
 
     @staticmethod
     def _wait_stopped(gate, cancelled, begun, done):
@@ -1076,6 +1086,25 @@ _GENSIM3_NAMES = {
     "vocabulary": "wv.key_to_index and wv.get_vecattr(key, 'count')",
     "index2word": "wv.index_to_key", "syn0norm": "wv.get_normed_vectors()",
 }
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C (SIGINT) waits until the block is done, then acts as it would have (the
+    handler in place is called). Only on the main thread (the only one Python delivers
+    signals to) and over a Python-level handler; an exception leaving the block wins."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    held = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        previous(signal.SIGINT, held[0])
 
 
 def _length(corpus):

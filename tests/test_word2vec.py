@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
 
 import numpy as np
@@ -1854,3 +1855,28 @@ def test_models_pickled_before_this_version_train_and_report():
     assert old.min_alpha_yet_reached == 0.025
     old.train(total_examples=10, epochs=1)
     assert old.min_alpha_yet_reached == old.min_alpha
+
+
+
+def test_a_ctrl_c_while_an_epoch_is_counted_waits_until_it_is_counted():
+    # cut between its statements, the bookkeeping that closes an epoch left it trained
+    # but not counted: a resume trained it again
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are set on the main thread only")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        steps = []
+        with pytest.raises(KeyboardInterrupt):
+            with word2vec._interrupts_held():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                time.sleep(0.05)                 # (delivered by now, and held)
+                steps.append("counted")
+        assert steps == ["counted"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        with pytest.raises(FloatingPointError):       # an exception in the block wins
+            with word2vec._interrupts_held():
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                time.sleep(0.05)
+                raise FloatingPointError
+    finally:
+        signal.signal(signal.SIGINT, previous)
