@@ -263,8 +263,9 @@ class _LookupLayer:
         """padding_idx for the kernels: -1 matches no id."""
         return -1 if self._padding_idx is None else self._padding_idx
 
-    def _check_writable(self, what):
-        """Called just before every in-place write of the weight."""
+    def _before_write(self, what):
+        """Called just before every in-place write of the weight: refuses a read-only
+        weight, and drops the unit vectors the source KeyedVectors cached."""
         if not self._weight.flags.writeable:
             raise ValueError(f"{what} changes the weight in place, but it is read-only (a "
                              f"memory-mapped file, say); use a writable copy: "
@@ -292,7 +293,7 @@ class _LookupLayer:
 
     def _renorm(self, flat):
         if self.max_norm is not None:
-            self._check_writable("max_norm")
+            self._before_write("max_norm")
             _lookup.renorm_rows(self._weight, flat, self.max_norm, self.norm_type)
 
     def _as_grad(self, grad_output, shape):
@@ -348,7 +349,7 @@ class _LookupLayer:
         lr = _check_lr(lr)
         if self.grad is None:
             return
-        self._check_writable("step()")
+        self._before_write("step()")
         grad = self.grad
         if isinstance(grad, SparseGrad):
             if grad.shape != self._weight.shape:
@@ -630,7 +631,7 @@ class Embedding(_LookupLayer):
             return
         shape, flat = self._ids(input)
         g = self._as_grad(grad_output, shape + (self.embedding_dim,))
-        self._check_writable("sgd_step()")
+        self._before_write("sgd_step()")
         g = self._unaliased(g.reshape(flat.size, self.embedding_dim))
         self._sgd_scatter(flat, None, g, None, False, lr)
 
@@ -848,7 +849,7 @@ class EmbeddingBag(_LookupLayer):
             return
         flat, bounds, psw = self._bags(input, offsets, per_sample_weights)
         g = self._as_grad(grad_output, (len(bounds) - 1, self.embedding_dim))
-        self._check_writable("sgd_step()")
+        self._before_write("sgd_step()")
         g, psw = self._unaliased(g), self._unaliased(psw)
         if self.mode == "max":
             _lookup.bag_max_scatter(g, self._bag_max(flat, bounds, True)[1], -lr, self._weight)

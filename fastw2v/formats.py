@@ -427,9 +427,11 @@ class _TextReader:
                                  f"{self.n_declared} the header declares: the header's "
                                  f"count is wrong")
             word, _, rest = line.partition(b" ")
-            if b"_" in rest:                     # float() takes "1_0" as 10, strtof as 1
-                self._find_bad_number(rest.split(), [line_no], underscore=True)
             values = rest.split()
+            if b"_" in rest:                     # float() takes "1_0" as 10, strtof as 1
+                token = next(t for t in values if b"_" in t)
+                raise ValueError(f"{self.path!r} line {line_no}: {token[:40]!r} is not a "
+                                 f"number")
             if self.dim is None:                 # no header: the first line sets the size
                 if not values:
                     raise ValueError(f"{self.path!r} line {line_no}: no numbers after the "
@@ -485,21 +487,20 @@ class _TextReader:
         with np.errstate(over="ignore"):     # said below, with the line
             block[...] = numbers.reshape(len(lines), self.dim)
         rows.n += len(lines)
+        if self.warned_nonfinite:
+            return
         finite = np.isfinite(block).all(axis=1)
-        if not self.warned_nonfinite and not finite.all():
+        if not finite.all():
             self.warned_nonfinite = True
             i = int(np.argmin(finite))
             logger.warning("%r line %d: the vector holds inf or nan (a number written so, "
                            "or beyond float32's range, about 3.4e38); it loads as it is "
                            "(said once per file)", self.path, lines[i])
 
-    def _find_bad_number(self, flat, lines, underscore=False):
-        dim = len(flat) if underscore else self.dim
+    def _find_bad_number(self, flat, lines):
         for i, line_no in enumerate(lines):
-            for token in flat[i * dim:(i + 1) * dim]:
+            for token in flat[i * self.dim:(i + 1) * self.dim]:
                 try:
-                    if underscore and b"_" in token:
-                        raise ValueError
                     float(token)
                 except ValueError:
                     raise ValueError(

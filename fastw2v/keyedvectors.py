@@ -165,11 +165,7 @@ class KeyedVectors:
 
     def __getattr__(self, name):
         # only reached for a missing attribute: gensim 3's names get gensim 4's answer
-        hint = _GENSIM3_NAMES.get(name)
-        if hint is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        raise AttributeError(f"{name!r} is gensim 3's name, gone in gensim 4 and here: "
-                             f"use {hint}")
+        raise missing_attribute(self, name, _GENSIM3_NAMES)
 
     # -----------------------------------------------------------------------------------
     # lookups
@@ -1176,6 +1172,16 @@ _GENSIM3_NAMES = {
     "syn0norm": "get_normed_vectors()",
     "wv": "the KeyedVectors itself (they are model.wv already)",
 }
+
+
+def missing_attribute(obj, name, gensim3_names):
+    """The AttributeError for a missing attribute `name` of `obj`: for one of gensim 3's
+    names (a key of `gensim3_names`), what replaced it."""
+    hint = gensim3_names.get(name)
+    if hint is None:
+        return AttributeError(f"{type(obj).__name__!r} object has no attribute {name!r}")
+    return AttributeError(f"{name!r} is gensim 3's name, gone in gensim 4 and here: use "
+                          f"{hint}")
 
 
 def lockf_array(lockf, n, name):

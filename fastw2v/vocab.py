@@ -218,7 +218,7 @@ class Vocab:
         threshold = sample * self.total
         # the same as word2vec.c's form, written with r = threshold / c so that a tiny
         # (subnormal) threshold cannot make c / threshold overflow to inf
-        with np.errstate(divide="ignore"):    # a count of 0 (a word trim_rule kept): 1
+        with np.errstate(divide="ignore"):    # a count of 0 (a Vocab made so): 1
             r = threshold / self.counts.astype(np.float64)
         p = np.sqrt(r) + r
         return np.minimum(p, 1.0).astype(np.float32)

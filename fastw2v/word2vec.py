@@ -21,7 +21,8 @@ from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig, check_learning_rate
 from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
-from fastw2v.keyedvectors import KeyedVectors, grown_lockf, loaded_lockf, lockf_array
+from fastw2v.keyedvectors import (KeyedVectors, grown_lockf, loaded_lockf, lockf_array,
+                                  missing_attribute)
 from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
                            freq_counts, select_words)
 
@@ -152,11 +153,7 @@ class Word2Vec:
         config = self.__dict__.get("config")
         if config is not None and name in _CONFIG_FIELDS:
             return getattr(config, name)
-        hint = _GENSIM3_NAMES.get(name)
-        if hint is not None:
-            raise AttributeError(f"{name!r} is gensim 3's name, gone in gensim 4 and here: "
-                                 f"use {hint}")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        raise missing_attribute(self, name, _GENSIM3_NAMES)
 
     def __repr__(self):
         # gensim's form
@@ -445,7 +442,7 @@ class Word2Vec:
         # written to encoded_dir)
         self._check_vectors_match("train()")
         self._check_weights("train()")
-        self._lockf()
+        lockf = self._lockf()
         self._check_finite()
         if resume:
             if self._schedule is None:
@@ -498,7 +495,7 @@ class Word2Vec:
 
         total = schedule["epochs"] * corpus.n_ids
         trainer = self._make_trainer(corpus, schedule["alpha_start"], schedule["alpha_end"],
-                                     total)
+                                     total, lockf)
         if not resume:
             self.running_training_loss = 0.0     # gensim's: the loss of this call
         self._schedule = schedule
@@ -769,7 +766,7 @@ class Word2Vec:
         """model.wv.vectors_lockf as the kernels take it (None: all 1), checked."""
         return lockf_array(self.wv.vectors_lockf, len(self.wv), "model.wv.vectors_lockf")
 
-    def _make_trainer(self, corpus, alpha0, alpha1, schedule_words):
+    def _make_trainer(self, corpus, alpha0, alpha1, schedule_words, lockf):
         cfg, vocab = self.config, self.vocab
         corpus.check_ids(len(vocab))
         empty = np.zeros((0, cfg.vector_size), np.float32)
@@ -798,7 +795,7 @@ class Word2Vec:
             hot_rows=_train.HOT_ROWS if workers > 1 else 0,
             hot_sync_words=max(1, _train.HOT_SYNC_WORDS // max(1, workers - 1)),
             alpha_start=alpha0, alpha_end=alpha1, schedule_words=schedule_words,
-            lockf=self._lockf(),
+            lockf=lockf,
             simd=os.environ.get("FASTW2V_SIMD", "auto"))
 
     def _thread_states(self, n):

@@ -106,12 +106,12 @@ def test_hot_huffman_copies_merge_more_often_with_more_workers(planted, workers,
     sentences, _ = planted
     model = Word2Vec(hs=1, negative=0, workers=workers, **SMALL)
     model.build_vocab(sentences)
-    trainer = model._make_trainer(model.corpus, 0.025, 0.0001, 1)
+    trainer = model._make_trainer(model.corpus, 0.025, 0.0001, 1, None)
     assert trainer.hot_rows == _train.HOT_ROWS
     assert trainer.hot_sync_words == sync
     one = Word2Vec(hs=1, negative=0, workers=1, **SMALL)
     one.build_vocab(sentences)
-    assert one._make_trainer(one.corpus, 0.025, 0.0001, 1).hot_rows == 0
+    assert one._make_trainer(one.corpus, 0.025, 0.0001, 1, None).hot_rows == 0
 
 
 def test_sixteen_workers_with_hot_node_copies_still_learn_the_groups(planted):
