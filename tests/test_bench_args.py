@@ -279,7 +279,7 @@ def test_schedule_reproduces_gensim_corpus_file_rates():
     assert one[0][0] == 0.025 and one[-1][1] == pytest.approx(0.0001)
 
 
-def test_schedule_script_trains_and_scores_both_schedules(tmp_path, capsys):
+def test_schedule_script_trains_and_scores_both_schedules(tmp_path, capsys, monkeypatch):
     rng = __import__("numpy").random.default_rng(0)
     words = ["king", "queen", "man", "woman", "boy", "girl"] + [f"w{i}" for i in range(40)]
     lines = [" ".join(rng.choice(words, size=12)) for _ in range(300)]
@@ -289,9 +289,20 @@ def test_schedule_script_trains_and_scores_both_schedules(tmp_path, capsys):
     pairs = "king\tqueen\t8.0\nman\twoman\t7.5\nboy\tw3\t1.0\nw1\tw2\t2.0\n"
     (tmp_path / "EN-WS-353-ALL.txt").write_text(pairs)
     (tmp_path / "EN-SIMLEX-999.txt").write_text(pairs)
+    from fastw2v import Word2Vec
+    calls, train = [], Word2Vec.train
+
+    def spy(self, *args, **kwargs):
+        calls.append((kwargs.get("epochs"), kwargs.get("start_alpha"), kwargs.get("end_alpha")))
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(Word2Vec, "train", spy)
     schedule.main(["--corpus", str(tmp_path / "corpus.txt"), "--eval-dir", str(tmp_path),
-                   "--dim", "8", "--epochs", "2", "--min-count", "1", "--workers", "1",
+                   "--dim", "8", "--epochs", "2", "--min-count", "1", "--workers", "2",
                    "--seeds", "1,2"])
+    # per seed: the plain schedule in one call, then gensim's, one call per epoch
+    rates = schedule.gensim_file_rates(0.025, 0.0001, 2, 2)
+    assert calls == 2 * ([(None, None, None)] + [(1, lo, hi) for lo, hi in rates])
     rows = [r.split("|")[1:-1] for r in capsys.readouterr().out.splitlines()[2:]]
     assert [(r[0].strip(), r[1].strip()) for r in rows] == [
         ("plain", "1"), ("gensim-file", "1"), ("plain", "2"), ("gensim-file", "2")]

@@ -689,7 +689,7 @@ def test_fine_tuning_over_keyed_vectors_refreshes_their_queries():
     kv.most_similar("a")
     bag.sgd_step([2], np.array([[0.5, -0.5]]), lr=1.0, offsets=[0])   # c -> (0, 0.5)
     assert kv.most_similar("c", topn=1)[0][0] == "b"
-    # a layer given a copy (another dtype), or pickled, has its own weight
+    # a layer given a copy of the weight, or pickled, has its own
     copy = Embedding.from_keyed_vectors(kv, freeze=False)
     copy.weight = np.array(copy.weight)
     kv.fill_norms()

@@ -572,7 +572,8 @@ def test_malformed_vocab_line_of_many_spaces_is_refused(tmp_path):
         formats.read_vocab_counts(path)
 
 
-def test_binary_vector_with_a_byte_added_is_reported(tmp_path, caplog):
+@pytest.mark.parametrize("stray", [b"A", b"AA"])
+def test_binary_vector_with_bytes_added_is_reported(tmp_path, caplog, stray):
     # the next word takes in the stray bytes and the newline before it ('@\nw2'):
     # loaded, since gensim writes keys holding newlines, but no longer in silence
     # (bytes lost cannot be told: the newline after the vector and the next word's first
@@ -581,7 +582,13 @@ def test_binary_vector_with_a_byte_added_is_reported(tmp_path, caplog):
                  ["w0", "w1", "w2", "w3"]).save_word2vec_format(tmp_path / "v.bin", binary=True)
     data = (tmp_path / "v.bin").read_bytes()
     at = data.index(b"w1 ") + 3 + 5                  # inside w1's vector
-    (tmp_path / "bad.bin").write_bytes(data[:at] + b"A" + data[at:])
+    (tmp_path / "bad.bin").write_bytes(data[:at] + stray + data[at:])
+    if stray == b"AA":          # the word then takes in bytes that are not UTF-8
+        with pytest.raises(ValueError, match="byte offset 35: the word .* holds control "
+                                             "bytes: the header's vector size .3. is "
+                                             "probably wrong"):
+            KeyedVectors.load_word2vec_format(tmp_path / "bad.bin", binary=True)
+        return
     with caplog.at_level(logging.WARNING, logger="fastw2v"):
         kv = KeyedVectors.load_word2vec_format(tmp_path / "bad.bin", binary=True)
     assert kv.index_to_key[2].endswith("\nw2")

