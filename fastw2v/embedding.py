@@ -144,10 +144,14 @@ class SparseGrad:
     def to_torch(self):
         """The gradient as a coalesced ``torch.sparse_coo_tensor`` (values copied)."""
         torch = _import_torch("SparseGrad.to_torch()")
-        # (a copy: torch warns about sharing a read-only array)
-        return torch.sparse_coo_tensor(torch.from_numpy(self.ids.copy())[None],
-                                       torch.from_numpy(self.rows), self.shape,
-                                       check_invariants=True).coalesce()
+        # The checks are switched on around both calls, not by the constructor's
+        # check_invariants=True alone: torch 2.11 warns that they are "implicitly
+        # disabled" unless the global switch is set (pytorch issue 178274).
+        with torch.sparse.check_sparse_tensor_invariants(True):
+            # (a copy: torch warns about sharing a read-only array)
+            return torch.sparse_coo_tensor(torch.from_numpy(self.ids.copy())[None],
+                                           torch.from_numpy(self.rows),
+                                           self.shape).coalesce()
 
     def __add__(self, other):
         if isinstance(other, SparseGrad):

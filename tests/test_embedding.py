@@ -829,6 +829,28 @@ def test_sparse_grad_made_by_hand_is_checked_and_coalesced():
         g + SparseGrad(np.array([0]), np.ones((1, 2)), (5, 2))
 
 
+def test_sparse_grad_to_torch_checks_invariants_explicitly(monkeypatch):
+    # torch 2.11 warns "Sparse invariant checks are implicitly disabled" on every
+    # to_torch() unless the global switch is set around the constructor (the
+    # constructor's own check_invariants=True does not silence it there)
+    switch_seen = []
+    original = torch.sparse_coo_tensor
+
+    def recording(*args, **kwargs):
+        switch_seen.append(torch.sparse.check_sparse_tensor_invariants.is_enabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "sparse_coo_tensor", recording)
+    g = SparseGrad(np.array([2, 0]), np.ones((2, 3), np.float32), (4, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = g.to_torch()
+    assert switch_seen == [True]
+    assert not torch.sparse.check_sparse_tensor_invariants.is_enabled()   # restored
+    assert t.is_coalesced()
+    np.testing.assert_array_equal(t.to_dense().numpy(), g.to_dense())
+
+
 @pytest.mark.parametrize("n_rows", [8, 100_000])     # counted in a table / by sorting
 @pytest.mark.parametrize("sparse", [False, True])
 def test_scale_grad_by_freq_counts_in_the_batch(rng, n_rows, sparse):
