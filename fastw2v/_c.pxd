@@ -109,6 +109,7 @@ cdef extern from "w2v_train.h" nogil:
         float sigmoid[1000]
         float log_sigmoid[1000]
         int simd
+        int prefetch_write
 
     ctypedef struct w2v_thread:
         uint64_t rng

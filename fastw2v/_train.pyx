@@ -239,6 +239,12 @@ cdef class Trainer:
         """The kernel variant in use: 'generic' or 'avx2'."""
         return next(name for name, code in SIMD_NAMES.items() if code == self.m.simd)
 
+    @property
+    def prefetch_write(self):
+        """Whether the kernels prefetch the rows they will write with PREFETCHW (the AVX2
+        kernels, on a CPU that lists it)."""
+        return bool(self.m.prefetch_write)
+
     def start_epoch(self, chunks):
         """Set the work of an epoch for run_chunks: chunks is an (n, 2) array of id ranges
         [start, end) of the encoded corpus, each ending at a sentence's end and starting

@@ -32,6 +32,17 @@ void w2v_thread_seed(w2v_thread *t, uint64_t seed)
     if (t->rng == 0) t->rng = 1;   /* xorshift never leaves 0 */
 }
 
+#if W2V_HAVE_AVX2_BUILD
+#include <cpuid.h>
+
+/* PREFETCHW is listed by CPUID leaf 0x80000001, ECX bit 8 (PRFCHW / 3DNowPrefetch). */
+static int cpu_has_prefetchw(void)
+{
+    unsigned int a, b, c, d;
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 8));
+}
+#endif
+
 int w2v_simd_supported(int simd)
 {
     if (simd == W2V_SIMD_GENERIC) return 1;
@@ -55,6 +66,7 @@ int w2v_model_init(w2v_model *m, int simd)
         simd = w2v_simd_supported(W2V_SIMD_AVX2) ? W2V_SIMD_AVX2 : W2V_SIMD_GENERIC;
     if (!w2v_simd_supported(simd)) return -1;
     m->simd = simd;
+    m->prefetch_write = 0;
     m->train_chunks = w2v_train_chunks_generic;
     m->sg_example = w2v_train_sg_example_generic;
     m->cbow_example = w2v_train_cbow_example_generic;
@@ -65,6 +77,7 @@ int w2v_model_init(w2v_model *m, int simd)
         m->sg_example = w2v_train_sg_example_avx2;
         m->cbow_example = w2v_train_cbow_example_avx2;
         m->sg_window = w2v_train_sg_window_avx2;
+        m->prefetch_write = cpu_has_prefetchw();
     }
 #endif
     return 0;

@@ -75,6 +75,8 @@ struct w2v_model {
     float log_sigmoid[W2V_EXP_TABLE_SIZE];
     /* the kernels for this CPU, chosen once by w2v_model_init */
     int simd;
+    int prefetch_write;         /* 1: rows about to be written are prefetched for writing
+                                   (AVX2 kernels on a CPU that lists PRFCHW) */
     int (*train_chunks)(const w2v_model *, w2v_thread *, const int64_t *, const int64_t *,
                         int64_t, int64_t *);
     int (*sg_example)(const w2v_model *, w2v_thread *, int32_t, int32_t, const int32_t *,

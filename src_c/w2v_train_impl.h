@@ -548,15 +548,22 @@ static void publish_progress(const w2v_model *m, w2v_thread *t)
 }
 
 /* Start loading one row (dim floats) into the cache; the kernels ask one example ahead, so
- * that the random rows of the noise words and the centre word arrive before they are used. */
-static inline void prefetch_row(const float *row, int64_t dim)
+ * that the random rows of the noise words and the centre word arrive before they are used.
+ * Every row prefetched is then written: where the CPU can, the lines are fetched owned
+ * (PREFETCHW), so that a line another core last wrote moves once, not once to be read and
+ * again to be written. Only the AVX2 kernels are compiled to emit PREFETCHW; a CPU
+ * without it gets plain prefetches (the branch is taken the same way every time). */
+static inline void prefetch_row(const w2v_model *m, const float *row)
 {
 #if defined(__GNUC__) || defined(__clang__)
     const char *p = (const char *)row;
-    for (int64_t off = 0; off < dim * (int64_t)sizeof(float); off += 64)
-        __builtin_prefetch(p + off, 1, 3);
+    const int64_t bytes = m->dim * (int64_t)sizeof(float);
+    if (m->prefetch_write)
+        for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 1, 3);
+    else
+        for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off, 0, 3);
 #else
-    (void)row; (void)dim;
+    (void)m; (void)row;
 #endif
 }
 
@@ -565,7 +572,7 @@ static inline void draw_negatives(const w2v_model *m, w2v_thread *t, int32_t *ne
 {
     for (int d = 0; d < m->negative; d++) {
         negs[d] = draw_noise(m, t);
-        prefetch_row(m->w_out_ns + (int64_t)negs[d] * m->dim, m->dim);
+        prefetch_row(m, m->w_out_ns + (int64_t)negs[d] * m->dim);
     }
 }
 
@@ -584,11 +591,11 @@ static inline void prefetch_path(const w2v_model *m, int32_t word)
 /* Start loading the output rows that centre word `word` will use. */
 static inline void prefetch_outputs(const w2v_model *m, int32_t word)
 {
-    if (m->negative) prefetch_row(m->w_out_ns + (int64_t)word * m->dim, m->dim);
+    if (m->negative) prefetch_row(m, m->w_out_ns + (int64_t)word * m->dim);
     if (m->hs)
         for (int64_t k = m->path_off[word]; k < m->path_off[word + 1]; k++)
             if (m->path_points[k] < m->hot_first)   /* the private hot rows stay cached */
-                prefetch_row(m->w_out_hs + (int64_t)m->path_points[k] * m->dim, m->dim);
+                prefetch_row(m, m->w_out_hs + (int64_t)m->path_points[k] * m->dim);
 }
 
 /* The noise words are drawn one example ahead, so that their rows load while the current
@@ -678,7 +685,7 @@ static int train_span(const w2v_model *m, w2v_thread *t, const int32_t *span, in
             if (m->hs && i + 2 < len) prefetch_path(m, span[i + 2]);
             if (i + 1 < len) prefetch_outputs(m, span[i + 1]);
             if (i + 1 + m->window < len)
-                prefetch_row(m->w_in + (int64_t)span[i + 1 + m->window] * m->dim, m->dim);
+                prefetch_row(m, m->w_in + (int64_t)span[i + 1 + m->window] * m->dim);
             if (m->sg && (m->shared_negatives || !n_negs)) {
                 /* every context word predicts the same output rows: train the window at
                  * once. shared_negatives: one draw per centre word serves all its context

@@ -23,6 +23,7 @@ int main(void)
     if (w2v_simd_supported(W2V_SIMD_AVX2)) return 10;
     if (w2v_model_init(&m, W2V_SIMD_AVX2) != -1) return 11;
     if (w2v_model_init(&m, W2V_SIMD_AUTO) != 0) return 12;
+    if (m.prefetch_write) return 13;
     printf("%d\n", m.simd);
     return 0;
 }

@@ -143,6 +143,23 @@ COMBINATIONS = [(sg, hs, neg, mean) for sg, mean in ((1, 1), (0, 1), (0, 0))
 DIMS = (16, 100, 37)
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].split() for line in f
+                        if line.startswith("flags"))
+    except (OSError, StopIteration):
+        pytest.skip("needs /proc/cpuinfo")
+
+
+@pytest.mark.parametrize("simd", _train.available_simd())
+def test_rows_are_prefetched_for_writing_only_where_the_cpu_lists_it(rng, simd):
+    # PREFETCHW is emitted by the AVX2 kernels only, and used only where CPUID lists it
+    # (Linux names the flag 3dnowprefetch)
+    trainer = make_trainer(rng, sg=1, hs=0, negative=5, cbow_mean=1, simd=simd, dim=16)[0]
+    assert trainer.prefetch_write == (simd == "avx2" and "3dnowprefetch" in cpu_flags())
+
+
 @pytest.mark.parametrize("simd", _train.available_simd())
 @pytest.mark.parametrize("dim", DIMS)
 @pytest.mark.parametrize("sg, hs, negative, cbow_mean", COMBINATIONS)
