@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 import weakref
 
 import numpy as np
@@ -40,6 +41,10 @@ from fastw2v import _lookup
 from fastw2v.native import aligned_copy, aligned_empty
 
 __all__ = ["Embedding", "EmbeddingBag", "SparseGrad"]
+
+# torch's switch for sparse invariant checks is one per process: two to_torch() calls at
+# once could otherwise leave it on for everything else (see SparseGrad.to_torch)
+_torch_invariants_lock = threading.Lock()
 
 _WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _ID_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
@@ -147,7 +152,7 @@ class SparseGrad:
         # The checks are switched on around both calls, not by the constructor's
         # check_invariants=True alone: torch 2.11 warns that they are "implicitly
         # disabled" unless the global switch is set (pytorch issue 178274).
-        with torch.sparse.check_sparse_tensor_invariants(True):
+        with _torch_invariants_lock, torch.sparse.check_sparse_tensor_invariants(True):
             # (a copy: torch warns about sharing a read-only array)
             return torch.sparse_coo_tensor(torch.from_numpy(self.ids.copy())[None],
                                            torch.from_numpy(self.rows),

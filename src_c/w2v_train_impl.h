@@ -553,6 +553,11 @@ static void publish_progress(const w2v_model *m, w2v_thread *t)
  * (PREFETCHW), so that a line another core last wrote moves once, not once to be read and
  * again to be written. Only the AVX2 kernels are compiled to emit PREFETCHW; a CPU
  * without it gets plain prefetches (the branch is taken the same way every time). */
+#if defined(__GNUC__) || defined(__clang__)
+/* always inlined: GCC takes a function of prefetches alone for one without effects and,
+ * where it is not inlined (-O2, two loops), deletes every call to it */
+__attribute__((always_inline))
+#endif
 static inline void prefetch_row(const w2v_model *m, const float *row)
 {
 #if defined(__GNUC__) || defined(__clang__)

@@ -1,6 +1,7 @@
 """The C kernels also build where the AVX2 variant is not compiled in: arm64 and every
 other non-x86 machine, or any build with -DW2V_NO_AVX2 (which this test uses to stand in
 for them). A header that only parses on x86 once broke those builds unnoticed."""
+import platform
 import shlex
 import shutil
 import subprocess
@@ -15,11 +16,13 @@ SRC = Path(__file__).resolve().parent.parent / "src_c"
 # Chooses the kernels as fastw2v does, then checks that only the baseline ones exist.
 MAIN = r"""
 #include <stdio.h>
+#include <string.h>
 #include "w2v_train.h"
 
 int main(void)
 {
     static w2v_model m;
+    memset(&m, 0xff, sizeof m);     /* init must set what it reports, not find zeros */
     if (w2v_simd_supported(W2V_SIMD_AVX2)) return 10;
     if (w2v_model_init(&m, W2V_SIMD_AVX2) != -1) return 11;
     if (w2v_model_init(&m, W2V_SIMD_AUTO) != 0) return 12;
@@ -59,6 +62,24 @@ def test_training_kernels_without_avx2_choose_the_baseline(tmp_path):
     from fastw2v import _train
     assert int(ran.stdout) == _train.SIMD_NAMES["generic"]
 
+
+
+@pytest.mark.parametrize("opt", ["-O1", "-O2", "-O3"])
+def test_avx2_kernels_keep_their_write_prefetches_at_every_optimisation_level(opt, tmp_path):
+    # GCC once deleted every row prefetch below -O3: prefetch_row, not inlined, looked like
+    # a function without effects. (setup.py builds with -O3; a user's CFLAGS may not.)
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        pytest.skip("the AVX2 kernels are built on x86 only")
+    asm = tmp_path / "avx2.s"
+    cmd = compiler() + ["-std=gnu99", opt, f"-I{SRC}", "-S", str(SRC / "w2v_train_avx2.c"),
+                        "-o", str(asm)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = asm.read_text()
+    # one per row of each kind the kernels prefetch: the noise words', the centre word's
+    # and the Huffman nodes' output rows, and the next input row (inlined in several
+    # places, so at least that many)
+    assert text.count("prefetchw") >= 4, text.count("prefetchw")
 
 ROOT = SRC.parent
 # build products and caches, which the source distribution must not depend on

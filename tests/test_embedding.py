@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -849,6 +850,42 @@ def test_sparse_grad_to_torch_checks_invariants_explicitly(monkeypatch):
     assert not torch.sparse.check_sparse_tensor_invariants.is_enabled()   # restored
     assert t.is_coalesced()
     np.testing.assert_array_equal(t.to_dense().numpy(), g.to_dense())
+
+
+def test_sparse_grad_to_torch_from_two_threads_leaves_the_switch_off(monkeypatch):
+    # the switch is one per process: two calls inside it at once could restore each
+    # other's saved state in the wrong order and leave the checks on for everything else
+    inside, most = [0], [0]
+    original = torch.sparse_coo_tensor
+
+    def slow(*args, **kwargs):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.02)                      # lets the other thread run
+        inside[0] -= 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "sparse_coo_tensor", slow)
+    g = SparseGrad(np.array([1]), np.ones((1, 2), np.float32), (3, 2))
+    start = threading.Barrier(2)
+    errors = []
+
+    def call():
+        start.wait()
+        try:
+            for _ in range(3):
+                g.to_torch()
+        except Exception as e:             # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert most[0] == 1
+    assert not torch.sparse.check_sparse_tensor_invariants.is_enabled()
 
 
 @pytest.mark.parametrize("n_rows", [8, 100_000])     # counted in a table / by sorting
