@@ -55,10 +55,18 @@ def weights(model):
 
 def time_epoch(model, initial, workers):
     """One epoch on `workers` threads from the initial weights: wall s, CPU s, logistic
-    steps, corpus tokens."""
+    steps, corpus tokens. The output matrices are laid out as a model made with that many
+    workers lays them out (rows padded to whole cache lines on several threads)."""
+    from fastw2v.word2vec import _output_matrix
     for name, array in weights(model).items():
-        if array is not None:
+        if array is None:
+            continue
+        if name == "in":
             array[...] = initial[name]
+        else:
+            rows = initial[name]
+            setattr(model, "w_out_" + name,
+                    _output_matrix(len(rows), rows.shape[1], workers > 1, rows))
     model.config = model.config.replace(workers=workers)
     steps0 = model.steps_trained
     t0, cpu0 = time.perf_counter(), time.process_time()

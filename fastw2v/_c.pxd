@@ -85,6 +85,7 @@ cdef extern from "w2v_train.h" nogil:
         float *w_in
         float *w_out_ns
         float *w_out_hs
+        int64_t ns_stride, hs_stride
         int64_t n_words
         int64_t dim
         const int32_t *ids

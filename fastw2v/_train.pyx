@@ -32,10 +32,33 @@ def _padded(n, dtype):
     return np.zeros(n + 2 * pad, dtype=dtype)[pad:pad + n]
 
 
-def _check_rows(name, const float[:, ::1] a, int64_t rows, int64_t dim):
+def _check_rows(name, const float[:, :] a, int64_t rows, int64_t dim):
     if a.shape[0] != rows or a.shape[1] != dim:
         raise ValueError(f"{name} has shape {(a.shape[0], a.shape[1])}, expected "
                          f"{(rows, dim)} for a vocabulary of the input vectors' size")
+
+
+def padded_width(int64_t dim):
+    """Floats per output row as fastw2v lays the output matrices out: dim rounded up to
+    whole 64-byte cache lines (16 floats), so that neighbouring rows, which two threads
+    may be writing at once, never share a line."""
+    return (dim + 15) // 16 * 16
+
+
+cdef int64_t _row_stride(name, const float[:, :] a) except -1:
+    """Floats from one row of an output matrix to the next: its rows must be contiguous,
+    each at most padded_width(dim) floats apart (the thread states' copies of the hot
+    Huffman nodes are laid out that wide)."""
+    cdef int64_t rows = a.shape[0], dim = a.shape[1], stride
+    if rows <= 1 or dim == 0:
+        return dim
+    stride = a.strides[0] // <Py_ssize_t>sizeof(float)
+    if (a.strides[1] != sizeof(float) or a.strides[0] % sizeof(float)
+            or not dim <= stride <= padded_width(dim)):
+        raise ValueError(f"{name} must have contiguous float32 rows at most "
+                         f"{padded_width(dim)} floats apart, got strides "
+                         f"{(a.strides[0], a.strides[1])} bytes")
+    return stride
 
 
 def _check_length(name, a, int64_t n):
@@ -67,8 +90,9 @@ cdef class ThreadState:
         grad = _padded(W2V_BLOCK * W2V_MAX_INPUTS, np.float32)
         errs = _padded(W2V_MAX_INPUTS * dim, np.float32)
         inputs = _padded(W2V_MAX_INPUTS, np.uintp)
-        hot = _padded(W2V_HOT_ROWS * dim, np.float32)
-        hot_base = _padded(W2V_HOT_ROWS * dim, np.float32)
+        # copies of the hot Huffman nodes, as wide as the output matrices' rows can be
+        hot = _padded(W2V_HOT_ROWS * padded_width(dim), np.float32)
+        hot_base = _padded(W2V_HOT_ROWS * padded_width(dim), np.float32)
         self.buffers = (h, e, span, ctx, negs, grad, errs, inputs, hot, hot_base)
         cdef uintptr_t[::1] inputs_v = inputs
         cdef float[::1] h_v = h, e_v = e, grad_v = grad, errs_v = errs
@@ -134,7 +158,7 @@ cdef class Trainer:
     cdef object chunk_starts, chunk_ends   # this epoch's chunks of ids, for run_chunks
     cdef int64_t next_chunk                # the first chunk no thread has taken yet
 
-    def __init__(self, float[:, ::1] w_in, float[:, ::1] w_out_ns, float[:, ::1] w_out_hs,
+    def __init__(self, float[:, ::1] w_in, float[:, :] w_out_ns, float[:, :] w_out_hs,
                  const int32_t[::1] ids, const int64_t[::1] offsets,
                  const float[::1] keep_prob, const float[::1] noise_prob,
                  const int32_t[::1] noise_alias, const int64_t[::1] path_off,
@@ -182,10 +206,12 @@ cdef class Trainer:
         self.m.w_in = &w_in[0, 0] if dim else NULL
         if negative:
             self.m.w_out_ns = &w_out_ns[0, 0] if dim else NULL
+            self.m.ns_stride = _row_stride("w_out_ns", w_out_ns)
             self.m.noise_prob = &noise_prob[0]
             self.m.noise_alias = &noise_alias[0]
         if hs:
             self.m.w_out_hs = &w_out_hs[0, 0] if w_out_hs.shape[0] and dim else NULL
+            self.m.hs_stride = _row_stride("w_out_hs", w_out_hs)
             self.m.path_off = &path_off[0]
             self.m.path_points = &path_points[0] if path_points.shape[0] else NULL
             self.m.path_codes = &path_codes[0] if path_codes.shape[0] else NULL

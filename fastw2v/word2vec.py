@@ -102,7 +102,12 @@ class Word2Vec:
         The trained vectors (float32, C-contiguous, shape (n_words, vector_size)).
     w_out_ns, w_out_hs : ndarray or None
         Output weights of negative sampling (n_words, vector_size) and hierarchical
-        softmax (n_words - 1, vector_size) (gensim's ``syn1neg`` and ``syn1``).
+        softmax (n_words - 1, vector_size) (gensim's ``syn1neg`` and ``syn1``). For a
+        model with several workers, views whose rows each start a 64-byte cache line
+        (padded to a multiple of 16 floats, so not C-contiguous unless vector_size is a
+        multiple of 16): threads writing neighbouring rows then never share a line. A
+        C-contiguous array of that shape may be assigned instead
+        (``np.ascontiguousarray`` gives one).
     epoch_losses : list of float
         Summed training loss of each epoch trained so far.
     running_training_loss : float
@@ -341,9 +346,9 @@ class Word2Vec:
         cfg, n = self.config, len(vocab)
         dim = cfg.vector_size
         w_in = self._new_rows(native.aligned_empty((n, dim), np.float32), 0)
-        zeros = native.aligned_zeros
-        w_out_ns = zeros((n, dim), np.float32) if cfg.negative else None
-        w_out_hs = zeros((max(n - 1, 0), dim), np.float32) if cfg.hs else None
+        pad = cfg.resolved_workers() > 1
+        w_out_ns = _output_matrix(n, dim, pad) if cfg.negative else None
+        w_out_hs = _output_matrix(max(n - 1, 0), dim, pad) if cfg.hs else None
         return w_in, w_out_ns, w_out_hs
 
     def _grown_weights(self, vocab):
@@ -353,9 +358,10 @@ class Word2Vec:
         w_in = native.aligned_empty((n, cfg.vector_size), np.float32)
         w_in[:n_old] = self.wv.vectors
         self._new_rows(w_in[n_old:], n_old)
-        w_out_ns = _grown(self.w_out_ns, n) if cfg.negative else None
+        pad = cfg.resolved_workers() > 1
+        w_out_ns = _grown(self.w_out_ns, n, pad) if cfg.negative else None
         # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
-        w_out_hs = _grown(self.w_out_hs, max(n - 1, 0)) if cfg.hs else None
+        w_out_hs = _grown(self.w_out_hs, max(n - 1, 0), pad) if cfg.hs else None
         return w_in, w_out_ns, w_out_hs
 
     def _set_vocab(self, vocab, corpus, weights, update):
@@ -618,8 +624,9 @@ class Word2Vec:
                 raise ValueError(f"{path}: {exc}") from None
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
             model.wv.vectors_lockf = loaded_lockf(arrays, len(keys), f"{path} is corrupt")
-            model.w_out_ns = arrays.get("w_out_ns")
-            model.w_out_hs = arrays.get("w_out_hs")
+            pad = config.resolved_workers() > 1
+            model.w_out_ns, model.w_out_hs = (_loaded_output(arrays.get(name), mmap, pad)
+                                              for name in ("w_out_ns", "w_out_hs"))
             model.epoch_losses = [float(x) for x in meta["epoch_losses"]]
             model.words_trained = int(meta["words_trained"])
             model.examples_trained = int(meta["examples_trained"])
@@ -720,8 +727,9 @@ class Word2Vec:
     def _check_weights(self, action, writable=True):
         """The weights the kernels will write through raw pointers, checked (a matrix
         reassigned by the user, of another shape, dtype or layout, would have them write
-        outside it): each must be a float32 C-contiguous array of its shape, writable
-        unless only copied (an update copies them into new arrays)."""
+        outside it): each must be a float32 array of its shape, C-contiguous (an output
+        matrix may also be laid out as _output_matrix makes it), writable unless only
+        copied (an update copies them into new arrays)."""
         cfg, n, dim = self.config, len(self.vocab), self.config.vector_size
         needed = [("wv.vectors", self.wv.vectors, n, "len(vocab)")]
         if cfg.negative:
@@ -738,7 +746,8 @@ class Word2Vec:
             if not isinstance(a, np.ndarray):
                 raise ValueError(f"{action}: model.{name} must be {need}, got "
                                  f"{type(a).__name__}")
-            if a.shape != (rows, dim) or a.dtype != np.float32 or not a.flags.c_contiguous:
+            laid_out = a.flags.c_contiguous or (name != "wv.vectors" and _padded_rows(a))
+            if a.shape != (rows, dim) or a.dtype != np.float32 or not laid_out:
                 layout = "C-contiguous" if a.flags.c_contiguous else "not C-contiguous"
                 raise ValueError(f"{action}: model.{name} must be {need}, got {a.dtype} "
                                  f"{a.shape} ({layout}); assign np.ascontiguousarray(x, "
@@ -1056,12 +1065,39 @@ class _Source:
                                self.passes)
 
 
-def _grown(weights, n_rows):
-    """weights with zero rows appended up to n_rows, in a new aligned matrix."""
-    out = native.aligned_empty((n_rows, weights.shape[1]), weights.dtype)
-    out[:len(weights)] = weights
-    out[len(weights):] = 0
+def _padded_rows(a):
+    """Whether a is laid out as _output_matrix lays it out: contiguous rows, at most
+    padded_width(dim) floats apart."""
+    return (a.ndim == 2 and a.dtype == np.float32 and a.strides[1] == 4
+            and a.strides[0] % 4 == 0
+            and a.shape[1] <= a.strides[0] // 4 <= _train.padded_width(a.shape[1]))
+
+
+def _output_matrix(n_rows, dim, pad, rows=None):
+    """An output matrix: (n_rows, dim) zeros, or `rows` then zeros, 64-byte aligned. With
+    pad (a model trained on several threads), each row starts a cache line of its own (a
+    view of an (n_rows, padded_width(dim)) array): neighbouring rows then never share a
+    line, which two threads writing them at once would pass back and forth. One thread
+    gains nothing from it, and CBOW loses a little to the larger matrix
+    (bench/RESULTS.md, "Output rows on whole cache lines")."""
+    width = _train.padded_width(dim) if pad else dim
+    out = native.aligned_zeros((n_rows, width), np.float32)[:, :dim]
+    if rows is not None:
+        out[:len(rows)] = rows
     return out
+
+
+def _grown(weights, n_rows, pad):
+    """An output matrix with weights' rows, then zero rows up to n_rows."""
+    return _output_matrix(n_rows, weights.shape[1], pad, weights)
+
+
+def _loaded_output(rows, mmap, pad):
+    """A loaded output matrix, laid out for training (a memory-mapped one stays as it is
+    in the file: it cannot be trained)."""
+    if rows is None or mmap is not None or rows.ndim != 2:
+        return rows
+    return _output_matrix(len(rows), rows.shape[1], pad, rows)
 
 
 def _raw_forms_from_meta(saved, keys, path):

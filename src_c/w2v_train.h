@@ -38,8 +38,11 @@ typedef struct w2v_thread w2v_thread;
 struct w2v_model {
     /* weights, shared and written by all threads */
     float *w_in;                /* (n_words, dim) */
-    float *w_out_ns;            /* (n_words, dim), or NULL without negative sampling */
-    float *w_out_hs;            /* (n_words - 1, dim), or NULL without hierarchical softmax */
+    float *w_out_ns;            /* n_words rows, or NULL without negative sampling */
+    float *w_out_hs;            /* n_words - 1 rows, or NULL without hierarchical softmax */
+    /* floats from one output row to the next (>= dim): fastw2v pads the rows to whole
+     * cache lines, so that threads writing neighbouring rows never write one line */
+    int64_t ns_stride, hs_stride;
     int64_t n_words;
     int64_t dim;
     /* the encoded corpus: sentence s is ids[offsets[s]:offsets[s+1]] */

@@ -403,19 +403,18 @@ static inline int next_outputs(const w2v_model *m, const w2v_thread *t, output_c
                                int32_t word, const int32_t *negs, int n_negs, float **rows,
                                int *labels, int *skip)
 {
-    const int64_t dim = m->dim;
     int n = 0;
     for (; n < W2V_BLOCK && cur->path < cur->path_end; n++, cur->path++) {
         int64_t node = m->path_points[cur->path];
-        rows[n] = node >= m->hot_first ? t->hot + (node - m->hot_first) * dim
-                                       : m->w_out_hs + node * dim;
+        rows[n] = node >= m->hot_first ? t->hot + (node - m->hot_first) * m->hs_stride
+                                       : m->w_out_hs + node * m->hs_stride;
         labels[n] = 1 - m->path_codes[cur->path];
         skip[n] = 1;
     }
     for (; n < W2V_BLOCK && m->negative && cur->neg < n_negs; cur->neg++) {
         int32_t w = cur->neg < 0 ? word : negs[cur->neg];
         if (cur->neg >= 0 && w == word) continue;
-        rows[n] = m->w_out_ns + (int64_t)w * dim;
+        rows[n] = m->w_out_ns + (int64_t)w * m->ns_stride;
         labels[n] = cur->neg < 0;
         skip[n++] = 0;
     }
@@ -577,7 +576,7 @@ static inline void draw_negatives(const w2v_model *m, w2v_thread *t, int32_t *ne
 {
     for (int d = 0; d < m->negative; d++) {
         negs[d] = draw_noise(m, t);
-        prefetch_row(m, m->w_out_ns + (int64_t)negs[d] * m->dim);
+        prefetch_row(m, m->w_out_ns + (int64_t)negs[d] * m->ns_stride);
     }
 }
 
@@ -596,11 +595,11 @@ static inline void prefetch_path(const w2v_model *m, int32_t word)
 /* Start loading the output rows that centre word `word` will use. */
 static inline void prefetch_outputs(const w2v_model *m, int32_t word)
 {
-    if (m->negative) prefetch_row(m, m->w_out_ns + (int64_t)word * m->dim);
+    if (m->negative) prefetch_row(m, m->w_out_ns + (int64_t)word * m->ns_stride);
     if (m->hs)
         for (int64_t k = m->path_off[word]; k < m->path_off[word + 1]; k++)
             if (m->path_points[k] < m->hot_first)   /* the private hot rows stay cached */
-                prefetch_row(m, m->w_out_hs + (int64_t)m->path_points[k] * m->dim);
+                prefetch_row(m, m->w_out_hs + (int64_t)m->path_points[k] * m->hs_stride);
 }
 
 /* The noise words are drawn one example ahead, so that their rows load while the current
@@ -624,16 +623,18 @@ static inline int has_hot_rows(const w2v_model *m)
  * the other threads have written meanwhile (Hogwild, in batches). */
 static void load_hot(const w2v_model *m, w2v_thread *t)
 {
-    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->dim * sizeof(float);
-    memcpy(t->hot, m->w_out_hs + m->hot_first * m->dim, bytes);
+    /* (the rows with their padding: one block, as in the shared matrix) */
+    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->hs_stride
+                   * sizeof(float);
+    memcpy(t->hot, m->w_out_hs + m->hot_first * m->hs_stride, bytes);
     memcpy(t->hot_base, t->hot, bytes);
     t->unmerged = 0;
 }
 
 static void merge_hot(const w2v_model *m, w2v_thread *t)
 {
-    int64_t n = (m->n_words - 1 - m->hot_first) * m->dim;
-    float *shared = m->w_out_hs + m->hot_first * m->dim;
+    int64_t n = (m->n_words - 1 - m->hot_first) * m->hs_stride;
+    float *shared = m->w_out_hs + m->hot_first * m->hs_stride;
     for (int64_t i = 0; i < n; i++) {
         /* where no other thread wrote, take the private value as it is: adding the change
          * would round, and one thread alone must train exactly as without copies */

@@ -1273,11 +1273,57 @@ def test_corpus_sizes_and_loss_survive_save_and_load(planted, tmp_path):
     assert (loaded.corpus_count, loaded.corpus_total_words) == (0, 0)
 
 
+def test_padded_output_rows_train_exactly_as_contiguous_ones(planted):
+    """With several workers the output matrices' rows are padded to whole cache lines,
+    with one they are C-contiguous (as are assigned or unpickled ones): both train to
+    the same bits, and a layout the kernels cannot follow is refused."""
+    sentences, _ = planted
+    padded = Word2Vec(hs=1, negative=3, **{**SMALL, "workers": 2})
+    padded.build_vocab(sentences)
+    padded.workers = 1                   # the same layout, trained reproducibly
+    plain = Word2Vec(hs=1, negative=3, **{**SMALL, "workers": 1})
+    plain.build_vocab(sentences)
+    for m, stride in ((padded, 32), (plain, 24)):
+        assert m.syn1neg.strides == m.syn1.strides == (stride * 4, 4)
+    padded.train(sentences)
+    plain.train(sentences)
+    for a, b in ((padded.wv.vectors, plain.wv.vectors), (padded.syn1neg, plain.w_out_ns),
+                 (padded.syn1, plain.w_out_hs)):
+        assert b.flags.c_contiguous
+        np.testing.assert_array_equal(a, b)
+    wide = np.zeros((len(plain.vocab), 64), np.float32)[:, :24]      # rows 64 floats apart
+    plain.w_out_ns = wide
+    with pytest.raises(ValueError, match="w_out_ns must be a float32"):
+        plain.train(sentences)
+    plain.w_out_ns = np.asfortranarray(padded.syn1neg)
+    with pytest.raises(ValueError, match="w_out_ns must be a float32"):
+        plain.train(sentences)
+
+
+def test_trainer_refuses_output_rows_it_cannot_follow():
+    from fastw2v import _train
+    assert [_train.padded_width(d) for d in (1, 16, 17, 100, 300)] == [16, 16, 32, 112, 304]
+    n, dim = 5, 8
+    w_in = np.zeros((n, dim), np.float32)
+    args = (np.zeros(4, np.int32), np.array([0, 4]), None, np.full(n, 0.2, np.float32),
+            np.zeros(n, np.int32), None, None, None)
+    kwargs = dict(sg=1, hs=0, negative=2, window=2, shrink_windows=True, cbow_mean=1,
+                  compute_loss=False, max_span=100, alpha_start=0.025, alpha_end=0.0001,
+                  schedule_words=4)
+    empty = np.zeros((0, dim), np.float32)
+    for ok in (np.zeros((n, dim), np.float32), np.zeros((n, 16), np.float32)[:, :dim]):
+        _train.Trainer(w_in, ok, empty, *args, **kwargs)
+    for bad in (np.zeros((n, 32), np.float32)[:, :dim],       # wider than padded_width
+                np.zeros((n, 2 * dim), np.float32)[:, ::2]):  # rows not contiguous
+        with pytest.raises(ValueError, match="w_out_ns must have contiguous float32 rows"):
+            _train.Trainer(w_in, bad, empty, *args, **kwargs)
+
+
 def test_weights_start_on_64_byte_boundaries(planted, tmp_path):
     """So that JAX shares them without a copy (see test_embedding) and every row of a
     dim-16 matrix starts a cache line: new, grown, loaded and memory-mapped weights."""
     sentences, _ = planted
-    model = Word2Vec(sentences, hs=1, negative=3, **SMALL)
+    model = Word2Vec(sentences, hs=1, negative=3, workers=2, **SMALL)
     model.build_vocab([["brand", "new", "words"]], update=True)
     model.train([["brand", "new", "words"]], epochs=1)
     model.save(tmp_path / "m.fw2v")
@@ -1287,7 +1333,14 @@ def test_weights_start_on_64_byte_boundaries(planted, tmp_path):
                                                                        mmap="r")
     for m in (model, loaded, mapped):
         for weights in (m.wv.vectors, m.syn1neg, m.syn1):
-            assert weights.ctypes.data % 64 == 0 and weights.flags.c_contiguous
+            assert weights.ctypes.data % 64 == 0
+        assert m.wv.vectors.flags.c_contiguous
+    for m in (model, loaded):
+        # the output rows each start a cache line (a view of rows padded to 32 floats)
+        for weights in (m.syn1neg, m.syn1):
+            assert weights.strides == (32 * 4, 4) and weights.shape[1] == 24
+    for weights in (mapped.syn1neg, mapped.syn1):      # as the file holds them
+        assert weights.flags.c_contiguous
     for name in ("v.bin", "v.txt"):
         vectors = KeyedVectors.load_word2vec_format(tmp_path / name, binary=name.endswith("bin"))
         assert vectors.vectors.ctypes.data % 64 == 0
