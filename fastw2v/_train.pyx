@@ -46,15 +46,16 @@ def padded_width(int64_t dim):
 
 
 cdef int64_t _row_stride(name, const float[:, :] a) except -1:
-    """Floats from one row of an output matrix to the next: its rows must be contiguous,
-    each at most padded_width(dim) floats apart (the thread states' copies of the hot
-    Huffman nodes are laid out that wide)."""
-    cdef int64_t rows = a.shape[0], dim = a.shape[1], stride
-    if rows <= 1 or dim == 0:
+    """Floats from one row of an output matrix to the next: its rows must be contiguous
+    and at most padded_width(dim) floats apart (as fastw2v lays them out, or closer)."""
+    cdef int64_t rows = a.shape[0], dim = a.shape[1], stride = dim
+    if rows == 0 or dim == 0:
         return dim
-    stride = a.strides[0] // <Py_ssize_t>sizeof(float)
-    if (a.strides[1] != sizeof(float) or a.strides[0] % sizeof(float)
-            or not dim <= stride <= padded_width(dim)):
+    if rows > 1:
+        stride = a.strides[0] // <Py_ssize_t>sizeof(float)
+    if ((dim > 1 and a.strides[1] != sizeof(float))
+            or (rows > 1 and (a.strides[0] % sizeof(float)
+                              or not dim <= stride <= padded_width(dim)))):
         raise ValueError(f"{name} must have contiguous float32 rows at most "
                          f"{padded_width(dim)} floats apart, got strides "
                          f"{(a.strides[0], a.strides[1])} bytes")
@@ -90,9 +91,8 @@ cdef class ThreadState:
         grad = _padded(W2V_BLOCK * W2V_MAX_INPUTS, np.float32)
         errs = _padded(W2V_MAX_INPUTS * dim, np.float32)
         inputs = _padded(W2V_MAX_INPUTS, np.uintp)
-        # copies of the hot Huffman nodes, as wide as the output matrices' rows can be
-        hot = _padded(W2V_HOT_ROWS * padded_width(dim), np.float32)
-        hot_base = _padded(W2V_HOT_ROWS * padded_width(dim), np.float32)
+        hot = _padded(W2V_HOT_ROWS * dim, np.float32)
+        hot_base = _padded(W2V_HOT_ROWS * dim, np.float32)
         self.buffers = (h, e, span, ctx, negs, grad, errs, inputs, hot, hot_base)
         cdef uintptr_t[::1] inputs_v = inputs
         cdef float[::1] h_v = h, e_v = e, grad_v = grad, errs_v = errs

@@ -739,6 +739,8 @@ class Word2Vec:
         for name, a, rows, rows_are in needed:
             need = (f"a float32 C-contiguous array of shape ({rows}, {dim}), that is "
                     f"({rows_are}, vector_size)")
+            if name != "wv.vectors":
+                need += " (or its rows padded as fastw2v lays them out)"
             if a is None:
                 raise ValueError(f"{action}: model.{name} is None, but this model needs "
                                  f"{need}; build the vocabulary again (build_vocab) for "

@@ -406,7 +406,7 @@ static inline int next_outputs(const w2v_model *m, const w2v_thread *t, output_c
     int n = 0;
     for (; n < W2V_BLOCK && cur->path < cur->path_end; n++, cur->path++) {
         int64_t node = m->path_points[cur->path];
-        rows[n] = node >= m->hot_first ? t->hot + (node - m->hot_first) * m->hs_stride
+        rows[n] = node >= m->hot_first ? t->hot + (node - m->hot_first) * m->dim
                                        : m->w_out_hs + node * m->hs_stride;
         labels[n] = 1 - m->path_codes[cur->path];
         skip[n] = 1;
@@ -623,25 +623,31 @@ static inline int has_hot_rows(const w2v_model *m)
  * the other threads have written meanwhile (Hogwild, in batches). */
 static void load_hot(const w2v_model *m, w2v_thread *t)
 {
-    /* (the rows with their padding: one block, as in the shared matrix) */
-    size_t bytes = (size_t)(m->n_words - 1 - m->hot_first) * (size_t)m->hs_stride
-                   * sizeof(float);
-    memcpy(t->hot, m->w_out_hs + m->hot_first * m->hs_stride, bytes);
-    memcpy(t->hot_base, t->hot, bytes);
+    /* row by row: the copies are dim floats apart, the shared rows hs_stride (whose
+     * padding, after the last row too, is not the kernels' to touch) */
+    const int64_t dim = m->dim, n = m->n_words - 1 - m->hot_first;
+    for (int64_t r = 0; r < n; r++)
+        memcpy(t->hot + r * dim, m->w_out_hs + (m->hot_first + r) * m->hs_stride,
+               (size_t)dim * sizeof(float));
+    memcpy(t->hot_base, t->hot, (size_t)(n * dim) * sizeof(float));
     t->unmerged = 0;
 }
 
 static void merge_hot(const w2v_model *m, w2v_thread *t)
 {
-    int64_t n = (m->n_words - 1 - m->hot_first) * m->hs_stride;
-    float *shared = m->w_out_hs + m->hot_first * m->hs_stride;
-    for (int64_t i = 0; i < n; i++) {
-        /* where no other thread wrote, take the private value as it is: adding the change
-         * would round, and one thread alone must train exactly as without copies */
-        float s = shared[i];
-        float v = s == t->hot_base[i] ? t->hot[i] : s + (t->hot[i] - t->hot_base[i]);
-        shared[i] = v;
-        t->hot[i] = t->hot_base[i] = v;
+    const int64_t dim = m->dim, n = m->n_words - 1 - m->hot_first;
+    for (int64_t r = 0; r < n; r++) {
+        float *shared = m->w_out_hs + (m->hot_first + r) * m->hs_stride;
+        float *mine = t->hot + r * dim, *base = t->hot_base + r * dim;
+        for (int64_t i = 0; i < dim; i++) {
+            /* where no other thread wrote, take the private value as it is: adding the
+             * change would round, and one thread alone must train exactly as without
+             * copies */
+            float s = shared[i];
+            float v = s == base[i] ? mine[i] : s + (mine[i] - base[i]);
+            shared[i] = v;
+            mine[i] = base[i] = v;
+        }
     }
     t->unmerged = 0;
 }

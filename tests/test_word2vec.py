@@ -1039,6 +1039,12 @@ def test_resume_after_real_ctrl_c_equals_uninterrupted(long_sentences, long_refe
     # the interrupted call and its resumptions are one train() call for the loss too
     assert part.get_latest_training_loss() == pytest.approx(
         full.get_latest_training_loss(), rel=1e-9)
+    # no worker left running (one that has just set its done event may still be on its
+    # way out of the thread: a loaded machine has been seen to catch one there)
+    deadline = time.monotonic() + 10
+    while ([t for t in threading.enumerate() if t.name.startswith("fastw2v-worker")]
+           and time.monotonic() < deadline):
+        time.sleep(0.01)
     assert not [t for t in threading.enumerate() if t.name.startswith("fastw2v-worker")]
 
 
@@ -1300,6 +1306,30 @@ def test_padded_output_rows_train_exactly_as_contiguous_ones(planted):
         plain.train(sentences)
 
 
+def test_padded_hot_huffman_copies_train_exactly_as_contiguous_ones(planted):
+    """With several threads each keeps private copies of the hot Huffman nodes, loaded
+    from and merged into the (padded) shared rows. One sentence is one chunk, so one
+    thread of two trains it, reproducibly: padded and contiguous rows give the same bits,
+    and the padding is never written."""
+    sentences, _ = planted
+    one = [[w for s in sentences for w in s][:9000]]
+    models = []
+    for layout in ("padded", "contiguous"):
+        m = Word2Vec(hs=1, negative=0, **{**SMALL, "vector_size": 20, "workers": 2})
+        m.build_vocab(one)
+        if layout == "contiguous":
+            m.w_out_hs = np.ascontiguousarray(m.w_out_hs)
+        m.train(one)
+        models.append(m)
+    padded, plain = models
+    assert padded.w_out_hs.strides[0] == 32 * 4 and plain.w_out_hs.flags.c_contiguous
+    np.testing.assert_array_equal(padded.wv.vectors, plain.wv.vectors)
+    np.testing.assert_array_equal(padded.w_out_hs, plain.w_out_hs)
+    a = padded.w_out_hs            # its whole rows, padding included (inside the array)
+    whole = np.lib.stride_tricks.as_strided(a, shape=(len(a), 32), strides=a.strides)
+    assert not whole[:, 20:].any()
+
+
 def test_trainer_refuses_output_rows_it_cannot_follow():
     from fastw2v import _train
     assert [_train.padded_width(d) for d in (1, 16, 17, 100, 300)] == [16, 16, 32, 112, 304]
@@ -1314,9 +1344,16 @@ def test_trainer_refuses_output_rows_it_cannot_follow():
     for ok in (np.zeros((n, dim), np.float32), np.zeros((n, 16), np.float32)[:, :dim]):
         _train.Trainer(w_in, ok, empty, *args, **kwargs)
     for bad in (np.zeros((n, 32), np.float32)[:, :dim],       # wider than padded_width
-                np.zeros((n, 2 * dim), np.float32)[:, ::2]):  # rows not contiguous
+                np.zeros((n, 2 * dim), np.float32)[:, ::2],   # rows not contiguous
+                np.zeros((n, dim), np.float32)[::-1]):        # rows backwards
         with pytest.raises(ValueError, match="w_out_ns must have contiguous float32 rows"):
             _train.Trainer(w_in, bad, empty, *args, **kwargs)
+    for bad in (np.zeros((1, 2 * dim), np.float32)[:, ::2],   # one row, not contiguous
+                np.zeros((1, dim), np.float32)[:, ::-1]):
+        with pytest.raises(ValueError, match="w_out_ns must have contiguous float32 rows"):
+            _train.Trainer(w_in[:1], bad, empty, *args[:2], None,
+                           np.full(1, 0.2, np.float32), np.zeros(1, np.int32), None, None,
+                           None, **{**kwargs, "schedule_words": 4})
 
 
 def test_weights_start_on_64_byte_boundaries(planted, tmp_path):
