@@ -20,6 +20,10 @@ separate processes (each on its own copy of the model) for every thread count N 
 speed-up the machine gives work that shares nothing (cores, memory bandwidth, clock). The
 gap between it and the threads' speed-up is what sharing one model costs.
 
+--output-layout contiguous (or padded) lays the output matrices out so for every thread
+count, instead of as a model with that many workers would (rows padded to whole cache
+lines on several threads): run it beside the default to measure the padding.
+
 --variants compares settings of the private copies of the hot Huffman nodes (module
 constants of fastw2v._train that Word2Vec reads: HOT_ROWS nodes, merged every
 HOT_SYNC_WORDS / (threads - 1) words) in the same rounds: a comma list of ROWS/SYNC,
@@ -53,11 +57,13 @@ def weights(model):
     return {"in": model.wv.vectors, "ns": model.w_out_ns, "hs": model.w_out_hs}
 
 
-def time_epoch(model, initial, workers):
+def time_epoch(model, initial, workers, layout="auto"):
     """One epoch on `workers` threads from the initial weights: wall s, CPU s, logistic
     steps, corpus tokens. The output matrices are laid out as a model made with that many
-    workers lays them out (rows padded to whole cache lines on several threads)."""
+    workers lays them out (layout "auto": rows padded to whole cache lines on several
+    threads), or with every row padded ("padded") or none ("contiguous")."""
     from fastw2v.word2vec import _output_matrix
+    pad = {"auto": workers > 1, "padded": True, "contiguous": False}[layout]
     for name, array in weights(model).items():
         if array is None:
             continue
@@ -65,8 +71,7 @@ def time_epoch(model, initial, workers):
             array[...] = initial[name]
         else:
             rows = initial[name]
-            setattr(model, "w_out_" + name,
-                    _output_matrix(len(rows), rows.shape[1], workers > 1, rows))
+            setattr(model, "w_out_" + name, _output_matrix(len(rows), rows.shape[1], pad, rows))
     model.config = model.config.replace(workers=workers)
     steps0 = model.steps_trained
     t0, cpu0 = time.perf_counter(), time.process_time()
@@ -148,6 +153,11 @@ def build_parser():
                    metavar="NAME=VALUE",
                    help="another Word2Vec option for every run, e.g. shared_negatives=True "
                         "(VALUE as a Python literal, else a string; repeatable)")
+    p.add_argument("--output-layout", default="auto",
+                   choices=("auto", "padded", "contiguous"),
+                   help="rows of the output matrices: as a model with that many workers "
+                        "lays them out (auto: padded to whole cache lines on several "
+                        "threads), or always padded, or never (to measure the padding)")
     p.add_argument("--independent", action="store_true",
                    help="also time N single-thread epochs at once in N processes")
     p.add_argument("--eval-dir", default=None,
@@ -192,7 +202,7 @@ def main(argv=None):
           f"{os.environ.get('FASTW2V_SIMD') or _train.available_simd()[-1]}; corpus {a.corpus}; "
           f"dim {a.dim}, " + ", ".join(f"{k} {v!r}" for k, v in shared.items())
           + f"; one epoch per run, fastest of {a.rounds} rounds; hot Huffman copies "
-          f"ROWS/SYNC: {a.variants or default}", flush=True)
+          f"ROWS/SYNC: {a.variants or default}; output rows: {a.output_layout}", flush=True)
     runs = []
     try:
         for name in configs:
@@ -207,7 +217,8 @@ def main(argv=None):
                     for rows, sync in variants if w > 1 else variants[:1]:
                         # (one thread keeps no copies: the variants are the same)
                         _train.HOT_ROWS, _train.HOT_SYNC_WORDS = rows, sync
-                        wall, cpu, steps, tokens = time_epoch(model, initial, w)
+                        wall, cpu, steps, tokens = time_epoch(model, initial, w,
+                                                              a.output_layout)
                         run = dict(config=name, variant=f"{rows}/{sync}", dim=a.dim, threads=w,
                                    round=r, wall_s=wall, cpu_s=cpu, steps=steps, tokens=tokens)
                         if a.eval_dir and r == 0:

@@ -236,6 +236,25 @@ def test_independent_processes_that_die_are_named():
     independent.close()
 
 
+@pytest.mark.parametrize("layout, threads, padded", [
+    ("auto", 1, False), ("auto", 2, True), ("contiguous", 2, False), ("padded", 1, True)])
+def test_scaling_lays_the_output_rows_out_as_asked(layout, threads, padded):
+    from fastw2v import Word2Vec
+    sentences = [["a", "b", "c", "d", "e"], ["b", "c", "d", "e", "a"]] * 20
+    model = Word2Vec(vector_size=20, min_count=1, workers=1, hs=1, negative=2, seed=1)
+    model.build_vocab(sentences)
+    initial = {k: v.copy() for k, v in scaling.weights(model).items() if v is not None}
+    scaling.time_epoch(model, initial, threads, layout)
+    for a in (model.w_out_ns, model.w_out_hs):
+        assert a.strides == ((32 if padded else 20) * 4, 4)
+    assert model.config.workers == threads
+    if threads == 1:           # one thread: the same bits as a plain one-epoch train()
+        again = Word2Vec(vector_size=20, min_count=1, workers=1, hs=1, negative=2, seed=1)
+        again.build_vocab(sentences)
+        again.train(epochs=1)
+        assert (model.wv.vectors == again.wv.vectors).all()
+
+
 def test_a_system_reports_its_own_peak_memory_not_the_harness_s():
     # started straight from compare.py, every process inherited compare.py's peak RSS
     # (about 400 MB once it had scored a system): every peer showed 414 MB
