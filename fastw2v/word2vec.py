@@ -189,6 +189,19 @@ class Word2Vec:
         # a copy (deepcopy, pickle) made inside a callback is not itself training
         return {**self.__dict__, "_busy": None}
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # pickle and deepcopy give the padded output matrices back as plain arrays: lay
+        # them out again as a model with these workers does
+        config = state.get("config")
+        if config is None or config.resolved_workers() < 2:
+            return
+        for name in ("w_out_ns", "w_out_hs"):
+            a = state.get(name)
+            if (isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype == np.float32
+                    and a.flags.c_contiguous and a.flags.writeable):
+                setattr(self, name, _output_matrix(len(a), a.shape[1], True, a))
+
     @property
     def syn1neg(self):
         return self.w_out_ns

@@ -1,7 +1,9 @@
 """The Python API end to end: training recovers planted structure, is reproducible, and
 fails clearly on misuse."""
+import copy
 import logging
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -1328,6 +1330,19 @@ def test_padded_hot_huffman_copies_train_exactly_as_contiguous_ones(planted):
     a = padded.w_out_hs            # its whole rows, padding included (inside the array)
     whole = np.lib.stride_tricks.as_strided(a, shape=(len(a), 32), strides=a.strides)
     assert not whole[:, 20:].any()
+
+
+def test_pickled_and_copied_models_keep_their_output_layout(planted):
+    sentences, _ = planted
+    for workers, stride in ((2, 32), (1, 24)):
+        model = Word2Vec(sentences, hs=1, negative=3, **{**SMALL, "workers": workers})
+        for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+            for mine, theirs in ((model.w_out_ns, other.w_out_ns),
+                                 (model.w_out_hs, other.w_out_hs)):
+                assert theirs.strides == (stride * 4, 4)
+                assert workers == 1 or theirs.ctypes.data % 64 == 0
+                np.testing.assert_array_equal(theirs, mine)
+            other.train(sentences, epochs=1)          # and trains
 
 
 def test_trainer_refuses_output_rows_it_cannot_follow():
