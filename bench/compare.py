@@ -48,7 +48,7 @@ import numpy as np
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, BENCH_DIR)
-from score import analogy_accuracy, similarity_spearman  # noqa: E402
+from score import evaluate_all  # noqa: E402
 
 DEFAULT_CORPUS = "/work/shared/data/pd-encyc8.lines.gz"
 DEFAULT_EVAL_DIR = "/work/shared/data/eval"
@@ -578,12 +578,8 @@ def evaluate(path: str, eval_dir: str) -> dict:
     if dropped_eos:
         words = [words[i] for i in keep]
         vecs = vecs[keep]
-    return dict(
-        vocab_size=len(words), dropped_eos=dropped_eos,
-        analogy=analogy_accuracy(vecs, words, os.path.join(eval_dir, "questions-words.txt")),
-        ws353=similarity_spearman(vecs, words, os.path.join(eval_dir, "EN-WS-353-ALL.txt")),
-        simlex=similarity_spearman(vecs, words, os.path.join(eval_dir, "EN-SIMLEX-999.txt")),
-    )
+    return dict(vocab_size=len(words), dropped_eos=dropped_eos,
+                **evaluate_all(vecs, words, eval_dir))
 
 
 # ---------------------------------------------------------------------------------

@@ -127,13 +127,9 @@ class Independent:
 
 
 def scores(model, eval_dir):
-    from score import analogy_accuracy, similarity_spearman
-    vecs, words = model.wv.vectors, model.wv.index_to_key
-    return dict(
-        analogy=analogy_accuracy(vecs, words, os.path.join(eval_dir, "questions-words.txt"))
-        ["accuracy"],
-        ws353=similarity_spearman(vecs, words, os.path.join(eval_dir, "EN-WS-353-ALL.txt"))
-        ["rho"])
+    from score import evaluate_all
+    got = evaluate_all(model.wv.vectors, model.wv.index_to_key, eval_dir)
+    return dict(analogy=got["analogy"]["accuracy"], ws353=got["ws353"]["rho"])
 
 
 def build_parser():

@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))   # fastw2v from this checkout
 sys.path.insert(0, HERE)
 
-from score import analogy_accuracy, similarity_spearman  # noqa: E402
+from score import evaluate_all  # noqa: E402
 
 
 def gensim_file_rates(alpha, min_alpha, epochs, workers):
@@ -48,12 +48,9 @@ def train(a, seed, schedule):
         for lo, hi in gensim_file_rates(a.alpha, a.min_alpha, a.epochs, a.workers):
             model.train(epochs=1, start_alpha=lo, end_alpha=hi)
     seconds = time.perf_counter() - start
-    vecs, words = model.wv.vectors, list(model.wv.index_to_key)
-    path = lambda name: os.path.join(a.eval_dir, name)  # noqa: E731
-    return (seconds,
-            analogy_accuracy(vecs, words, path("questions-words.txt"))["accuracy"] * 100,
-            similarity_spearman(vecs, words, path("EN-WS-353-ALL.txt"))["rho"],
-            similarity_spearman(vecs, words, path("EN-SIMLEX-999.txt"))["rho"])
+    got = evaluate_all(model.wv.vectors, list(model.wv.index_to_key), a.eval_dir)
+    return (seconds, got["analogy"]["accuracy"] * 100, got["ws353"]["rho"],
+            got["simlex"]["rho"])
 
 
 def main(argv=None):

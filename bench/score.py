@@ -16,6 +16,8 @@ before lookup (the benchmark corpora are lowercase).
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 __all__ = [
@@ -241,3 +243,13 @@ if __name__ == "__main__":  # pragma: no cover - tiny CLI for ad-hoc checks
     for path in args.pairs:
         out[path] = similarity_spearman(vecs, keys, path)
     print(json.dumps(out, indent=2))
+
+
+def evaluate_all(vectors, index_to_key, eval_dir) -> dict:
+    """The three scores every benchmark reports, from the files in eval_dir:
+    ``dict(analogy=analogy_accuracy(...), ws353=..., simlex=similarity_spearman(...))``."""
+    path = lambda name: os.path.join(eval_dir, name)  # noqa: E731
+    return dict(
+        analogy=analogy_accuracy(vectors, index_to_key, path("questions-words.txt")),
+        ws353=similarity_spearman(vectors, index_to_key, path("EN-WS-353-ALL.txt")),
+        simlex=similarity_spearman(vectors, index_to_key, path("EN-SIMLEX-999.txt")))

@@ -62,6 +62,16 @@ cdef int64_t _row_stride(name, const float[:, :] a) except -1:
     return stride
 
 
+def output_rows_fit(a):
+    """Whether the trainer can follow the rows of output matrix `a` (a float32 matrix):
+    contiguous rows at most padded_width(dim) floats apart."""
+    try:
+        _row_stride("", a)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_length(name, a, int64_t n):
     if a is None or len(a) != n:
         raise ValueError(f"{name} has {None if a is None else len(a)} entries, expected {n}")

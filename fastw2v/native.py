@@ -220,14 +220,30 @@ _WRITE_BLOCK = 1 << 24
 
 
 def _write_array(f, a):
-    """Write a's bytes and return their CRC-32, computed on the very bytes written: each
-    block is copied once, then checksummed and written."""
-    data, crc = _bytes_of(a), 0
-    for start in range(0, len(data), _WRITE_BLOCK):
-        chunk = data[start:start + _WRITE_BLOCK].tobytes()
+    """Write a's bytes in C order and return their CRC-32, computed on the very bytes
+    written: each block is copied once, then checksummed and written. A matrix whose rows
+    are contiguous but apart (padded output rows) is written a block of rows at a time,
+    never copied whole."""
+    if a.flags.c_contiguous:
+        data = _bytes_of(a)
+        chunks = (data[start:start + _WRITE_BLOCK] for start in range(0, len(data),
+                                                                         _WRITE_BLOCK))
+    else:
+        step = max(1, _WRITE_BLOCK // max(1, a.shape[1] * a.itemsize))
+        chunks = (a[start:start + step] for start in range(0, len(a), step))
+    crc = 0
+    for chunk in chunks:
+        chunk = chunk.tobytes()
         crc = zlib.crc32(chunk, crc)
         _write_all(f, chunk)
     return crc
+
+
+def _rows_contiguous(a):
+    """Whether a is a matrix of contiguous rows in increasing memory order (a view of
+    padded rows), which _write_array writes without a whole copy."""
+    return (a.ndim == 2 and a.strides[1] == a.itemsize
+            and a.strides[0] >= a.shape[1] * a.itemsize)
 
 
 def _check_meta(meta):
@@ -253,7 +269,9 @@ def _prepare_array(name, a):
         raise TypeError(f"array {name!r} has dtype {a.dtype}: only bool and numeric arrays "
                         f"can be stored (no object, string or structured data); encode "
                         f"strings as UTF-8 bytes in a uint8 array")
-    a = a.astype(a.dtype.newbyteorder("<"), order="C", copy=False)
+    a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+    if not (a.flags.c_contiguous or _rows_contiguous(a)):
+        a = np.ascontiguousarray(a)
     if not _DTYPE_RE.match(a.dtype.str):
         raise TypeError(f"array {name!r} has unsupported dtype {a.dtype} ({a.dtype.str})")
     return a

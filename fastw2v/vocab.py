@@ -3,6 +3,7 @@ from their counts (subsampling, noise distribution, Huffman tree)."""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,8 +31,9 @@ def apply_trim_rule(trim_rule, keys, counts, min_count, keep):
         verdict = trim_rule(key, count, min_count)
         if verdict is None:
             continue
-        if isinstance(verdict, (bool, np.bool_)) or verdict not in (
-                RULE_DEFAULT, RULE_DISCARD, RULE_KEEP):
+        # (a number, not a bool, nor an array, whose `in` would raise its own error)
+        if (isinstance(verdict, (bool, np.bool_)) or not isinstance(verdict, numbers.Number)
+                or verdict not in (RULE_DEFAULT, RULE_DISCARD, RULE_KEEP)):
             raise ValueError(f"trim_rule returned {verdict!r} for {key!r}: return "
                              f"RULE_KEEP (2), RULE_DISCARD (1) or RULE_DEFAULT (0) from "
                              f"fastw2v (or gensim.utils)")

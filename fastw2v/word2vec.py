@@ -194,13 +194,10 @@ class Word2Vec:
         # pickle and deepcopy give the padded output matrices back as plain arrays: lay
         # them out again as a model with these workers does
         config = state.get("config")
-        if config is None or config.resolved_workers() < 2:
-            return
-        for name in ("w_out_ns", "w_out_hs"):
-            a = state.get(name)
-            if (isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype == np.float32
-                    and a.flags.c_contiguous and a.flags.writeable):
-                setattr(self, name, _output_matrix(len(a), a.shape[1], True, a))
+        if config is not None:
+            pad = _pads_output(config)
+            self.w_out_ns, self.w_out_hs = (_laid_out(state.get(name), pad)
+                                            for name in ("w_out_ns", "w_out_hs"))
 
     @property
     def syn1neg(self):
@@ -359,7 +356,7 @@ class Word2Vec:
         cfg, n = self.config, len(vocab)
         dim = cfg.vector_size
         w_in = self._new_rows(native.aligned_empty((n, dim), np.float32), 0)
-        pad = cfg.resolved_workers() > 1
+        pad = _pads_output(cfg)
         w_out_ns = _output_matrix(n, dim, pad) if cfg.negative else None
         w_out_hs = _output_matrix(max(n - 1, 0), dim, pad) if cfg.hs else None
         return w_in, w_out_ns, w_out_hs
@@ -371,10 +368,11 @@ class Word2Vec:
         w_in = native.aligned_empty((n, cfg.vector_size), np.float32)
         w_in[:n_old] = self.wv.vectors
         self._new_rows(w_in[n_old:], n_old)
-        pad = cfg.resolved_workers() > 1
-        w_out_ns = _grown(self.w_out_ns, n, pad) if cfg.negative else None
+        pad, dim = _pads_output(cfg), cfg.vector_size
+        w_out_ns = _output_matrix(n, dim, pad, self.w_out_ns) if cfg.negative else None
         # the tree is rebuilt from the new counts; its inner nodes get fresh meanings
-        w_out_hs = _grown(self.w_out_hs, max(n - 1, 0), pad) if cfg.hs else None
+        w_out_hs = (_output_matrix(max(n - 1, 0), dim, pad, self.w_out_hs) if cfg.hs
+                    else None)
         return w_in, w_out_ns, w_out_hs
 
     def _set_vocab(self, vocab, corpus, weights, update):
@@ -637,8 +635,8 @@ class Word2Vec:
                 raise ValueError(f"{path}: {exc}") from None
             model.wv = KeyedVectors(arrays["w_in"], keys, model.vocab.counts)
             model.wv.vectors_lockf = loaded_lockf(arrays, len(keys), f"{path} is corrupt")
-            pad = config.resolved_workers() > 1
-            model.w_out_ns, model.w_out_hs = (_loaded_output(arrays.get(name), mmap, pad)
+            pad = _pads_output(config)      # (a memory-mapped matrix stays as it is)
+            model.w_out_ns, model.w_out_hs = (_laid_out(arrays.get(name), pad)
                                               for name in ("w_out_ns", "w_out_hs"))
             model.epoch_losses = [float(x) for x in meta["epoch_losses"]]
             model.words_trained = int(meta["words_trained"])
@@ -761,7 +759,9 @@ class Word2Vec:
             if not isinstance(a, np.ndarray):
                 raise ValueError(f"{action}: model.{name} must be {need}, got "
                                  f"{type(a).__name__}")
-            laid_out = a.flags.c_contiguous or (name != "wv.vectors" and _padded_rows(a))
+            laid_out = a.flags.c_contiguous or (name != "wv.vectors" and a.ndim == 2
+                                                and a.dtype == np.float32
+                                                and _train.output_rows_fit(a))
             if a.shape != (rows, dim) or a.dtype != np.float32 or not laid_out:
                 layout = "C-contiguous" if a.flags.c_contiguous else "not C-contiguous"
                 raise ValueError(f"{action}: model.{name} must be {need}, got {a.dtype} "
@@ -1080,12 +1080,9 @@ class _Source:
                                self.passes)
 
 
-def _padded_rows(a):
-    """Whether a is laid out as _output_matrix lays it out: contiguous rows, at most
-    padded_width(dim) floats apart."""
-    return (a.ndim == 2 and a.dtype == np.float32 and a.strides[1] == 4
-            and a.strides[0] % 4 == 0
-            and a.shape[1] <= a.strides[0] // 4 <= _train.padded_width(a.shape[1]))
+def _pads_output(config):
+    """Whether a model with this config pads its output rows (see _output_matrix)."""
+    return config.resolved_workers() > 1
 
 
 def _output_matrix(n_rows, dim, pad, rows=None):
@@ -1102,17 +1099,17 @@ def _output_matrix(n_rows, dim, pad, rows=None):
     return out
 
 
-def _grown(weights, n_rows, pad):
-    """An output matrix with weights' rows, then zero rows up to n_rows."""
-    return _output_matrix(n_rows, weights.shape[1], pad, weights)
-
-
-def _loaded_output(rows, mmap, pad):
-    """A loaded output matrix, laid out for training (a memory-mapped one stays as it is
-    in the file: it cannot be trained)."""
-    if rows is None or mmap is not None or rows.ndim != 2:
-        return rows
-    return _output_matrix(len(rows), rows.shape[1], pad, rows)
+def _laid_out(a, pad):
+    """Output matrix `a` (loaded, or unpickled: pickle stores a padded view as a plain
+    array) laid out as _output_matrix(..., pad) would: as it is if it already is, or if
+    it cannot be trained anyway (read-only: memory-mapped; not a float32 matrix)."""
+    if (not isinstance(a, np.ndarray) or a.ndim != 2 or a.dtype != np.float32
+            or not a.flags.writeable):
+        return a
+    width = _train.padded_width(a.shape[1]) if pad else a.shape[1]
+    if a.strides[0] == 4 * width and a.strides[1] == 4 and a.ctypes.data % native.ALIGN == 0:
+        return a
+    return _output_matrix(len(a), a.shape[1], pad, a)
 
 
 def _raw_forms_from_meta(saved, keys, path):

@@ -369,6 +369,24 @@ def test_unpack_keys_rejects_inconsistent_arrays():
 
 # ---- property tests: hostile bytes never crash the loader ----
 
+def test_a_matrix_of_padded_rows_is_written_in_blocks_not_copied_whole(tmp_path,
+                                                                        monkeypatch):
+    # the padded output rows of a model: saving copied each matrix whole (20 MB at dim
+    # 100 on 42k words, GBs on big vocabularies) before writing it block by block
+    monkeypatch.setattr(native, "_WRITE_BLOCK", 1000)      # several blocks of rows
+    rows = native.aligned_zeros((300, 16), np.float32)[:, :13]
+    rows[:] = np.arange(300 * 13, dtype=np.float32).reshape(300, 13)
+    assert native._prepare_array("m", rows) is rows
+    others = {"f": np.asfortranarray(rows), "be": rows.astype(">f4"), "step": rows[::2],
+              "back": rows[::-1]}
+    native.save_arrays(tmp_path / "a.fw2v", {"m": rows, **others}, {}, kind="test")
+    arrays, _ = native.load_arrays(tmp_path / "a.fw2v", kind="test")   # CRCs checked
+    np.testing.assert_array_equal(arrays["m"], rows)
+    for name, a in others.items():
+        np.testing.assert_array_equal(arrays[name], a)
+        assert arrays[name].flags.c_contiguous
+
+
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 

@@ -85,7 +85,8 @@ def test_select_words_trim_rule_overrides_min_count_word_by_word():
         "b", "c", "e"]
     assert {m for _, _, m in seen} == {3}
     for bad, what in ((lambda w, c, m: True, "True"), (lambda w, c, m: 7, "7"),
-                      (lambda w, c, m: "keep", "'keep'")):
+                      (lambda w, c, m: "keep", "'keep'"),
+                      (lambda w, c, m: np.array([2, 2]), r"array\(\[2, 2\]\)")):
         with pytest.raises(ValueError, match=f"trim_rule returned {what} for 'a'.*RULE_KEEP"):
             select_words(raw, 1, trim_rule=bad)
     with pytest.raises(TypeError, match="trim_rule must be a function"):

@@ -1334,13 +1334,16 @@ def test_padded_hot_huffman_copies_train_exactly_as_contiguous_ones(planted):
 
 def test_pickled_and_copied_models_keep_their_output_layout(planted):
     sentences, _ = planted
-    for workers, stride in ((2, 32), (1, 24)):
-        model = Word2Vec(sentences, hs=1, negative=3, **{**SMALL, "workers": workers})
+    for workers, stride, dim in ((2, 32, 24), (1, 24, 24), (2, 32, 32)):
+        model = Word2Vec(sentences, hs=1, negative=3,
+                         **{**SMALL, "workers": workers, "vector_size": dim})
+        shallow = copy.copy(model)                  # shares the matrices, as it always did
+        assert shallow.w_out_ns is model.w_out_ns and shallow.w_out_hs is model.w_out_hs
         for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
             for mine, theirs in ((model.w_out_ns, other.w_out_ns),
                                  (model.w_out_hs, other.w_out_hs)):
                 assert theirs.strides == (stride * 4, 4)
-                assert workers == 1 or theirs.ctypes.data % 64 == 0
+                assert theirs.ctypes.data % 64 == 0
                 np.testing.assert_array_equal(theirs, mine)
             other.train(sentences, epochs=1)          # and trains
 
