@@ -64,7 +64,10 @@ class Word2VecConfig:
     workers : int or None
         Training threads. None: one per core available to this process.
     alpha, min_alpha : float
-        The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all epochs.
+        The learning rate decays linearly from ``alpha`` to ``min_alpha`` over all epochs
+        (or rises, if ``min_alpha`` is the larger, as gensim and ``train(start_alpha=,
+        end_alpha=)`` allow: so that a loop lowering both by hand, ``model.alpha -= d;
+        model.min_alpha = model.alpha``, works in either order).
     sg : {0, 1}
         1: skip-gram; 0: CBOW.
     hs : {0, 1}
@@ -130,7 +133,7 @@ class Word2VecConfig:
         _int(self, "workers", lo=1, hi=MAX_WORKERS, optional=True,
              hint="or None for all cores")
         _real(self, "alpha", lo=0.0, lo_open=True, hi=MAX_ALPHA)
-        _real(self, "min_alpha", lo=0.0, hi=self.alpha, hint=f"(alpha is {self.alpha})")
+        _real(self, "min_alpha", lo=0.0, hi=MAX_ALPHA)
         _flag(self, "sg")
         _flag(self, "hs")
         _int(self, "negative", lo=0, hi=1000)

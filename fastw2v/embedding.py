@@ -191,6 +191,14 @@ class _LookupLayer:
         state["_source"] = None
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # unpickled (or deep-copied) weights land wherever numpy puts them: start them on
+        # a 64-byte boundary again, as every weight fastw2v allocates (JAX shares only such)
+        weight = state.get("_weight")
+        if isinstance(weight, np.ndarray) and weight.ctypes.data % 64:
+            self._weight = aligned_copy(weight, weight.dtype)
+
     def _setup(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
                scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng):
         _check_device(device)
@@ -386,9 +394,11 @@ class _LookupLayer:
             self._source = weakref.ref(kv)
         except TypeError:                        # an object without weak references:
             self._source = None                  # no cache of its own to keep in step
+        # copies: the layer's vocabulary is the one its rows were taken with (the
+        # KeyedVectors may grow later, add_vectors writing into its own dict)
         self.index_to_key = list(kv.index_to_key)
         key_to_index = getattr(kv, "key_to_index", None)
-        self.key_to_index = (key_to_index if key_to_index is not None
+        self.key_to_index = (dict(key_to_index) if key_to_index is not None
                              else {k: i for i, k in enumerate(self.index_to_key)})
         if len(self.index_to_key) != self.num_embeddings:
             raise ValueError(f"{len(self.index_to_key)} keys for {self.num_embeddings} vectors")
@@ -443,7 +453,15 @@ class _LookupLayer:
 
     def __dlpack__(self, **kwargs):
         """DLPack capsule of ``weight`` (no copy): ``torch.from_dlpack(layer)``,
-        ``jax.dlpack.from_dlpack(layer)``, ``np.from_dlpack(layer)``."""
+        ``jax.dlpack.from_dlpack(layer)``, ``np.from_dlpack(layer)``. A read-only weight
+        (a memory-mapped file) is refused unless the consumer asks for a copy: torch
+        ignores DLPack's read-only flag, and a write through its tensor would crash the
+        process."""
+        if not self._weight.flags.writeable and not kwargs.get("copy"):
+            raise BufferError("the weight is read-only (a memory-mapped file, say), and a "
+                              "DLPack consumer that ignores the read-only flag (torch) "
+                              "would crash the process by writing it; share a writable "
+                              "copy instead: layer.weight = np.array(layer.weight)")
         return self._weight.__dlpack__(**kwargs)
 
     def __dlpack_device__(self):

@@ -417,7 +417,9 @@ class Word2Vec:
         start_alpha, end_alpha : float, optional
             The learning rate goes linearly from start_alpha to end_alpha over this
             call (it may rise: start_alpha < end_alpha is accepted, as in gensim).
-            Default: ``config.alpha`` and ``config.min_alpha``.
+            Default: ``config.alpha`` and ``config.min_alpha``. As in gensim, the
+            epochs and rates given become ``config.epochs``, ``config.alpha`` and
+            ``config.min_alpha`` (``model.epochs``, ...), the defaults of later calls.
         total_examples, total_words : int, optional
             Accepted for gensim compatibility and checked: if given, they must equal the
             corpus's sentence or token count.
@@ -507,6 +509,8 @@ class Word2Vec:
         else:
             schedule = dict(alpha_start=alpha0, alpha_end=alpha1, epochs=epochs,
                             epochs_done=0, words_per_epoch=corpus.n_ids)
+            # as gensim's train(): the rates and epochs given are kept for later calls
+            self.config = cfg.replace(alpha=alpha0, min_alpha=alpha1, epochs=epochs)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
         progress = self.progress if progress is None else progress
 

@@ -632,7 +632,7 @@ def test_from_pretrained_shares_memory_and_keeps_padding_row():
 def test_from_keyed_vectors_encode_with_unknown_policies():
     kv = KeyedVectors(np.arange(12, dtype=np.float32).reshape(4, 3), ["<pad>", "the", "cat", "sat"])
     layer = Embedding.from_keyed_vectors(kv, padding_idx=0)
-    assert layer.weight is kv.vectors and layer.key_to_index is kv.key_to_index
+    assert layer.weight is kv.vectors and layer.key_to_index == kv.key_to_index
     assert not layer.requires_grad
     np.testing.assert_array_equal(layer.encode("the cat sat".split()), [1, 2, 3])
     assert layer.encode(["the", "dog"], unknown="skip").tolist() == [1]
@@ -648,6 +648,21 @@ def test_from_keyed_vectors_encode_with_unknown_policies():
         layer.encode(["the"], unknown="zero")
     with pytest.raises(ValueError, match="from_keyed_vectors"):
         Embedding(3, 2).encode(["the"])
+
+
+def test_a_layer_keeps_the_vocabulary_its_rows_were_taken_with():
+    """KeyedVectors that grow after from_keyed_vectors (add_vectors writes into their
+    own key_to_index) do not change the layer's vocabulary: a new key is unknown to it,
+    not a row past its weight."""
+    kv = KeyedVectors(np.eye(3, dtype=np.float32), ["a", "b", "c"])
+    layer = Embedding.from_keyed_vectors(kv, freeze=False)
+    kv.add_vectors(["d"], np.ones((1, 3), np.float32))
+    assert len(layer.key_to_index) == len(layer.index_to_key) == layer.num_embeddings == 3
+    assert layer.encode(["a", "d"], unknown="skip").tolist() == [0]
+    assert layer.encode(["a", "d"], unknown=2).tolist() == [0, 2]
+    with pytest.raises(KeyError, match="'d' at position 1"):
+        layer.encode(["a", "d"])
+    assert EmbeddingBag.from_keyed_vectors(kv).encode(["d"]).tolist() == [3]  # a new one
 
 
 def test_bag_encode_bags_makes_sentence_vectors():
@@ -699,6 +714,20 @@ def test_fine_tuning_over_keyed_vectors_refreshes_their_queries():
     again = pickle.loads(pickle.dumps(layer))
     again.sgd_step([0], np.ones((1, 2)), lr=1.0)
     assert kv.norms is not None
+
+
+@pytest.mark.parametrize("layer", [Embedding(101, 3, rng=0), Embedding(7, 5, rng=1),
+                                   EmbeddingBag(33, 3, mode="max", rng=2)])
+def test_pickled_and_deep_copied_layers_start_on_a_cache_line(layer):
+    """Every weight fastw2v makes starts on a 64-byte boundary (JAX shares only such
+    memory); pickle and deepcopy give numpy's own placement, so they are aligned again."""
+    import copy
+    for again in [pickle.loads(pickle.dumps(layer)) for _ in range(4)] + [
+            copy.deepcopy(layer) for _ in range(4)]:
+        assert again.weight.ctypes.data % 64 == 0
+        assert again.weight.flags.c_contiguous and again.weight.dtype == layer.weight.dtype
+        np.testing.assert_array_equal(again.weight, layer.weight)
+        assert not np.shares_memory(again.weight, layer.weight)
 
 
 def test_shallow_copies_and_plain_objects_as_vocabulary_sources():
@@ -1174,6 +1203,22 @@ def test_dlpack_exports_the_weight_without_a_copy(rng):
     assert np.shares_memory(np.from_dlpack(layer), layer.weight)
     assert layer.__dlpack_device__() == layer.weight.__dlpack_device__()
     assert torch.from_dlpack(EmbeddingBag(2, 2)).shape == (2, 2)
+
+
+def test_dlpack_refuses_a_read_only_weight(tmp_path):
+    """torch.from_dlpack ignores DLPack's read-only flag: a tensor over a read-only
+    memory map, written, would crash the process (a segfault), so the export is refused
+    with what to do instead."""
+    path = tmp_path / "w.npy"
+    np.save(path, np.ones((4, 3), np.float32))
+    layer = Embedding.from_pretrained(np.load(path, mmap_mode="r"))
+    with pytest.raises(BufferError, match=r"read-only.*np.array\(layer.weight\)"):
+        torch.from_dlpack(layer)
+    with pytest.raises(BufferError, match="read-only"):
+        np.from_dlpack(EmbeddingBag.from_pretrained(np.load(path, mmap_mode="r")))
+    layer.weight = np.array(layer.weight)                 # the fix the message gives
+    torch.from_dlpack(layer).mul_(2)
+    assert layer.weight[0, 0] == 2
 
 
 def test_jax_shares_the_weight_memory():

@@ -317,6 +317,43 @@ def test_train_accepts_a_rising_rate_as_gensim_and_names_bad_rates(planted):
         with pytest.raises(exc, match=name):
             model.train(**bad)
 
+    assert (model.epochs, model.alpha, model.min_alpha) == (1, 0.001, 0.02)  # kept
+
+
+def test_train_keeps_the_rates_and_epochs_given_as_gensim_does(planted):
+    """gensim's train() stores epochs, start_alpha and end_alpha on the model: a later
+    call without them trains the same schedule again."""
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    assert (model.epochs, model.alpha, model.min_alpha) == (5, 0.025, 0.0001)
+    losses = len(model.epoch_losses)
+    model.train(epochs=2, start_alpha=0.01, end_alpha=0.002)
+    assert (model.epochs, model.alpha, model.min_alpha) == (2, 0.01, 0.002)
+    model.train()
+    assert len(model.epoch_losses) == losses + 4
+    assert model.min_alpha_yet_reached == 0.002
+    with pytest.raises(ValueError, match="start_alpha"):
+        model.train(epochs=3, start_alpha=0)                      # refused: nothing kept
+    assert (model.epochs, model.alpha) == (2, 0.01)
+
+
+def test_the_hand_written_learning_rate_loop_of_gensim_tutorials(planted):
+    """Lowering alpha below min_alpha and then min_alpha to it (the loop of many gensim
+    tutorials) is allowed, as a rising schedule is, at every step."""
+    sentences, _ = planted
+    model = Word2Vec(workers=1, **{**SMALL, "epochs": 1})
+    model.build_vocab(sentences)
+    reached = []
+    for _ in range(3):
+        model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs)
+        reached.append(model.min_alpha_yet_reached)
+        model.alpha -= 0.002
+        model.min_alpha = model.alpha
+    assert reached == pytest.approx([0.0001, 0.023, 0.021])
+    assert model._threads[0].alpha == pytest.approx(0.021)      # the rate trained last
+    rising = Word2Vec(sentences, workers=1, alpha=0.01, min_alpha=0.02, **SMALL)
+    assert rising._threads[0].alpha == pytest.approx(0.02)
+
 
 class _LossLog:
     """gensim's documented callback: get_latest_training_loss() at each epoch's end."""
