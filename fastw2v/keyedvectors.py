@@ -773,17 +773,19 @@ class KeyedVectors:
         return top_k_search(len(q), len(unit), topn, fill, exclude=exclude,
                             bad_rows=self.nonfinite_rows, workers=workers)
 
-    def similarity(self, w1, w2) -> float:
-        """Cosine similarity of two keys, from their vectors as they are now (as gensim)."""
+    def similarity(self, w1, w2) -> np.float32:
+        """Cosine similarity of two keys, from their vectors as they are now (as gensim;
+        a numpy float32, as there)."""
         u1, u2 = self._current_unit_rows([self.get_index(w1), self.get_index(w2)])
-        return float(u1 @ u2)
+        return np.float32(u1 @ u2)
 
-    def distance(self, w1, w2) -> float:
+    def distance(self, w1, w2) -> np.float32:
         """Cosine distance, ``1 - similarity``."""
-        return 1 - self.similarity(w1, w2)
+        return np.float32(1 - self.similarity(w1, w2))
 
-    def n_similarity(self, ws1, ws2) -> float:
-        """Cosine similarity of the means of the (raw) vectors of two lists of keys.
+    def n_similarity(self, ws1, ws2) -> np.float32:
+        """Cosine similarity of the means of the (raw) vectors of two lists of keys (a
+        numpy float32, as gensim's).
 
         Raises
         ------
@@ -797,7 +799,7 @@ class KeyedVectors:
         m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
         m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
         u1, u2 = _unit_rows(np.stack([m1, m2]))[0]
-        return float(u1 @ u2)
+        return np.float32(u1 @ u2)
 
     @staticmethod
     def cosine_similarities(vector_1, vectors_all) -> np.ndarray:

@@ -82,7 +82,9 @@ class Word2Vec:
     callbacks : sequence, optional
         Objects with any of the methods ``on_train_begin(model)``,
         ``on_epoch_begin(model)``, ``on_epoch_end(model)``, ``on_train_end(model)``
-        (gensim's ``CallbackAny2Vec`` works as is); called on the calling thread.
+        (gensim's ``CallbackAny2Vec`` works as is); called on the calling thread. Kept
+        as ``model.callbacks``: a later ``train()`` calls them too unless given its own
+        (gensim's train() calls only those passed to it).
     progress : bool
         Draw a progress bar on stderr while training (progress is also logged to the
         ``fastw2v`` logger at INFO level).
@@ -94,7 +96,10 @@ class Word2Vec:
         `build_vocab`.
     **params
         Training parameters: see :class:`fastw2v.Word2VecConfig` for each name, default
-        and allowed range (gensim 4's names and defaults).
+        and allowed range (gensim 4's names and defaults). gensim's ``sorted_vocab=1``,
+        ``null_word=0`` and any ``batch_words`` are accepted for compatibility (that is
+        what fastw2v does anyway); other values, ``hashfxn`` and ``comment`` are refused
+        with the reason.
 
     Attributes
     ----------
@@ -126,6 +131,8 @@ class Word2Vec:
 
     def __init__(self, sentences=None, corpus_file=None, *, callbacks=(), progress=False,
                  encoded_dir=None, trim_rule=None, **params):
+        _gensim_only("Word2Vec", {name: params.pop(name) for name in list(params)
+                                  if name in _GENSIM_ONLY["Word2Vec"]})
         self.config = Word2VecConfig.from_params(**params)
         self.callbacks = tuple(callbacks)
         self.progress = progress
@@ -207,6 +214,16 @@ class Word2Vec:
     def syn1(self):
         return self.w_out_hs
 
+    @_one_at_a_time
+    def drop_corpus(self):
+        """Free the encoded corpus that the model keeps since build_vocab (4 bytes per
+        token, so that train() needs no corpus again; pickles and deep copies carry it),
+        keeping `corpus_count` and `corpus_total_words`. A later train() then needs a
+        corpus, as after load()."""
+        if self.corpus is not None:
+            self._corpus_sizes = (self.corpus_count, self.corpus_total_words)
+            self.corpus = None
+
     @property
     def corpus_count(self) -> int:
         """Non-empty sentences in the corpus given to build_vocab (train() also takes
@@ -242,7 +259,7 @@ class Word2Vec:
 
     @_one_at_a_time
     def build_vocab(self, corpus_iterable=None, corpus_file=None, *, update=False,
-                    encoded_dir=None, trim_rule=None):
+                    encoded_dir=None, trim_rule=None, **gensim_only):
         """Count the corpus, choose the vocabulary and encode the corpus once as int32 ids.
 
         Without `update`, replaces any earlier vocabulary and initialises the weights
@@ -270,7 +287,11 @@ class Word2Vec:
             once per distinct word (with `update`, per new word: known words stay), and
             not stored with the model. ``max_vocab_size``'s pruning while counting does
             not consult it.
+        progress_per, keep_raw_vocab
+            gensim's, accepted for compatibility: any ``progress_per`` (progress is
+            logged every few seconds) and ``keep_raw_vocab=False``.
         """
+        _gensim_only("build_vocab", gensim_only)
         cfg = self.config
         if update and self.vocab is None:
             raise RuntimeError("build_vocab(update=True) needs an existing vocabulary: call "
@@ -305,7 +326,7 @@ class Word2Vec:
 
     @_one_at_a_time
     def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None,
-                              corpus_count=None):
+                              corpus_count=None, **gensim_only):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus
         (``min_count``, ``max_final_vocab`` and `trim_rule` apply as in `build_vocab`;
         ties keep the mapping's order). Pass the corpus to ``train()`` afterwards.
@@ -313,7 +334,8 @@ class Word2Vec:
         `corpus_count` (as gensim's): the number of sentences of the corpus to come, kept
         as ``model.corpus_count`` (else 0), so that ``train(corpus,
         total_examples=model.corpus_count)`` works; train() checks it against the
-        corpus."""
+        corpus. gensim's ``keep_raw_vocab=False`` is accepted."""
+        _gensim_only("build_vocab_from_freq", gensim_only)
         if corpus_count is not None and (
                 isinstance(corpus_count, (bool, np.bool_))
                 or not isinstance(corpus_count, (int, np.integer)) or corpus_count < 0):
@@ -404,7 +426,7 @@ class Word2Vec:
     def train(self, corpus_iterable=None, corpus_file=None, *, epochs=None,
               start_alpha=None, end_alpha=None, total_examples=None, total_words=None,
               callbacks=None, progress=None, report_delay=1.0, encoded_dir=None,
-              resume=False, compute_loss=None):
+              resume=False, compute_loss=None, **gensim_only):
         """Train the vectors.
 
         Parameters
@@ -429,6 +451,9 @@ class Word2Vec:
             Seconds between progress reports.
         compute_loss : bool, optional
             As gensim's: sets ``config.compute_loss`` (kept for later calls).
+        word_count, queue_factor
+            gensim's, accepted for compatibility: ``word_count=0`` and any
+            ``queue_factor`` (there is no job queue).
         resume : bool
             Finish what an earlier call left (interrupted by Ctrl-C or an exception, or
             a model saved from a callback and loaded again), on the same learning-rate
@@ -451,6 +476,7 @@ class Word2Vec:
             then unusable, and so is a later train() until the vocabulary is built again
             or a saved model loaded.
         """
+        _gensim_only("train", gensim_only)
         if self.vocab is None:
             raise RuntimeError("no vocabulary yet: call build_vocab(...) first, or pass the "
                                "corpus to Word2Vec(...)")
@@ -1130,6 +1156,52 @@ def _raw_forms_from_meta(saved, keys, path):
 
 
 # gensim 3 model attributes -> gensim 4's (and fastw2v's)
+# gensim 4 parameters without a counterpart here, by the method that takes them: a value
+# that asks for what fastw2v does anyway is accepted (None: any value), without effect;
+# any other is refused, saying why
+_GENSIM_ONLY = {
+    "Word2Vec": {
+        "sorted_vocab": ((1,), "the vocabulary is always sorted by descending count "
+                               "(gensim's sorted_vocab=1)"),
+        "null_word": ((0,), "there is no null word (gensim adds one for CBOW with "
+                            "concatenated context vectors, which fastw2v does not have)"),
+        "batch_words": (None, ""),
+        "hashfxn": ((), "the initial vectors are drawn from `seed` alone, the same in "
+                        "every process; leave hashfxn out"),
+        "comment": ((), "a model keeps no comment; store it beside the model"),
+    },
+    "build_vocab": {
+        "progress_per": (None, ""),
+        "keep_raw_vocab": ((False,), "the raw counts are not kept after build_vocab; "
+                                     "fastw2v.vocab.count_file or count_iterable returns "
+                                     "them"),
+    },
+    "train": {
+        "word_count": ((0,), "a call's progress starts at its first word; to continue an "
+                             "interrupted call, use train(resume=True)"),
+        "queue_factor": (None, ""),
+    },
+}
+_GENSIM_ONLY["build_vocab_from_freq"] = {"keep_raw_vocab":
+                                         _GENSIM_ONLY["build_vocab"]["keep_raw_vocab"]}
+
+
+def _gensim_only(method, given):
+    """Check keyword arguments that `method` takes from gensim only (see _GENSIM_ONLY);
+    any other name is an unexpected keyword argument, as Python would say."""
+    known = _GENSIM_ONLY[method]
+    for name, value in given.items():
+        if name not in known:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+        accepted, why = known[name]
+        if accepted == ():
+            raise TypeError(f"{method}(): gensim's {name} has no counterpart here: {why}")
+        if accepted is not None and not (isinstance(value, (bool, numbers.Number))
+                                         and value in accepted):
+            raise ValueError(f"{method}(): {name}={value!r} is not supported ({why}); "
+                             f"leave it out")
+
+
 _GENSIM3_NAMES = {
     "iter": "epochs", "size": "vector_size", "syn0": "wv.vectors",
     "vocabulary": "wv.key_to_index and wv.get_vecattr(key, 'count')",

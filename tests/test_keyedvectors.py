@@ -141,6 +141,11 @@ def test_pairwise_queries_match_gensim(pair):
     assert kv.n_similarity(["w1", "w3"], ["w2", "w4"]) == pytest.approx(
         g.n_similarity(["w1", "w3"], ["w2", "w4"]), abs=1e-6)
     np.testing.assert_allclose(kv.distances("w1"), g.distances("w1"), atol=1e-6)
+    # numpy float32 scalars, as gensim's (code calling .item() on them works on both)
+    for ours, theirs in [(kv.similarity("w1", "w2"), g.similarity("w1", "w2")),
+                         (kv.distance("w1", "w2"), g.distance("w1", "w2")),
+                         (kv.n_similarity(["w1"], ["w2"]), g.n_similarity(["w1"], ["w2"]))]:
+        assert type(ours) is type(theirs) is np.float32
     np.testing.assert_allclose(kv.cosine_similarities(v[1], v),
                                g.cosine_similarities(v[1], v), atol=1e-6)
     np.testing.assert_allclose(kv.distances(v[5], ["w1", "w7"]),

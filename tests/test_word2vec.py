@@ -2037,3 +2037,65 @@ def test_a_ctrl_c_while_an_epoch_is_counted_waits_until_it_is_counted(monkeypatc
                 raise FloatingPointError
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_gensim_only_parameters_accepted_where_they_change_nothing(planted):
+    """gensim's sorted_vocab=1, null_word=0, batch_words, progress_per,
+    keep_raw_vocab=False, word_count=0 and queue_factor ask for what fastw2v does anyway:
+    accepted, and the model trains as without them."""
+    sentences, _ = planted
+    plain = Word2Vec(sentences, workers=1, **SMALL)
+    model = Word2Vec(workers=1, sorted_vocab=1, null_word=0, batch_words=10000, **SMALL)
+    model.build_vocab(sentences, progress_per=10000, keep_raw_vocab=False)
+    model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs,
+                word_count=0, queue_factor=2)
+    np.testing.assert_array_equal(model.wv.vectors, plain.wv.vectors)
+    model.build_vocab_from_freq({"a": 3, "b": 2}, keep_raw_vocab=False)
+    assert Word2Vec(sentences, workers=1, sorted_vocab=True, **SMALL).wv.index_to_key == \
+        plain.wv.index_to_key
+
+
+@pytest.mark.parametrize("call, exc, message", [
+    (lambda m, s: Word2Vec(sorted_vocab=0), ValueError,
+     r"Word2Vec\(\): sorted_vocab=0 is not supported \(the vocabulary is always sorted"),
+    (lambda m, s: Word2Vec(null_word=1), ValueError, "null_word=1 is not supported"),
+    (lambda m, s: Word2Vec(hashfxn=hash), TypeError, "hashfxn has no counterpart.*seed"),
+    (lambda m, s: Word2Vec(comment="x"), TypeError, "comment has no counterpart"),
+    (lambda m, s: m.build_vocab(s, keep_raw_vocab=True), ValueError,
+     "keep_raw_vocab=True is not supported.*count_iterable"),
+    (lambda m, s: m.build_vocab(s, progress_pr=1), TypeError,
+     r"build_vocab\(\) got an unexpected keyword argument 'progress_pr'"),
+    (lambda m, s: m.build_vocab_from_freq({"a": 1}, keep_raw_vocab=1.5), ValueError,
+     "keep_raw_vocab=1.5"),
+    (lambda m, s: m.train(s, word_count=10), ValueError, "word_count=10.*resume=True"),
+    (lambda m, s: m.train(s, total_exmples=3), TypeError, "unexpected keyword"),
+    (lambda m, s: m.train(s, word_count="0"), ValueError, "word_count='0'"),
+])
+def test_gensim_only_parameters_refused_with_the_reason(planted, call, exc, message):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    before = model.wv.vectors.copy()
+    with pytest.raises(exc, match=message):
+        call(model, sentences)
+    np.testing.assert_array_equal(model.wv.vectors, before)          # nothing trained
+
+
+def test_drop_corpus_frees_the_encoded_corpus_and_keeps_its_sizes(planted):
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=1, **SMALL)
+    count, words = model.corpus_count, model.corpus_total_words
+    assert len(pickle.dumps(model)) > 4 * words                     # the ids go along
+    model.drop_corpus()
+    assert model.corpus is None and len(pickle.dumps(model)) < 4 * words
+    assert (model.corpus_count, model.corpus_total_words) == (count, words)
+    with pytest.raises(ValueError, match="no corpus to train on"):
+        model.train()
+    model.train(sentences, total_examples=model.corpus_count, total_words=words, epochs=1)
+    model.drop_corpus()                                               # twice: nothing to do
+
+    class Drop:
+        def on_epoch_end(self, m):
+            m.drop_corpus()
+
+    with pytest.raises(RuntimeError, match="drop_corpus.*cannot start.*train"):
+        model.train(sentences, epochs=1, callbacks=[Drop()])
