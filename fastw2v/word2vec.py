@@ -748,6 +748,71 @@ class Word2Vec:
         top = top[np.argsort(-prob[top], kind="stable")]
         return [(self.wv.index_to_key[i], float(prob[i])) for i in top]
 
+    def score(self, sentences, total_sentences=None, chunksize=100, queue_factor=2,
+              report_delay=1):
+        """Log-likelihood of each sentence under the hierarchical softmax, as gensim's
+        score() computes it (Taddy, "Document classification by inversion of distributed
+        language representations", 2015): for every vocabulary word of the sentence, the
+        log-probability of its Huffman path given each context word of the full window
+        (skip-gram) or given their mean or sum (CBOW, as ``cbow_mean``), summed over the
+        sentence. Words outside the vocabulary are left out first; nothing is subsampled
+        and the window does not shrink. As gensim's, log sigmoid comes from word2vec.c's
+        table (indexed as gensim does) and a node whose score lies outside (-6, 6) adds
+        nothing.
+
+        Parameters
+        ----------
+        sentences : iterable of lists of tokens
+        total_sentences : int, optional
+            Score at most this many sentences (gensim's default, a million, would stop
+            there; here the default is all of them).
+        chunksize, queue_factor, report_delay
+            gensim's, accepted for compatibility (no effect).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, one log-likelihood per sentence (an empty sentence, or one without a
+            vocabulary word, scores 0). Unlike gensim, a sentence is not cut at 10,000
+            words.
+
+        Raises
+        ------
+        RuntimeError
+            Without a vocabulary, or a model trained without hierarchical softmax (only
+            its Huffman tree gives normalised probabilities).
+        """
+        if self.vocab is None:
+            raise RuntimeError("no vocabulary yet: build and train the model before score()")
+        if not self.config.hs:
+            raise RuntimeError("score() needs hierarchical softmax: train the model with "
+                               "hs=1 (negative sampling gives no normalised probability)")
+        self._check_vectors_match("score()")
+        if total_sentences is not None and (
+                isinstance(total_sentences, bool)
+                or not isinstance(total_sentences, numbers.Integral) or total_sentences < 0):
+            raise ValueError(f"total_sentences must be None or a non-negative int, got "
+                             f"{total_sentences!r}")
+        if isinstance(sentences, (str, bytes)):
+            raise TypeError("sentences must be an iterable of token lists, not one string")
+        get = self.wv.key_to_index.get
+        scorer = _HsScorer(self)
+        scores, ids, lengths = [], [], []
+        for n, sentence in enumerate(sentences):
+            if total_sentences is not None and n >= total_sentences:
+                break
+            if isinstance(sentence, (str, bytes)):
+                raise TypeError(f"sentence {n} is one string, not a list of tokens: split "
+                                f"it first, e.g. text.split()")
+            known = [i for i in map(get, sentence) if i is not None]
+            ids += known
+            lengths.append(len(known))
+            if len(ids) >= _SCORE_CHUNK_IDS:
+                scores.append(scorer.score(ids, lengths))
+                ids, lengths = [], []
+        scores.append(scorer.score(ids, lengths))
+        return np.concatenate(scores).astype(np.float32)
+
     def _check_vectors_match(self, action):
         """model.wv must still be the model's vocabulary: keys added to it
         (wv.add_vectors) are not words the model can train."""
@@ -1184,6 +1249,79 @@ _GENSIM_ONLY = {
 }
 _GENSIM_ONLY["build_vocab_from_freq"] = {"keep_raw_vocab":
                                          _GENSIM_ONLY["build_vocab"]["keep_raw_vocab"]}
+
+
+_SCORE_CHUNK_IDS = 1 << 16       # score(): ids of whole sentences gathered for one pass
+_SCORE_WORDS = 1 << 12           # score(): positions whose inputs are made at once
+_SCORE_BLOCK = 1 << 14           # score(): (input, node) dot products at once
+
+
+class _HsScorer:
+    """score()'s arithmetic over a run of whole sentences, vectorised: the (word, context)
+    pairs of one window offset at a time, every node of the word's Huffman path each."""
+
+    def __init__(self, model):
+        self.off, self.points, self.codes = model.vocab.huffman()
+        self.w_in, self.w_out = model.wv.vectors, model.w_out_hs
+        cfg = model.config
+        self.sg, self.window, self.cbow_mean = cfg.sg, cfg.window, cfg.cbow_mean
+        # log sigmoid on word2vec.c's grid of EXP_TABLE_SIZE points over (-MAX_EXP, MAX_EXP)
+        size, top = _train.EXP_TABLE_SIZE, _train.MAX_EXP
+        x = (np.arange(size) / size * 2 - 1) * top
+        self.log_sigmoid = (-np.logaddexp(0, -x)).astype(np.float32)
+
+    def score(self, ids, lengths):
+        """Scores (float64) of the sentences of `lengths` ids each, concatenated in `ids`,
+        a block of positions at a time (the memory stays small however long a sentence)."""
+        lengths = np.asarray(lengths, np.int64)
+        total = np.zeros(len(lengths))
+        if not len(ids) or not len(self.points):   # (a one-word vocabulary has no paths)
+            return total
+        ids = np.asarray(ids, np.int64)
+        sentence = np.repeat(np.arange(len(lengths)), lengths)
+        ends = np.cumsum(lengths)[sentence]
+        starts = ends - lengths[sentence]
+        offsets = [d for d in range(-self.window, self.window + 1) if d]
+        for a in range(0, len(ids), _SCORE_WORDS):
+            pos = np.arange(a, min(a + _SCORE_WORDS, len(ids)))
+            lo, hi = starts[pos], ends[pos]
+            if self.sg:    # every context word's input row against the word's path
+                for d in offsets:
+                    word = pos[(pos + d >= lo) & (pos + d < hi)]
+                    self._add(total, sentence, word, self.w_in[ids[word + d]], ids)
+                continue
+            h = np.zeros((len(pos), self.w_in.shape[1]), np.float32)
+            count = np.zeros(len(pos), np.int64)
+            for d in offsets:
+                inside = (pos + d >= lo) & (pos + d < hi)
+                h[inside] += self.w_in[ids[pos[inside] + d]]
+                count[inside] += 1
+            if self.cbow_mean:
+                h /= np.maximum(count, 1)[:, None].astype(np.float32)
+            self._add(total, sentence, pos, h, ids)
+        return total
+
+    def _add(self, total, sentence, word, inputs, ids):
+        """total[s] += log sigmoid(+-input . node) over the path of each ids[word]."""
+        first = self.off[ids[word]]
+        steps = self.off[ids[word] + 1] - first
+        if not steps.sum():
+            return
+        row = np.repeat(np.arange(len(word)), steps)
+        node = np.repeat(first - np.cumsum(steps) + steps, steps) + np.arange(steps.sum())
+        f = np.empty(len(row), np.float32)
+        for a in range(0, len(row), _SCORE_BLOCK):
+            r, k = row[a:a + _SCORE_BLOCK], node[a:a + _SCORE_BLOCK]
+            f[a:a + _SCORE_BLOCK] = np.einsum("ij,ij->i", inputs[r],
+                                              self.w_out[self.points[k]])
+        f[self.codes[node] == 1] *= -1
+        top = _train.MAX_EXP
+        inside = (f > -top) & (f < top)
+        # gensim's (and word2vec.c's) index: EXP_TABLE_SIZE / MAX_EXP / 2 in integers, 83
+        # (not the exact 83.3 of the training kernels): the same scores as gensim's
+        index = ((f[inside] + top) * (_train.EXP_TABLE_SIZE // top // 2)).astype(np.int64)
+        total += np.bincount(sentence[word[row[inside]]], weights=self.log_sigmoid[index],
+                             minlength=len(total))
 
 
 def _gensim_only(method, given):

@@ -2099,3 +2099,75 @@ def test_drop_corpus_frees_the_encoded_corpus_and_keeps_its_sizes(planted):
 
     with pytest.raises(RuntimeError, match="drop_corpus.*cannot start.*train"):
         model.train(sentences, epochs=1, callbacks=[Drop()])
+
+
+def _gensim_twin(model):
+    """A gensim Word2Vec holding this model's vocabulary order, weights and Huffman tree,
+    so that its score() runs on exactly what ours does."""
+    gensim_models = pytest.importorskip("gensim.models")
+    cfg = model.config
+    twin = gensim_models.Word2Vec(vector_size=cfg.vector_size, sg=cfg.sg, hs=1, negative=0,
+                                  cbow_mean=cfg.cbow_mean, window=cfg.window, min_count=1,
+                                  workers=1)
+    twin.build_vocab([list(model.wv.index_to_key)])
+    twin.wv.index_to_key = list(model.wv.index_to_key)
+    twin.wv.key_to_index = {k: i for i, k in enumerate(twin.wv.index_to_key)}
+    twin.wv.vectors = model.wv.vectors.copy()
+    twin.syn1 = np.ascontiguousarray(model.w_out_hs)
+    off, points, codes = model.vocab.huffman()
+    n = len(model.wv)
+    twin.wv.expandos["code"] = np.empty(n, object)
+    twin.wv.expandos["point"] = np.empty(n, object)
+    for i in range(n):
+        twin.wv.expandos["code"][i] = codes[off[i]:off[i + 1]].astype(np.uint8)
+        twin.wv.expandos["point"][i] = points[off[i]:off[i + 1]].astype(np.uint32)
+    return twin
+
+
+@pytest.mark.parametrize("sg, cbow_mean", [(1, 1), (0, 1), (0, 0)])
+def test_score_equals_gensims_on_the_same_weights(planted, sg, cbow_mean):
+    sentences, _ = planted
+    model = Word2Vec(sentences[:500], sg=sg, hs=1, negative=0, cbow_mean=cbow_mean,
+                     window=3, workers=1, **{**SMALL, "epochs": 2})
+    probe = sentences[:40] + [[], ["not-a-word"], sentences[0] + ["not-a-word"] + sentences[1],
+                              sentences[2][:1]]
+    ours = model.score(probe)
+    theirs = _gensim_twin(model).score(probe, total_sentences=len(probe))
+    assert ours.dtype == np.float32 and ours.shape == (len(probe),)
+    np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-4)
+    assert ours[40] == ours[41] == 0 and (ours[:40] < 0).all()
+    assert model.score(iter(probe), total_sentences=3).tolist() == ours[:3].tolist()
+
+
+def test_score_does_not_cut_long_sentences_and_blocks_change_nothing(planted, monkeypatch):
+    """gensim scores only a sentence's first 10,000 words; here all of them, the same
+    whatever the sizes of the blocks the work is cut into."""
+    sentences, _ = planted
+    model = Word2Vec(sentences[:500], sg=1, hs=1, negative=0, window=2, workers=1, **SMALL)
+    long = [w for s in sentences[:1500] for w in s]
+    assert len(long) > 10_000
+    probe = [long, sentences[3], long[:10_000]]
+    whole = model.score(probe)
+    assert whole[0] < whole[2] < 0                   # the words past 10,000 count
+    monkeypatch.setattr(word2vec, "_SCORE_CHUNK_IDS", 7)
+    monkeypatch.setattr(word2vec, "_SCORE_WORDS", 5)
+    monkeypatch.setattr(word2vec, "_SCORE_BLOCK", 3)
+    np.testing.assert_allclose(model.score(probe), whole, rtol=1e-6)
+
+
+def test_score_refuses_what_it_cannot_score(planted):
+    sentences, _ = planted
+    with pytest.raises(RuntimeError, match="no vocabulary"):
+        Word2Vec(hs=1, negative=0).score(sentences)
+    with pytest.raises(RuntimeError, match="hs=1"):
+        Word2Vec(sentences[:100], workers=1, **SMALL).score(sentences)
+    model = Word2Vec(sentences[:100], hs=1, negative=0, workers=1, **SMALL)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="total_sentences"):
+            model.score(sentences, total_sentences=bad)
+    with pytest.raises(TypeError, match="not one string"):
+        model.score("a b c")
+    with pytest.raises(TypeError, match="sentence 1 is one string"):
+        model.score([["a"], "a b"])
+    assert model.score([]).shape == (0,)
+    assert model.score(sentences[:5], chunksize=10, queue_factor=4, report_delay=0).shape == (5,)
