@@ -813,6 +813,45 @@ class Word2Vec:
         scores.append(scorer.score(ids, lengths))
         return np.concatenate(scores).astype(np.float32)
 
+    def estimate_memory(self, vocab_size=None, report=None):
+        """Bytes the model's arrays take for `vocab_size` words (default: the vocabulary
+        built), as gensim's estimate_memory reports them, but counted as fastw2v lays
+        them out: ``vectors`` (input), ``syn1neg`` and ``syn1`` (output rows, padded to
+        whole cache lines with several workers), ``vocab`` (counts and the tables
+        training derives from them: subsampling, noise alias table, Huffman paths), and,
+        once a corpus is encoded, ``corpus`` (4 bytes per token and 8 per sentence; on
+        disk with ``encoded_dir``). Python's own objects for the keys (about 100 bytes a
+        word) are not counted. Returns a dict with a ``total``, and logs it; `report`:
+        a dict to add the entries to (gensim's parameter).
+        """
+        cfg = self.config
+        if vocab_size is None:
+            vocab_size = len(self.vocab) if self.vocab is not None else 0
+        if (isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral)
+                or vocab_size < 0):
+            raise ValueError(f"vocab_size must be None or a non-negative int, got "
+                             f"{vocab_size!r}")
+        n, dim = int(vocab_size), cfg.vector_size
+        width = _train.padded_width(dim) if _pads_output(cfg) else dim
+        report = {} if report is None else report
+        # counts (8) and keep probabilities (4); noise table (prob 4 + alias 4); Huffman
+        # paths: offsets (8) and a point (4) and a code (1) per node, ~log2(n) nodes
+        per_word = 12 + (8 if cfg.negative else 0)
+        if cfg.hs:
+            per_word += 8 + 5 * max(1, math.ceil(math.log2(max(n, 2))))
+        report["vocab"] = n * per_word
+        report["vectors"] = n * dim * 4
+        if cfg.hs:
+            report["syn1"] = max(n - 1, 0) * width * 4
+        if cfg.negative:
+            report["syn1neg"] = n * width * 4
+        if self.corpus is not None and not isinstance(self.corpus.ids, np.memmap):
+            report["corpus"] = 4 * self.corpus.n_ids + 8 * (self.corpus.n_sentences + 1)
+        report["total"] = sum(v for k, v in report.items() if k != "total")
+        logger.info("estimated memory for %d words of %d dimensions: %d bytes", n, dim,
+                    report["total"])
+        return report
+
     def _check_vectors_match(self, action):
         """model.wv must still be the model's vocabulary: keys added to it
         (wv.add_vectors) are not words the model can train."""

@@ -2171,3 +2171,34 @@ def test_score_refuses_what_it_cannot_score(planted):
         model.score([["a"], "a b"])
     assert model.score([]).shape == (0,)
     assert model.score(sentences[:5], chunksize=10, queue_factor=4, report_delay=0).shape == (5,)
+
+
+@pytest.mark.parametrize("params", [dict(workers=1), dict(workers=2, hs=1),
+                                    dict(workers=3, hs=1, negative=0, vector_size=33)])
+def test_estimate_memory_counts_the_arrays_as_laid_out(planted, tmp_path, params):
+    """gensim's keys, with fastw2v's sizes: the weights as allocated (padded output rows
+    with several workers), and the encoded corpus while it is in memory."""
+    sentences, _ = planted
+    model = Word2Vec(sentences[:300], **{**SMALL, "epochs": 1, **params})
+
+    def allocated(a):
+        return (a if a.base is None else a.base).nbytes
+
+    got = model.estimate_memory()
+    assert 0 <= allocated(model.wv.vectors) - got["vectors"] <= 64     # (alignment)
+    assert ("syn1neg" in got) == (model.w_out_ns is not None)
+    assert ("syn1" in got) == (model.w_out_hs is not None)
+    for key, array in (("syn1neg", model.w_out_ns), ("syn1", model.w_out_hs)):
+        if array is not None:
+            assert 0 <= allocated(array) - got[key] <= 64
+    assert got["corpus"] == model.corpus.ids.nbytes + model.corpus.offsets.nbytes
+    assert got["total"] == sum(v for k, v in got.items() if k != "total")
+    big = model.estimate_memory(10 * len(model.wv), report={"mine": 1})
+    assert big["vectors"] == 10 * got["vectors"] and big["mine"] == 1
+    assert big["total"] == sum(v for k, v in big.items() if k != "total")
+    on_disk = Word2Vec(sentences[:300], encoded_dir=tmp_path, **{**SMALL, "epochs": 1, **params})
+    assert "corpus" not in on_disk.estimate_memory()
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="vocab_size"):
+            model.estimate_memory(bad)
+    assert Word2Vec().estimate_memory(1000)["vectors"] == 1000 * 100 * 4
