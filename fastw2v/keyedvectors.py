@@ -783,6 +783,53 @@ class KeyedVectors:
         """Cosine distance, ``1 - similarity``."""
         return np.float32(1 - self.similarity(w1, w2))
 
+    def wmdistance(self, document1, document2, norm=True) -> float:
+        """Word Mover's Distance between two documents (lists of keys), as gensim's
+        (Kusner et al., 2015): the least total Euclidean distance (between unit vectors
+        with `norm`, raw ones without) that moves one document's normalised word counts
+        onto the other's, solved exactly by POT's ``emd2``, the solver gensim uses.
+        Unknown keys are left out (logged); ``inf`` if a document has no known key, 0.0
+        if both hold one and the same key. Needs POT: ``pip install 'fastw2v[wmd]'``.
+        """
+        try:
+            from ot import emd2
+        except ImportError as e:
+            raise ImportError("wmdistance needs POT, the optimal-transport solver gensim "
+                              "uses too: pip install 'fastw2v[wmd]' (or pip install pot)"
+                              ) from e
+        docs = []
+        for name, document in (("document1", document1), ("document2", document2)):
+            if isinstance(document, (str, bytes)):
+                raise TypeError(f"{name} must be a list of keys, not one string: split it "
+                                f"first, e.g. text.split()")
+            document = list(document)
+            known = [key for key in document if key in self.key_to_index]
+            if len(known) < len(document):
+                logger.info("wmdistance: %d unknown keys left out of %s",
+                            len(document) - len(known), name)
+            docs.append(known)
+        if not docs[0] or not docs[1]:
+            logger.warning("wmdistance: a document has no key of the vocabulary: inf")
+            return float("inf")
+        weights, rows = [], []
+        for doc in docs:
+            keys, counts = np.unique(np.array([self.key_to_index[k] for k in doc]),
+                                     return_counts=True)
+            weights.append(counts / len(doc))
+            rows.append(keys)
+        if len(rows[0]) == len(rows[1]) == 1 and rows[0][0] == rows[1][0]:
+            return 0.0
+        vectors = self.unit_vectors() if norm else self.vectors
+        a, b = (vectors[r].astype(np.float64) for r in rows)
+        # from the differences (as scipy's cdist, which gensim calls): the same key in both
+        # documents is exactly 0 apart; a few rows of `a` at a time, to bound the memory
+        distances = np.empty((len(a), len(b)))
+        step = max(1, (1 << 22) // max(1, b.size))
+        for i in range(0, len(a), step):
+            diff = a[i:i + step, None, :] - b[None, :, :]
+            distances[i:i + step] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        return float(emd2(weights[0], weights[1], distances))
+
     def n_similarity(self, ws1, ws2) -> np.float32:
         """Cosine similarity of the means of the (raw) vectors of two lists of keys (a
         numpy float32, as gensim's).

@@ -133,6 +133,40 @@ def test_most_similar_cosmul_matches_gensim(pair, query):
                                g.most_similar_cosmul(**{**query, "topn": None}), rtol=1e-5)
 
 
+def test_wmdistance_matches_gensim(pair, rng):
+    pytest.importorskip("ot")
+    kv, g = pair
+    docs = [["w1", "w2", "w3"], ["w3", "w4", "w4", "w9"], ["w1"], ["w1", "w1"],
+            ["w5", "nope", "w6"], ["w7"] * 3 + ["w8"], [f"w{i}" for i in range(40)],
+            [f"w{i}" for i in rng.integers(0, 300, 25)]]
+    for d1 in docs:
+        for d2 in docs:
+            for norm in (True, False):
+                ours = kv.wmdistance(d1, d2, norm=norm)
+                assert type(ours) is float
+                assert ours == pytest.approx(g.wmdistance(d1, d2, norm=norm), rel=1e-6,
+                                             abs=1e-9), (d1, d2, norm)
+    assert kv.wmdistance(["w1"], ["w1", "w1"]) == 0.0
+    assert kv.wmdistance(["nope"], ["w1"]) == g.wmdistance(["nope"], ["w1"]) == float("inf")
+    assert kv.wmdistance([], ["w1"]) == float("inf")
+    with pytest.raises(TypeError, match="not one string"):
+        kv.wmdistance("w1 w2", ["w1"])
+
+
+def test_wmdistance_without_pot_says_what_to_install(kv, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_pot(name, *args, **kwargs):
+        if name == "ot":
+            raise ImportError("No module named 'ot'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pot)
+    with pytest.raises(ImportError, match=r"pip install 'fastw2v\[wmd\]'"):
+        kv.wmdistance(["k1"], ["k2"])
+
+
 def test_pairwise_queries_match_gensim(pair):
     kv, g = pair
     v = kv.vectors
