@@ -789,7 +789,9 @@ class KeyedVectors:
         with `norm`, raw ones without) that moves one document's normalised word counts
         onto the other's, solved exactly by POT's ``emd2``, the solver gensim uses.
         Unknown keys are left out (logged); ``inf`` if a document has no known key, 0.0
-        if both hold one and the same key. Needs POT: ``pip install 'fastw2v[wmd]'``.
+        if both hold one and the same key, and 0.0 where every distance is 0 (two keys
+        of equal vectors, say: gensim returns inf there). Needs POT: ``pip install
+        'fastw2v[wmd]'``.
         """
         try:
             from ot import emd2

@@ -149,6 +149,8 @@ def test_wmdistance_matches_gensim(pair, rng):
     assert kv.wmdistance(["w1"], ["w1", "w1"]) == 0.0
     assert kv.wmdistance(["nope"], ["w1"]) == g.wmdistance(["nope"], ["w1"]) == float("inf")
     assert kv.wmdistance([], ["w1"]) == float("inf")
+    twins = KeyedVectors(np.ones((2, 3), np.float32), ["a", "b"])   # equal vectors
+    assert twins.wmdistance(["a"], ["b"]) == 0.0
     with pytest.raises(TypeError, match="not one string"):
         kv.wmdistance("w1 w2", ["w1"])
 
