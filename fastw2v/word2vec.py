@@ -325,6 +325,23 @@ class Word2Vec:
         self._set_vocab(vocab, corpus, weights, update)
 
     @_one_at_a_time
+    def reset_from(self, other_model):
+        """Take another model's vocabulary (words, counts) and its encoded corpus, shared
+        rather than counted again, and start this model's own weights over them (its
+        vector_size, seed, negative and hs), as gensim's reset_from: several models with
+        different settings then train on one vocabulary counted once. This model's
+        vocabulary settings (min_count, max_final_vocab, ...) are not applied again."""
+        if not isinstance(other_model, Word2Vec):
+            raise TypeError(f"reset_from needs a fastw2v Word2Vec, got "
+                            f"{type(other_model).__name__}")
+        if other_model.vocab is None:
+            raise ValueError("the other model has no vocabulary yet: build it first")
+        weights = self._new_weights(other_model.vocab)
+        self._set_vocab(other_model.vocab, other_model.corpus, weights, False)
+        # (a model loaded from a file has no corpus, but keeps its sizes)
+        self._corpus_sizes = other_model._corpus_sizes
+
+    @_one_at_a_time
     def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None,
                               corpus_count=None, **gensim_only):
         """Take the vocabulary from a {word: count} mapping instead of counting a corpus

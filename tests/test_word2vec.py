@@ -2202,3 +2202,31 @@ def test_estimate_memory_counts_the_arrays_as_laid_out(planted, tmp_path, params
         with pytest.raises(ValueError, match="vocab_size"):
             model.estimate_memory(bad)
     assert Word2Vec().estimate_memory(1000)["vectors"] == 1000 * 100 * 4
+
+
+def test_reset_from_shares_the_vocabulary_and_corpus_and_starts_new_weights(planted,
+                                                                            tmp_path):
+    sentences, groups = planted
+    first = Word2Vec(sentences, workers=1, **SMALL)
+    second = Word2Vec(workers=1, vector_size=16, sg=1, hs=1, negative=0, seed=7, epochs=3)
+    second.reset_from(first)
+    assert second.vocab is first.vocab and second.corpus is first.corpus
+    assert second.wv.index_to_key == first.wv.index_to_key
+    assert second.wv.vectors.shape == (len(first.wv), 16) and second.w_out_ns is None
+    assert second.w_out_hs.shape == (len(first.wv) - 1, 16) and not second.w_out_hs.any()
+    assert (second.corpus_count, second.corpus_total_words) == (first.corpus_count,
+                                                                first.corpus_total_words)
+    fresh = Word2Vec(sentences, workers=1, vector_size=16, sg=1, hs=1, negative=0, seed=7,
+                     epochs=3, min_count=1)
+    second.train()
+    np.testing.assert_array_equal(second.wv.vectors, fresh.wv.vectors)   # as if counted
+    assert group_purity(second.wv, groups) > 0.95
+    first.save(tmp_path / "m")
+    third = Word2Vec(workers=1, vector_size=8)
+    third.reset_from(Word2Vec.load(tmp_path / "m"))
+    assert third.corpus is None and third.corpus_count == first.corpus_count
+    third.train(sentences, total_examples=third.corpus_count, epochs=1)
+    with pytest.raises(ValueError, match="no vocabulary"):
+        third.reset_from(Word2Vec())
+    with pytest.raises(TypeError, match="fastw2v Word2Vec"):
+        third.reset_from(first.wv)
