@@ -191,14 +191,6 @@ class _LookupLayer:
         state["_source"] = None
         return state
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        # unpickled (or deep-copied) weights land wherever numpy puts them: start them on
-        # a 64-byte boundary again, as every weight fastw2v allocates (JAX shares only such)
-        weight = state.get("_weight")
-        if isinstance(weight, np.ndarray) and weight.ctypes.data % 64:
-            self._weight = aligned_copy(weight, weight.dtype)
-
     def _setup(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
                scale_grad_by_freq, sparse, _weight, _freeze, device, dtype, rng):
         _check_device(device)

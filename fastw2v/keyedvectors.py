@@ -821,8 +821,10 @@ class KeyedVectors:
             rows.append(keys)
         if len(rows[0]) == len(rows[1]) == 1 and rows[0][0] == rows[1][0]:
             return 0.0
-        vectors = self.unit_vectors() if norm else self.vectors
-        a, b = (vectors[r].astype(np.float64) for r in rows)
+        # the documents' rows as they are now (as similarity() reads them; a zero vector
+        # stays zero), not the whole cached unit matrix
+        a, b = ((self._current_unit_rows(r) if norm else self.vectors[r]).astype(np.float64)
+                for r in rows)
         # from the differences (as scipy's cdist, which gensim calls): the same key in both
         # documents is exactly 0 apart; a few rows of `a` at a time, to bound the memory
         distances = np.empty((len(a), len(b)))
@@ -934,7 +936,7 @@ class KeyedVectors:
         if not sims:
             raise ValueError("cannot compute a relative cosine similarity without any "
                              "similar keys")
-        return self.similarity(wa, wb) / sum(s for _, s in sims)
+        return float(self.similarity(wa, wb)) / sum(s for _, s in sims)
 
     def _as_items(self, value):
         """gensim's _ensure_list, for any hashable key: one key or vector -> [it]."""

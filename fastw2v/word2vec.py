@@ -98,8 +98,8 @@ class Word2Vec:
         Training parameters: see :class:`fastw2v.Word2VecConfig` for each name, default
         and allowed range (gensim 4's names and defaults). gensim's ``sorted_vocab=1``,
         ``null_word=0`` and any ``batch_words`` are accepted for compatibility (that is
-        what fastw2v does anyway); other values, ``hashfxn`` and ``comment`` are refused
-        with the reason.
+        what fastw2v does anyway), as are gensim's defaults ``hashfxn=hash`` and
+        ``comment=None``; other values are refused with the reason.
 
     Attributes
     ----------
@@ -834,7 +834,8 @@ class Word2Vec:
         """Bytes the model's arrays take for `vocab_size` words (default: the vocabulary
         built), as gensim's estimate_memory reports them, but counted as fastw2v lays
         them out: ``vectors`` (input), ``syn1neg`` and ``syn1`` (output rows, padded to
-        whole cache lines with several workers), ``vocab`` (counts and the tables
+        whole cache lines with several workers; for the model's own vocabulary, as its
+        matrices are), ``vocab`` (counts and the tables
         training derives from them: subsampling, noise alias table, Huffman paths), and,
         once a corpus is encoded, ``corpus`` (4 bytes per token and 8 per sentence; on
         disk with ``encoded_dir``). Python's own objects for the keys (about 100 bytes a
@@ -850,6 +851,11 @@ class Word2Vec:
                              f"{vocab_size!r}")
         n, dim = int(vocab_size), cfg.vector_size
         width = _train.padded_width(dim) if _pads_output(cfg) else dim
+
+        def row_floats(array):      # (the model's own layout, for its own vocabulary)
+            if array is None or self.vocab is None or n != len(self.vocab) or len(array) < 2:
+                return width
+            return array.strides[0] // array.itemsize
         report = {} if report is None else report
         # counts (8) and keep probabilities (4); noise table (prob 4 + alias 4); Huffman
         # paths: offsets (8) and a point (4) and a code (1) per node, ~log2(n) nodes
@@ -859,9 +865,9 @@ class Word2Vec:
         report["vocab"] = n * per_word
         report["vectors"] = n * dim * 4
         if cfg.hs:
-            report["syn1"] = max(n - 1, 0) * width * 4
+            report["syn1"] = max(n - 1, 0) * row_floats(self.w_out_hs) * 4
         if cfg.negative:
-            report["syn1neg"] = n * width * 4
+            report["syn1neg"] = n * row_floats(self.w_out_ns) * 4
         if self.corpus is not None and not isinstance(self.corpus.ids, np.memmap):
             report["corpus"] = 4 * self.corpus.n_ids + 8 * (self.corpus.n_sentences + 1)
         report["total"] = sum(v for k, v in report.items() if k != "total")
@@ -1287,9 +1293,9 @@ _GENSIM_ONLY = {
         "null_word": ((0,), "there is no null word (gensim adds one for CBOW with "
                             "concatenated context vectors, which fastw2v does not have)"),
         "batch_words": (None, ""),
-        "hashfxn": ((), "the initial vectors are drawn from `seed` alone, the same in "
-                        "every process; leave hashfxn out"),
-        "comment": ((), "a model keeps no comment; store it beside the model"),
+        "hashfxn": ((hash,), "the initial vectors are drawn from `seed` alone, the same "
+                             "in every process, not from a hash of each word"),
+        "comment": ((None,), "a model keeps no comment; store it beside the model"),
     },
     "build_vocab": {
         "progress_per": (None, ""),
@@ -1388,12 +1394,13 @@ def _gensim_only(method, given):
         if name not in known:
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
         accepted, why = known[name]
-        if accepted == ():
-            raise TypeError(f"{method}(): gensim's {name} has no counterpart here: {why}")
-        if accepted is not None and not (isinstance(value, (bool, numbers.Number))
-                                         and value in accepted):
-            raise ValueError(f"{method}(): {name}={value!r} is not supported ({why}); "
-                             f"leave it out")
+        if accepted is None or any(
+                value is ok or (isinstance(value, numbers.Number)
+                                and isinstance(ok, numbers.Number) and value == ok)
+                for ok in accepted):
+            continue
+        raise ValueError(f"{method}(): {name}={value!r} is not supported ({why}); "
+                         f"leave it out")
 
 
 _GENSIM3_NAMES = {

@@ -716,18 +716,20 @@ def test_fine_tuning_over_keyed_vectors_refreshes_their_queries():
     assert kv.norms is not None
 
 
-@pytest.mark.parametrize("layer", [Embedding(101, 3, rng=0), Embedding(7, 5, rng=1),
-                                   EmbeddingBag(33, 3, mode="max", rng=2)])
-def test_pickled_and_deep_copied_layers_start_on_a_cache_line(layer):
-    """Every weight fastw2v makes starts on a 64-byte boundary (JAX shares only such
-    memory); pickle and deepcopy give numpy's own placement, so they are aligned again."""
+def test_pickle_and_deepcopy_keep_weights_shared_as_they_were():
+    """Tied layers (one weight for input and output) and a layer over KeyedVectors stay
+    tied through a checkpoint's pickle or deepcopy: the copies share one array again."""
     import copy
-    for again in [pickle.loads(pickle.dumps(layer)) for _ in range(4)] + [
-            copy.deepcopy(layer) for _ in range(4)]:
-        assert again.weight.ctypes.data % 64 == 0
-        assert again.weight.flags.c_contiguous and again.weight.dtype == layer.weight.dtype
-        np.testing.assert_array_equal(again.weight, layer.weight)
-        assert not np.shares_memory(again.weight, layer.weight)
+    a = Embedding(101, 3, rng=0)
+    b = EmbeddingBag.from_pretrained(a.weight, freeze=False)
+    kv = KeyedVectors(np.ones((4, 3), np.float32), list("wxyz"))
+    c = Embedding.from_keyed_vectors(kv, freeze=False)
+    for _ in range(4):
+        for a2, b2, kv2, c2 in (copy.deepcopy((a, b, kv, c)),
+                                pickle.loads(pickle.dumps((a, b, kv, c)))):
+            assert a2.weight is b2.weight and not np.shares_memory(a2.weight, a.weight)
+            assert np.shares_memory(kv2.vectors, c2.weight)
+            np.testing.assert_array_equal(b2.weight, a.weight)
 
 
 def test_shallow_copies_and_plain_objects_as_vocabulary_sources():

@@ -151,6 +151,12 @@ def test_wmdistance_matches_gensim(pair, rng):
     assert kv.wmdistance([], ["w1"]) == float("inf")
     twins = KeyedVectors(np.ones((2, 3), np.float32), ["a", "b"])   # equal vectors
     assert twins.wmdistance(["a"], ["b"]) == 0.0
+    # the vectors as they are now, as similarity() reads them (not a stale cache)
+    edited = KeyedVectors(rng.normal(size=(5, 4)).astype(np.float32), list("abcde"))
+    edited.most_similar("a")                                         # caches unit vectors
+    edited.vectors[2] *= -3
+    fresh = KeyedVectors(edited.vectors.copy(), list("abcde"))
+    assert edited.wmdistance(["a", "b"], ["c"]) == fresh.wmdistance(["a", "b"], ["c"])
     with pytest.raises(TypeError, match="not one string"):
         kv.wmdistance("w1 w2", ["w1"])
 

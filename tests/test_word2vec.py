@@ -2040,12 +2040,13 @@ def test_a_ctrl_c_while_an_epoch_is_counted_waits_until_it_is_counted(monkeypatc
 
 
 def test_gensim_only_parameters_accepted_where_they_change_nothing(planted):
-    """gensim's sorted_vocab=1, null_word=0, batch_words, progress_per,
-    keep_raw_vocab=False, word_count=0 and queue_factor ask for what fastw2v does anyway:
-    accepted, and the model trains as without them."""
+    """gensim's sorted_vocab=1, null_word=0, batch_words, hashfxn=hash, comment=None,
+    progress_per, keep_raw_vocab=False, word_count=0 and queue_factor ask for what
+    fastw2v does anyway: accepted, and the model trains as without them."""
     sentences, _ = planted
     plain = Word2Vec(sentences, workers=1, **SMALL)
-    model = Word2Vec(workers=1, sorted_vocab=1, null_word=0, batch_words=10000, **SMALL)
+    model = Word2Vec(workers=1, sorted_vocab=1, null_word=0, batch_words=10000,
+                     hashfxn=hash, comment=None, **SMALL)
     model.build_vocab(sentences, progress_per=10000, keep_raw_vocab=False)
     model.train(sentences, total_examples=model.corpus_count, epochs=model.epochs,
                 word_count=0, queue_factor=2)
@@ -2059,8 +2060,8 @@ def test_gensim_only_parameters_accepted_where_they_change_nothing(planted):
     (lambda m, s: Word2Vec(sorted_vocab=0), ValueError,
      r"Word2Vec\(\): sorted_vocab=0 is not supported \(the vocabulary is always sorted"),
     (lambda m, s: Word2Vec(null_word=1), ValueError, "null_word=1 is not supported"),
-    (lambda m, s: Word2Vec(hashfxn=hash), TypeError, "hashfxn has no counterpart.*seed"),
-    (lambda m, s: Word2Vec(comment="x"), TypeError, "comment has no counterpart"),
+    (lambda m, s: Word2Vec(hashfxn=len), ValueError, "hashfxn=<built-in function len>.*seed"),
+    (lambda m, s: Word2Vec(comment="x"), ValueError, "comment='x' is not supported.*beside"),
     (lambda m, s: m.build_vocab(s, keep_raw_vocab=True), ValueError,
      "keep_raw_vocab=True is not supported.*count_iterable"),
     (lambda m, s: m.build_vocab(s, progress_pr=1), TypeError,
@@ -2196,6 +2197,8 @@ def test_estimate_memory_counts_the_arrays_as_laid_out(planted, tmp_path, params
     big = model.estimate_memory(10 * len(model.wv), report={"mine": 1})
     assert big["vectors"] == 10 * got["vectors"] and big["mine"] == 1
     assert big["total"] == sum(v for k, v in big.items() if k != "total")
+    model.workers = 1 if params["workers"] > 1 else 2    # the matrices stay as they are
+    assert model.estimate_memory() == got
     on_disk = Word2Vec(sentences[:300], encoded_dir=tmp_path, **{**SMALL, "epochs": 1, **params})
     assert "corpus" not in on_disk.estimate_memory()
     for bad in (-1, 2.5, True):
