@@ -436,6 +436,7 @@ class Word2Vec:
         self.words_trained = self.examples_trained = self.steps_trained = 0
         self._threads = None
         self._schedule = None
+        self._alpha_reached = None      # new weights: no rate reached yet
 
     # ---- training ----
 

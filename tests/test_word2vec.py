@@ -1963,6 +1963,10 @@ def test_min_alpha_yet_reached_follows_the_epochs(tmp_path):
     assert seen == pytest.approx([0.04, 0.03, 0.02, 0.01]) and seen[-1] == 0.01
     model.save(tmp_path / "m")
     assert Word2Vec.load(tmp_path / "m").min_alpha_yet_reached == 0.01
+    model.build_vocab([["a", "b", "c"]] * 5, update=True)         # the same weights
+    assert model.min_alpha_yet_reached == 0.01
+    model.build_vocab([["a", "b", "c"]] * 20)                    # new weights, untrained
+    assert model.min_alpha_yet_reached == 0.05
 
 
 def test_sorting_the_model_s_vectors_is_refused_at_train_with_the_way_out():
