@@ -25,6 +25,8 @@ Deliberate differences from torch 2.13 (each pinned by tests/test_embedding.py):
   its own count (pytorch#190063), and with ``include_last_offset`` the ids past the last
   offset belong to no bag in every mode (pytorch#191965).
 - ``sparse=True`` with ``scale_grad_by_freq`` works (torch's Embedding refuses it).
+- A 2-D EmbeddingBag input of shape (B, 0) gives B empty bags (zero rows), as B empty
+  bags given by offsets do in both; torch raises "step must be nonzero" there.
 - CPU memory only (``device`` must be None or 'cpu'), and no autograd: `backward` takes
   the output gradient explicitly.
 """

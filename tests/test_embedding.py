@@ -1207,6 +1207,19 @@ def test_dlpack_exports_the_weight_without_a_copy(rng):
     assert torch.from_dlpack(EmbeddingBag(2, 2)).shape == (2, 2)
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_bags_of_a_2d_input_with_no_columns_are_empty_bags(mode):
+    """(B, 0) ids are B empty bags: zero rows, as torch gives B empty bags made by
+    offsets; torch itself raises "step must be nonzero" for the 2-D form."""
+    layer = EmbeddingBag(5, 3, mode=mode, rng=0)
+    module = layer.to_torch()
+    by_offsets = module(torch.zeros(0, dtype=torch.long), torch.zeros(4, dtype=torch.long))
+    np.testing.assert_array_equal(layer(np.zeros((4, 0), np.int64)), by_offsets.detach().numpy())
+    assert layer(np.zeros((4, 0), np.int64)).shape == (4, 3)
+    with pytest.raises(RuntimeError, match="step must be nonzero"):
+        module(torch.zeros((4, 0), dtype=torch.long))
+
+
 def test_dlpack_refuses_a_read_only_weight(tmp_path):
     """torch.from_dlpack ignores DLPack's read-only flag: a tensor over a read-only
     memory map, written, would crash the process (a segfault), so the export is refused
