@@ -276,11 +276,15 @@ class _LookupLayer:
 
     def _before_write(self, what):
         """Called just before every in-place write of the weight: refuses a read-only
-        weight, and drops the unit vectors the source KeyedVectors cached."""
+        weight, and drops the unit vectors the source KeyedVectors cached (`_after_write`
+        drops them again, in case a query in another thread cached them meanwhile)."""
         if not self._weight.flags.writeable:
             raise ValueError(f"{what} changes the weight in place, but it is read-only (a "
                              f"memory-mapped file, say); use a writable copy: "
                              f"layer.weight = np.array(layer.weight)")
+        self._after_write()
+
+    def _after_write(self):
         # the KeyedVectors this layer was built over (from_keyed_vectors) caches unit
         # vectors for its queries: they would no longer match the vectors
         kv = self._source() if self._source is not None else None
@@ -306,6 +310,7 @@ class _LookupLayer:
         if self.max_norm is not None:
             self._before_write("max_norm")
             _lookup.renorm_rows(self._weight, flat, self.max_norm, self.norm_type)
+            self._after_write()
 
     def _as_grad(self, grad_output, shape):
         g = np.asarray(grad_output)
@@ -376,6 +381,7 @@ class _LookupLayer:
                                  f"{getattr(grad, 'shape', type(grad).__name__)}; call "
                                  f"zero_grad() and backward again")
             self._weight -= self._weight.dtype.type(lr) * grad
+        self._after_write()
 
     def _accumulate(self, grad):
         # a new array each time, so that gradients returned earlier never change
@@ -655,6 +661,7 @@ class Embedding(_LookupLayer):
         self._before_write("sgd_step()")
         g = self._unaliased(g.reshape(flat.size, self.embedding_dim))
         self._sgd_scatter(flat, None, g, None, False, lr)
+        self._after_write()
 
     def __repr__(self):
         return f"Embedding({', '.join(self._repr_options())})"
@@ -876,6 +883,7 @@ class EmbeddingBag(_LookupLayer):
             _lookup.bag_max_scatter(g, self._bag_max(flat, bounds, True)[1], -lr, self._weight)
         else:
             self._sgd_scatter(flat, bounds, g, psw, self.mode == "mean", lr)
+        self._after_write()
 
     def __repr__(self):
         parts = self._repr_options()

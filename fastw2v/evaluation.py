@@ -143,7 +143,8 @@ def evaluate_word_analogies(kv, analogies, restrict_vocab=300000, case_insensiti
 def _solve(kv, idx, canon, similarity_function):
     """Whether each question (rows of idx: a, b, c, expected, as ok_vocab rows) is
     answered right, with gensim's rule (see evaluate_word_analogies)."""
-    unit = kv.unit_vectors()[:len(canon)]
+    unit_all, _, bad_rows = kv._cached()        # one snapshot for the whole call
+    unit = unit_all[:len(canon)]
     ua, ub, uc = unit[idx[:, 0]], unit[idx[:, 1]], unit[idx[:, 2]]
     if similarity_function == "most_similar":
         q = ub + uc - ua                                        # (n_questions, dim)
@@ -167,7 +168,7 @@ def _solve(kv, idx, canon, similarity_function):
             out /= sa
 
     ids, _ = top_k_search(len(idx), len(unit), _ANALOGY_TOPN, fill, exclude=idx[:, :3],
-                          bad_rows=kv.nonfinite_rows)
+                          bad_rows=bad_rows)
     # gensim takes the first of the 5 whose (upper-cased) word is not a, b or c, or else
     # the last of them; canon maps a row to the row of its first case variant.
     cand = np.where(ids >= 0, canon[np.maximum(ids, 0)], -1)   # (n_questions, 5)

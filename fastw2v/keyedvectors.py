@@ -12,6 +12,7 @@ import difflib
 import logging
 import numbers
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,6 +24,9 @@ logger = logging.getLogger("fastw2v")
 _LANES = 1024                 # column groups of the batched top-k search (see _top_k)
 _BLOCK_FLOATS = 1 << 24       # scores held per block of queries: 64 MB of float32
 _TINY64 = np.finfo(np.float64).tiny
+# guards the store of a KeyedVectors' cache of unit vectors against a change of the
+# vectors made by another thread while they were computed (see KeyedVectors._cached)
+_CACHE_LOCK = threading.Lock()
 _NORM_BLOCK_FLOATS = 1 << 16  # floats per block of rows in float64 (_float64_blocks)
 
 
@@ -103,6 +107,11 @@ class KeyedVectors:
     """
 
     vectors_lockf = None        # (the class default: objects pickled before it existed)
+    # the unit vectors, norms and non-finite rows of `_cache_of` (the vectors array they
+    # were computed from) at `_version` (bumped by every change that drops them)
+    _cache = None
+    _cache_of = None
+    _version = 0
 
     def __init__(self, vectors=None, index_to_key=None, counts=None, *, vector_size=None,
                  count=0, dtype=np.float32):
@@ -155,9 +164,6 @@ class KeyedVectors:
         self._int_keys = any(issubclass(t, (int, np.integer))
                              and not issubclass(t, (bool, np.bool_))
                              for t in set(map(type, self.index_to_key)))
-        self._unit = None
-        self._norms = None
-        self._bad_rows = None
         self.vectors_lockf = None
 
     def __repr__(self):
@@ -178,7 +184,8 @@ class KeyedVectors:
     @property
     def norms(self):
         """Length of each vector (float64), or None before `fill_norms`."""
-        return self._norms
+        cache = self._valid_cache()
+        return None if cache is None else cache[1]
 
     def __len__(self):
         return len(self.index_to_key)
@@ -421,12 +428,16 @@ class KeyedVectors:
             Read-only vectors (memory-mapped with ``mmap='r'``).
         """
         self._check_writeable("unit_normalize_all()")
-        self.fill_norms()
-        self.vectors[...] = self._unit
-        self._unit = self.vectors                 # one matrix, not two (gensim's aim)
-        # the cached unit vectors stay valid; the lengths are now 1 (as gensim sets them;
-        # here 0 for a zero vector, which stays zero, and NaN for one holding NaN or inf)
-        self._norms = np.where(np.isfinite(self._norms), np.sign(self._norms), np.nan)
+        unit, norms, bad = self._cached()
+        self.vectors[...] = unit
+        # the vectors are their own unit vectors now: one matrix, not two (gensim's aim);
+        # the lengths are 1 (as gensim sets them; here 0 for a zero vector, which stays
+        # zero, and NaN for one holding NaN or inf)
+        with _CACHE_LOCK:
+            self._version += 1
+            self._cache_of = self.vectors
+            self._cache = (self.vectors,
+                           np.where(np.isfinite(norms), np.sign(norms), np.nan), bad)
 
     def init_sims(self, replace=False):
         """gensim 3's name (deprecated there): `fill_norms`, or with replace=True
@@ -449,32 +460,51 @@ class KeyedVectors:
         computed and kept in float64, so that vectors of huge or tiny (finite) float32
         numbers get exact unit vectors and finite lengths too.
         """
-        if self._unit is None or force:
-            self._unit, self._norms = _unit_rows(self.vectors)
-            self._bad_rows = np.flatnonzero(~np.isfinite(self._norms))
-            if len(self._bad_rows):
-                logger.warning("%d vectors hold NaN or inf (first: %r); they are never "
-                               "returned as neighbours", len(self._bad_rows),
-                               self.index_to_key[self._bad_rows[0]])
+        self._cached(force)
+
+    def _valid_cache(self):
+        """The cache (unit, norms, bad rows) if it belongs to the vectors as they are
+        (an assigned ``vectors`` array makes it stale), else None."""
+        cache = self._cache
+        return cache if cache is not None and self._cache_of is self.vectors else None
+
+    def _cached(self, force=False):
+        """(unit vectors, norms, non-finite rows), computed when missing, stale or
+        forced. Queries in other threads may change the vectors meanwhile (training,
+        add_vectors, a lookup layer's step): what was computed from vectors that changed
+        before it was done serves this call only, and is not kept."""
+        with _CACHE_LOCK:
+            cache, version, vectors = self._valid_cache(), self._version, self.vectors
+        if cache is not None and not force:
+            return cache
+        unit, norms = _unit_rows(vectors)
+        bad = np.flatnonzero(~np.isfinite(norms))
+        if len(bad):
+            logger.warning("%d vectors hold NaN or inf (first: %r); they are never "
+                           "returned as neighbours", len(bad), self.index_to_key[bad[0]])
+        with _CACHE_LOCK:
+            if self._version == version and self.vectors is vectors:
+                self._cache, self._cache_of = (unit, norms, bad), vectors
+        return unit, norms, bad
 
     @property
     def nonfinite_rows(self) -> np.ndarray:
         """Rows whose vectors hold NaN or inf (never returned as neighbours)."""
-        self.fill_norms()
-        return self._bad_rows
+        return self._cached()[2]
 
     def unit_vectors(self) -> np.ndarray:
         """All vectors scaled to unit length, float32, cached (see `fill_norms`); a
         read-only view of the cache, which the similarity queries read."""
-        self.fill_norms()
-        view = self._unit.view()
+        view = self._cached()[0].view()
         view.flags.writeable = False
         return view
 
     def _forget_norms(self):
         """Drop the cached unit vectors and lengths (the vectors were changed in place):
-        the next query computes them again."""
-        self._unit = self._norms = self._bad_rows = None
+        the next query computes them again, and one being computed now is not kept."""
+        with _CACHE_LOCK:
+            self._version += 1
+            self._cache = self._cache_of = None
 
     def _current_unit_rows(self, rows):
         """Unit vectors of `rows` as the vectors are now (a few rows: cheaper than a
@@ -733,6 +763,9 @@ class KeyedVectors:
         """
         restrict_vocab = formats.check_row_count("restrict_vocab", restrict_vocab)
         self_rows = None
+        # one snapshot of the cache for the whole call (another thread may change the
+        # vectors meanwhile)
+        cached_unit, _, cached_bad = self._cached()
         if isinstance(queries, np.ndarray) and queries.dtype.kind in "biuf":
             q = np.asarray(queries, dtype=np.float32)
             if q.ndim != 2 or q.shape[1] != self.vector_size:
@@ -747,10 +780,13 @@ class KeyedVectors:
                 raise ValueError("queries must be a 2-D array of vectors or a list of keys, "
                                  f"got {type(queries).__name__}")
             self_rows = np.array([self.get_index(k) for k in queries], np.int64)
-            bad = np.flatnonzero(np.isin(self_rows, self.nonfinite_rows))
+            if len(self_rows) and self_rows.max() >= len(cached_unit):
+                raise RuntimeError("the vectors grew while most_similar_batch started (in "
+                                   "another thread?): query again")
+            bad = np.flatnonzero(np.isin(self_rows, cached_bad))
             if len(bad):
                 raise ValueError(f"query {bad[0]} (key {queries[bad[0]]!r}) holds NaN or inf")
-            q = self.unit_vectors()[self_rows]
+            q = cached_unit[self_rows]
         if len(q) == 0:
             raise ValueError("most_similar_batch needs at least one query")
         if not isinstance(topn, numbers.Integral) or topn < 1:
@@ -765,13 +801,13 @@ class KeyedVectors:
         if self_rows is not None:
             own = self_rows[:, None]
             exclude = own if exclude is None else np.concatenate([exclude, own], axis=1)
-        unit = self.unit_vectors()[:restrict_vocab or len(self)]
+        unit = cached_unit[:restrict_vocab or len(cached_unit)]
 
         def fill(s, e, out):
             np.matmul(q[s:e], unit.T, out=out)
 
         return top_k_search(len(q), len(unit), topn, fill, exclude=exclude,
-                            bad_rows=self.nonfinite_rows, workers=workers)
+                            bad_rows=cached_bad, workers=workers)
 
     def similarity(self, w1, w2) -> np.float32:
         """Cosine similarity of two keys, from their vectors as they are now (as gensim;

@@ -582,6 +582,13 @@ class Word2Vec:
                     cfg.resolved_workers(), within=schedule["left"])
                 epoch_start = self.words_trained
                 self._run_epoch(trainer, states, todo, report, epoch)
+                if any(a is not b for a, b in zip(self._held_arrays(), held)):
+                    raise RuntimeError(
+                        "model.wv or its weights were replaced while an epoch trained (by "
+                        "another thread): the epoch's updates went into the arrays it "
+                        "started with, which the model no longer holds. Replace or grow "
+                        "them (add_vectors, build_vocab) only between train() calls; "
+                        "train(resume=True) continues on the new ones")
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], self.epoch_losses[-1],
                             self.words_trained - epoch_start)
@@ -613,9 +620,12 @@ class Word2Vec:
                 f"between train() calls; train(resume=True) continues on the new ones")
 
     def _refresh_norms(self):
-        """The cached unit vectors, if a query made them, follow the trained vectors."""
-        if self.wv._unit is not None:
-            self.wv.fill_norms(force=True)
+        """The cached unit vectors, if a query made them, follow the trained vectors (and
+        one a query is computing now, from vectors still training, is not kept)."""
+        had_cache = self.wv._valid_cache() is not None
+        self.wv._forget_norms()
+        if had_cache:
+            self.wv.fill_norms()
 
     # ---- files ----
 
@@ -627,12 +637,26 @@ class Word2Vec:
         corpus again to ``train()``."""
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary yet")
-        busy = self.__dict__.get("_busy")
-        if busy is not None and busy[1] != threading.get_ident():
-            raise RuntimeError(f"save() cannot run while {busy[0]} runs on this model in "
-                               f"another thread: the file would hold weights in the middle "
-                               f"of their updates. Save after it returns (or, during "
-                               f"train(), from a callback such as on_epoch_end)")
+        # held as train() and build_vocab() hold the model, so that neither starts in
+        # another thread while the file is written; from a callback of a running train()
+        # (this thread's) the save runs under that call's hold
+        with _BUSY_LOCK:
+            busy = self.__dict__.get("_busy")
+            if busy is not None and busy[1] != threading.get_ident():
+                raise RuntimeError(f"save() cannot run while {busy[0]} runs on this model "
+                                   f"in another thread: the file would hold weights in the "
+                                   f"middle of their updates. Save after it returns (or, "
+                                   f"during train(), from a callback such as on_epoch_end)")
+            token = None if busy is not None else ("save()", threading.get_ident())
+            if token is not None:
+                self.__dict__["_busy"] = token
+        try:
+            self._save(path)
+        finally:
+            if token is not None and self.__dict__.get("_busy") is token:
+                self.__dict__["_busy"] = None
+
+    def _save(self, path):
         self._check_vectors_match("save()")
         arrays = {"w_in": self.wv.vectors, "counts": self.vocab.counts}
         lockf = self._lockf()
@@ -743,6 +767,7 @@ class Word2Vec:
                                  or not isinstance(topn, numbers.Integral)):
             raise TypeError(f"topn must be an int (or None for every word), got "
                             f"{type(topn).__name__} {topn!r}")
+        self._check_vocabulary_steady("predict_output_word()")
         if self.w_out_ns is None:
             raise RuntimeError("predict_output_word needs negative sampling output weights; "
                                "this model was trained with negative=0")
@@ -802,6 +827,7 @@ class Word2Vec:
         """
         if self.vocab is None:
             raise RuntimeError("no vocabulary yet: build and train the model before score()")
+        self._check_vocabulary_steady("score()")
         if not self.config.hs:
             raise RuntimeError("score() needs hierarchical softmax: train the model with "
                                "hs=1 (negative sampling gives no normalised probability)")
@@ -875,6 +901,16 @@ class Word2Vec:
         logger.info("estimated memory for %d words of %d dimensions: %d bytes", n, dim,
                     report["total"])
         return report
+
+    def _check_vocabulary_steady(self, action):
+        """A query of the model's own tables (score, predict_output_word) may run while
+        another thread trains (it reads the weights as they are), not while one builds or
+        grows the vocabulary (the tables and weights change one after another)."""
+        busy = self.__dict__.get("_busy")
+        if (busy is not None and busy[1] != threading.get_ident()
+                and busy[0] not in ("train()", "save()")):
+            raise RuntimeError(f"{action} cannot run while {busy[0]} changes this model's "
+                               f"vocabulary in another thread: wait for it to return")
 
     def _check_vectors_match(self, action):
         """model.wv must still be the model's vocabulary: keys added to it

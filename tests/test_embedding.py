@@ -1525,3 +1525,27 @@ def test_the_callers_ids_and_offsets_are_copied_before_they_are_checked():
         assert not np.shares_memory(got, np.asarray(given))
     fresh = np.asarray([1, 2])
     assert _as_ids(fresh, "input", caller=[1, 2]) is fresh      # made here: not copied again
+
+
+def test_a_query_between_the_layers_check_and_its_write_does_not_leave_stale_norms():
+    """A query in another thread between the step's dropping of the KeyedVectors' cache
+    and its write would cache the old vectors: the step drops the cache again after
+    writing. The query is made here where that thread's would land."""
+    kv = KeyedVectors(np.array([[1, 0], [0, 1], [1, 0.1]], dtype=np.float32), list("abc"))
+    for make, step in (
+            (lambda: Embedding.from_keyed_vectors(kv, freeze=False),
+             lambda layer: layer.sgd_step([0], np.array([[1.0, -1.0]]), lr=1.0)),
+            (lambda: EmbeddingBag.from_keyed_vectors(kv, freeze=False, mode="sum"),
+             lambda layer: layer.sgd_step([0], np.array([[-1.0, 1.0]]), lr=1.0,
+                                          offsets=[0]))):
+        layer = make()
+        real = layer._sgd_scatter
+
+        def query_then_write(*args, real=real):
+            kv.most_similar("a")                 # caches the vectors before the write
+            return real(*args)
+
+        layer._sgd_scatter = query_then_write
+        step(layer)
+        fresh = KeyedVectors(kv.vectors.copy(), list("abc"))
+        assert kv.most_similar("a") == fresh.most_similar("a")

@@ -940,3 +940,64 @@ def test_sort_by_descending_frequency_and_word_vec_as_gensim():
     with pytest.raises(ValueError, match="no counts"):
         KeyedVectors(np.eye(2), ["x", "y"]).sort_by_descending_frequency()
     KeyedVectors(2).sort_by_descending_frequency()             # empty: nothing to do
+
+
+@pytest.mark.parametrize("change", ["add_vectors", "assign", "in_place", "sort"])
+def test_a_cache_computed_while_the_vectors_changed_is_not_kept(rng, monkeypatch, change):
+    """Another thread may change the vectors while a query computes the unit vectors
+    (add_vectors, sort_by_descending_frequency, a lookup layer's step, training): the
+    query answers from what it computed, but the cache it would store is stale and is
+    dropped, so that later queries see the change. The change is made here from inside
+    the computation, where another thread's would land."""
+    import fastw2v.keyedvectors as module
+    kv = KeyedVectors(rng.normal(size=(50, 8)).astype(np.float32), [f"k{i}" for i in range(50)],
+                      counts=np.arange(50, 0, -1) if change != "sort" else np.arange(1, 51))
+    real = module._unit_rows
+    done = []
+
+    def racing(vectors):
+        out = real(vectors)
+        if not done:
+            done.append(1)
+            if change == "add_vectors":
+                kv.add_vectors(["new"], np.ones((1, 8), np.float32))
+            elif change == "assign":
+                kv.vectors = -kv.vectors
+            elif change == "in_place":
+                kv.vectors[0] *= -1
+                kv._forget_norms()              # what training and the lookup layer do
+            else:
+                kv.sort_by_descending_frequency()
+        return out
+
+    monkeypatch.setattr(module, "_unit_rows", racing)
+    kv.most_similar("k1")                       # computed before the change: not kept
+    monkeypatch.setattr(module, "_unit_rows", real)
+    fresh = KeyedVectors(kv.vectors.copy(), list(kv.index_to_key))
+    np.testing.assert_array_equal(kv.unit_vectors(), fresh.unit_vectors())
+    assert kv.most_similar("k1", topn=3) == fresh.most_similar("k1", topn=3)
+
+
+def test_unit_vectors_survive_the_cache_dropped_meanwhile(rng, monkeypatch):
+    import fastw2v.keyedvectors as module
+    kv = KeyedVectors(rng.normal(size=(20, 4)).astype(np.float32), [f"k{i}" for i in range(20)])
+    real = module._unit_rows
+
+    def dropped(vectors):
+        out = real(vectors)
+        kv._forget_norms()
+        return out
+
+    monkeypatch.setattr(module, "_unit_rows", dropped)
+    unit = kv.unit_vectors()                    # raised AttributeError on None before
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1, rtol=1e-6)
+    assert kv.most_similar_batch(["k1", "k2"], topn=2)[0].shape == (2, 2)
+
+
+def test_assigning_new_vectors_drops_the_cache(rng):
+    kv = KeyedVectors(np.eye(3, dtype=np.float32), list("abc"))
+    assert kv.most_similar("a", topn=1)[1 - 1][1] == 0.0
+    kv.vectors = np.array([[1, 0, 0], [1, 0.1, 0], [0, 0, 1]], np.float32)
+    assert kv.most_similar("a", topn=1)[0][0] == "b"
+    assert kv.most_similar("a", topn=1)[0][1] == pytest.approx(0.995, abs=1e-3)
+    assert kv.norms[1] == pytest.approx(np.sqrt(1.01))

@@ -2237,3 +2237,86 @@ def test_reset_from_shares_the_vocabulary_and_corpus_and_starts_new_weights(plan
         third.reset_from(Word2Vec())
     with pytest.raises(TypeError, match="fastw2v Word2Vec"):
         third.reset_from(first.wv)
+
+
+def test_save_holds_the_model_so_that_no_train_starts_meanwhile(planted, tmp_path,
+                                                                monkeypatch):
+    """A train() or build_vocab() started by another thread while save() writes would
+    change the weights being written: it is refused until the save is done."""
+    import threading
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
+    refused = []
+    real = native.save_arrays
+
+    def train_from_another_thread(*args, **kwargs):
+        def other():
+            try:
+                model.train()
+            except RuntimeError as e:
+                refused.append(str(e))
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(native, "save_arrays", train_from_another_thread)
+    model.save(tmp_path / "m")
+    assert len(refused) == 1 and "save() is running on this model" in refused[0]
+    monkeypatch.setattr(native, "save_arrays", real)
+    assert model.train() > 0                         # free again after the save
+    model.save(tmp_path / "m")
+
+    class SaveFromCallback:                          # this thread's train(): allowed
+        def on_epoch_end(self, m):
+            m.save(tmp_path / "cb")
+
+    model.train(callbacks=[SaveFromCallback()])
+    assert Word2Vec.load(tmp_path / "cb").epoch_losses == model.epoch_losses
+
+
+def test_weights_replaced_during_the_last_epoch_are_reported(planted, monkeypatch):
+    """Another thread replacing model.wv.vectors while the last epoch trains used to go
+    unnoticed (the check ran only before later epochs): that epoch's updates went into
+    the old array. Replaced here right after the epoch, where that thread's would be."""
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
+    real = Word2Vec._run_epoch
+
+    def replaced_meanwhile(self, *args):
+        real(self, *args)
+        self.wv.vectors = self.wv.vectors.copy()
+
+    monkeypatch.setattr(Word2Vec, "_run_epoch", replaced_meanwhile)
+    with pytest.raises(RuntimeError, match="replaced while an epoch trained"):
+        model.train()
+
+
+def test_model_queries_refused_while_another_thread_changes_the_vocabulary(planted,
+                                                                           monkeypatch):
+    import threading
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, hs=1, **{**SMALL, "epochs": 1})
+    inside, release = threading.Event(), threading.Event()
+    real = word2vec.select_words
+
+    def slow_select(*args, **kwargs):
+        inside.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(word2vec, "select_words", slow_select)
+    thread = threading.Thread(target=model.build_vocab, args=(sentences[:100],))
+    thread.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(RuntimeError, match=r"score\(\) cannot run while build_vocab"):
+            model.score(sentences[:3])
+        with pytest.raises(RuntimeError, match="predict_output_word.*changes this model"):
+            model.predict_output_word(sentences[0][:2])
+        with pytest.raises(RuntimeError, match=r"save\(\) cannot run while build_vocab"):
+            model.save("never-written")
+    finally:
+        release.set()
+        thread.join()
+    assert model.score(sentences[:3]).shape == (3,)
