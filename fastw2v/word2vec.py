@@ -193,7 +193,15 @@ class Word2Vec:
         self.config = self.config.replace(**{name: value})
 
     def __getstate__(self):
-        # a copy (deepcopy, pickle) made inside a callback is not itself training
+        # a copy (deepcopy, pickle) made inside a callback is not itself training; one
+        # made by another thread while this model trains or changes its vocabulary would
+        # hold weights in the middle of their updates, as save() would
+        busy = self.__dict__.get("_busy")
+        if busy is not None and busy[1] != threading.get_ident():
+            raise RuntimeError(f"the model cannot be pickled or copied while {busy[0]} "
+                               f"runs on it in another thread: copy it after that returns "
+                               f"(or, during train(), from a callback such as "
+                               f"on_epoch_end)")
         return {**self.__dict__, "_busy": None}
 
     def __setstate__(self, state):

@@ -2320,3 +2320,41 @@ def test_model_queries_refused_while_another_thread_changes_the_vocabulary(plant
         release.set()
         thread.join()
     assert model.score(sentences[:3]).shape == (3,)
+
+
+def test_no_pickle_or_copy_of_a_model_another_thread_is_training(planted, monkeypatch):
+    """Such a copy would hold weights half-way through an epoch, with a schedule that says
+    the epoch has not started; from a callback (the training thread) copies are fine."""
+    import copy
+    import threading
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
+    inside, release = threading.Event(), threading.Event()
+    real = Word2Vec._run_epoch
+
+    def slow_epoch(self, *args):
+        inside.set()
+        release.wait(10)
+        return real(self, *args)
+
+    monkeypatch.setattr(Word2Vec, "_run_epoch", slow_epoch)
+    thread = threading.Thread(target=model.train)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(RuntimeError, match="cannot be pickled or copied while train"):
+            pickle.dumps(model)
+        with pytest.raises(RuntimeError, match="cannot be pickled or copied"):
+            copy.deepcopy(model)
+    finally:
+        release.set()
+        thread.join()
+    monkeypatch.setattr(Word2Vec, "_run_epoch", real)
+    copies = []
+
+    class CopyFromCallback:
+        def on_epoch_end(self, m):
+            copies.append(pickle.loads(pickle.dumps(m)))
+
+    model.train(callbacks=[CopyFromCallback()])
+    assert len(copies) == 1 and copies[0].train() > 0
