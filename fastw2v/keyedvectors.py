@@ -169,6 +169,24 @@ class KeyedVectors:
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} keys x {self.vector_size} dims>"
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name == "vectors":            # new vectors: the cached unit vectors are not theirs
+            self._forget_norms()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if self._valid_cache() is None:  # (a stale cache is not worth carrying)
+            state["_cache"] = state["_cache_of"] = None
+        return state
+
+    def __setstate__(self, state):
+        # objects pickled before the cache was one tuple held _unit, _norms, _bad_rows
+        old = tuple(state.pop(name, None) for name in ("_unit", "_norms", "_bad_rows"))
+        self.__dict__.update(state)
+        if all(x is not None for x in old):
+            self.__dict__["_cache"], self.__dict__["_cache_of"] = old, self.vectors
+
     def __getattr__(self, name):
         # only reached for a missing attribute: gensim 3's names get gensim 4's answer
         raise missing_attribute(self, name, _GENSIM3_NAMES)

@@ -54,6 +54,9 @@ def _one_at_a_time(method):
                              "per model: wait for it to return)")
                     raise RuntimeError(f"{what} cannot start: {busy[0]} is running on "
                                        f"this model, {where}")
+                if self.__dict__.get("_saving"):
+                    raise RuntimeError(f"{what} cannot start: save() is writing this "
+                                       f"model in another thread (wait for it to return)")
                 # one statement: no Ctrl-C can land between the two
                 token = (what, threading.get_ident())
                 self.__dict__["_busy"], claimed = token, True
@@ -193,16 +196,9 @@ class Word2Vec:
         self.config = self.config.replace(**{name: value})
 
     def __getstate__(self):
-        # a copy (deepcopy, pickle) made inside a callback is not itself training; one
-        # made by another thread while this model trains or changes its vocabulary would
-        # hold weights in the middle of their updates, as save() would
-        busy = self.__dict__.get("_busy")
-        if busy is not None and busy[1] != threading.get_ident():
-            raise RuntimeError(f"the model cannot be pickled or copied while {busy[0]} "
-                               f"runs on it in another thread: copy it after that returns "
-                               f"(or, during train(), from a callback such as "
-                               f"on_epoch_end)")
-        return {**self.__dict__, "_busy": None}
+        # a copy (deepcopy, pickle) made inside a callback is not itself training, nor
+        # saving
+        return {**self.__dict__, "_busy": None, "_saving": 0}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -437,6 +433,7 @@ class Word2Vec:
             # checked by build_vocab before anything changed)
             wv.vectors_lockf = grown_lockf(self.wv.vectors_lockf, len(self.wv), len(wv))
             vars(self.wv).update(vars(wv))
+            self.wv._forget_norms()      # (the update of vars bypasses the assignment's)
             return
         self.wv = wv
         self.epoch_losses = []
@@ -645,24 +642,25 @@ class Word2Vec:
         corpus again to ``train()``."""
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary yet")
-        # held as train() and build_vocab() hold the model, so that neither starts in
-        # another thread while the file is written; from a callback of a running train()
-        # (this thread's) the save runs under that call's hold
-        with _BUSY_LOCK:
-            busy = self.__dict__.get("_busy")
-            if busy is not None and busy[1] != threading.get_ident():
-                raise RuntimeError(f"save() cannot run while {busy[0]} runs on this model "
-                                   f"in another thread: the file would hold weights in the "
-                                   f"middle of their updates. Save after it returns (or, "
-                                   f"during train(), from a callback such as on_epoch_end)")
-            token = None if busy is not None else ("save()", threading.get_ident())
-            if token is not None:
-                self.__dict__["_busy"] = token
+        # counted while the file is written, so that no train() or build_vocab() starts
+        # in another thread meanwhile (saves and queries may run together)
+        claimed = False
         try:
+            with _BUSY_LOCK:
+                busy = self.__dict__.get("_busy")
+                if busy is not None and busy[1] != threading.get_ident():
+                    raise RuntimeError(
+                        f"save() cannot run while {busy[0]} runs on this model in another "
+                        f"thread: the file would hold weights in the middle of their "
+                        f"updates. Save after it returns (or, during train(), from a "
+                        f"callback such as on_epoch_end)")
+                # one statement: no Ctrl-C can land between the two
+                self.__dict__["_saving"], claimed = self.__dict__.get("_saving", 0) + 1, True
             self._save(path)
         finally:
-            if token is not None and self.__dict__.get("_busy") is token:
-                self.__dict__["_busy"] = None
+            if claimed:
+                with _BUSY_LOCK:
+                    self.__dict__["_saving"] -= 1
 
     def _save(self, path):
         self._check_vectors_match("save()")
@@ -916,7 +914,7 @@ class Word2Vec:
         grows the vocabulary (the tables and weights change one after another)."""
         busy = self.__dict__.get("_busy")
         if (busy is not None and busy[1] != threading.get_ident()
-                and busy[0] not in ("train()", "save()")):
+                and busy[0] != "train()"):
             raise RuntimeError(f"{action} cannot run while {busy[0]} changes this model's "
                                f"vocabulary in another thread: wait for it to return")
 

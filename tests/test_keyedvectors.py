@@ -1,3 +1,4 @@
+import pickle
 import re
 
 import numpy as np
@@ -1001,3 +1002,36 @@ def test_assigning_new_vectors_drops_the_cache(rng):
     assert kv.most_similar("a", topn=1)[0][0] == "b"
     assert kv.most_similar("a", topn=1)[0][1] == pytest.approx(0.995, abs=1e-3)
     assert kv.norms[1] == pytest.approx(np.sqrt(1.01))
+
+
+def test_new_vectors_drop_the_old_cache_and_pickles_carry_only_a_valid_one(rng):
+    kv = KeyedVectors(rng.normal(size=(300, 16)).astype(np.float32),
+                      [f"k{i}" for i in range(300)])
+    kv.most_similar("k1")
+    assert kv._cache is not None
+    kv.vectors = kv.vectors * 2                      # the old unit matrix is let go
+    assert kv._cache is None and kv._cache_of is None
+    kv.fill_norms()
+    state = pickle.loads(pickle.dumps(kv))
+    assert state._valid_cache() is not None          # a valid cache travels
+    np.testing.assert_array_equal(state.norms, kv.norms)
+    kv._cache_of = None                              # (as if stale)
+    assert pickle.loads(pickle.dumps(kv))._cache is None
+
+
+def test_objects_pickled_with_the_old_cache_attributes_keep_their_cache(rng):
+    """Before session 11 the cache was three attributes, _unit, _norms and _bad_rows."""
+    vectors = rng.normal(size=(30, 4)).astype(np.float32)
+    new = KeyedVectors(vectors.copy(), [f"k{i}" for i in range(30)])
+    unit, norms, bad = new._cached()
+    state = {k: v for k, v in new.__dict__.items() if not k.startswith("_cache")}
+    state.update(_unit=unit, _norms=norms, _bad_rows=bad)
+    old = KeyedVectors.__new__(KeyedVectors)
+    old.__setstate__(state)
+    assert not {"_unit", "_norms", "_bad_rows"} & set(old.__dict__)
+    assert old.norms is norms and np.shares_memory(old.unit_vectors(), unit)
+    assert old.most_similar("k1") == new.most_similar("k1")
+    # normalised in place (one matrix: the unit vectors are the vectors)
+    state.update(vectors=unit, _unit=unit, _norms=np.ones(30), _bad_rows=bad)
+    old.__setstate__(state)
+    assert np.shares_memory(old.unit_vectors(), old.vectors) and (old.norms == 1).all()
