@@ -853,26 +853,24 @@ class KeyedVectors:
             raise ImportError("wmdistance needs POT, the optimal-transport solver gensim "
                               "uses too: pip install 'fastw2v[wmd]' (or pip install pot)"
                               ) from e
-        docs = []
-        for name, document in (("document1", document1), ("document2", document2)):
+        documents = (("document1", document1), ("document2", document2))
+        for name, document in documents:
             if isinstance(document, (str, bytes)):
                 raise TypeError(f"{name} must be a list of keys, not one string: split it "
                                 f"first, e.g. text.split()")
-            document = list(document)
-            known = [key for key in document if key in self.key_to_index]
-            if len(known) < len(document):
-                logger.info("wmdistance: %d unknown keys left out of %s",
-                            len(document) - len(known), name)
-            docs.append(known)
-        if not docs[0] or not docs[1]:
-            logger.warning("wmdistance: a document has no key of the vocabulary: inf")
-            return float("inf")
         weights, rows = [], []
-        for doc in docs:
-            keys, counts = np.unique(np.array([self.key_to_index[k] for k in doc]),
-                                     return_counts=True)
-            weights.append(counts / len(doc))
-            rows.append(keys)
+        for name, document in documents:
+            found = [self.get_index(key, -1) for key in document]   # (the class's lookup)
+            known = np.array([r for r in found if r >= 0], np.int64)
+            if len(known) < len(found):
+                logger.info("wmdistance: %d unknown keys left out of %s",
+                            len(found) - len(known), name)
+            if not len(known):
+                logger.warning("wmdistance: %s has no key of the vocabulary: inf", name)
+                return float("inf")
+            distinct, counts = np.unique(known, return_counts=True)
+            weights.append(counts / len(known))
+            rows.append(distinct)
         if len(rows[0]) == len(rows[1]) == 1 and rows[0][0] == rows[1][0]:
             return 0.0
         # the documents' rows as they are now (as similarity() reads them; a zero vector

@@ -868,10 +868,10 @@ class Word2Vec:
         built), as gensim's estimate_memory reports them, but counted as fastw2v lays
         them out: ``vectors`` (input), ``syn1neg`` and ``syn1`` (output rows, padded to
         whole cache lines with several workers; for the model's own vocabulary, as its
-        matrices are), ``vocab`` (counts and the tables
-        training derives from them: subsampling, noise alias table, Huffman paths), and,
-        once a corpus is encoded, ``corpus`` (4 bytes per token and 8 per sentence; on
-        disk with ``encoded_dir``). Python's own objects for the keys (about 100 bytes a
+        matrices are), ``vocab`` (counts and the tables training derives from them:
+        subsampling, noise alias table, Huffman paths), and, once a corpus is encoded,
+        ``corpus`` (4 bytes per token and 8 per sentence; on disk with
+        ``encoded_dir``). Python's own objects for the keys (about 100 bytes a
         word) are not counted. Returns a dict with a ``total``, and logs it; `report`:
         a dict to add the entries to (gensim's parameter).
         """
@@ -1325,7 +1325,6 @@ def _raw_forms_from_meta(saved, keys, path):
     return raw_forms
 
 
-# gensim 3 model attributes -> gensim 4's (and fastw2v's)
 # gensim 4 parameters without a counterpart here, by the method that takes them: a value
 # that asks for what fastw2v does anyway is accepted (None: any value), without effect;
 # any other is refused, saying why
@@ -1446,6 +1445,7 @@ def _gensim_only(method, given):
                          f"leave it out")
 
 
+# gensim 3 model attributes -> gensim 4's (and fastw2v's)
 _GENSIM3_NAMES = {
     "iter": "epochs", "size": "vector_size", "syn0": "wv.vectors",
     "vocabulary": "wv.key_to_index and wv.get_vecattr(key, 'count')",

@@ -160,6 +160,8 @@ def test_wmdistance_matches_gensim(pair, rng):
     assert edited.wmdistance(["a", "b"], ["c"]) == fresh.wmdistance(["a", "b"], ["c"])
     with pytest.raises(TypeError, match="not one string"):
         kv.wmdistance("w1 w2", ["w1"])
+    with pytest.raises(TypeError, match="document2 must be a list of keys"):
+        kv.wmdistance(["nope"], "w1 w2")
 
 
 def test_wmdistance_without_pot_says_what_to_install(kv, monkeypatch):

@@ -2243,24 +2243,33 @@ def test_save_holds_the_model_so_that_no_train_starts_meanwhile(planted, tmp_pat
                                                                 monkeypatch):
     """A train() or build_vocab() started by another thread while save() writes would
     change the weights being written: it is refused until the save is done."""
-    import threading
     sentences, _ = planted
     model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
-    refused = []
     real = native.save_arrays
 
-    def train_from_another_thread(*args, **kwargs):
-        def other():
-            try:
-                model.train()
-            except RuntimeError as e:
-                refused.append(str(e))
-        thread = threading.Thread(target=other)
-        thread.start()
-        thread.join()
-        return real(*args, **kwargs)
+    def while_writing(action):
+        """native.save_arrays that first runs `action` in another thread (once: a save
+        in that thread comes here too)."""
+        ran = []
 
-    monkeypatch.setattr(native, "save_arrays", train_from_another_thread)
+        def save_arrays(*args, **kwargs):
+            if not ran:
+                ran.append(1)
+                thread = threading.Thread(target=action)
+                thread.start()
+                thread.join()
+            return real(*args, **kwargs)
+        return save_arrays
+
+    refused = []
+
+    def train():
+        try:
+            model.train()
+        except RuntimeError as e:
+            refused.append(str(e))
+
+    monkeypatch.setattr(native, "save_arrays", while_writing(train))
     model.save(tmp_path / "m")
     assert len(refused) == 1 and "save() is writing this model" in refused[0]
     monkeypatch.setattr(native, "save_arrays", real)
@@ -2276,22 +2285,15 @@ def test_save_holds_the_model_so_that_no_train_starts_meanwhile(planted, tmp_pat
     # saves, copies and settings in other threads may run beside a save
     others = []
 
-    def beside(*args, **kwargs):
-        def other():
-            model.save(tmp_path / "other")
-            others.append(pickle.loads(pickle.dumps(model)))
-            model.epochs = 2
-        if not others:                               # (the other save comes here too)
-            others.append(None)
-            thread = threading.Thread(target=other)
-            thread.start()
-            thread.join()
-        return real(*args, **kwargs)
+    def beside():
+        model.save(tmp_path / "other")
+        others.append(pickle.loads(pickle.dumps(model)))
+        model.epochs = 2
 
-    monkeypatch.setattr(native, "save_arrays", beside)
+    monkeypatch.setattr(native, "save_arrays", while_writing(beside))
     model.save(tmp_path / "m2")
     monkeypatch.setattr(native, "save_arrays", real)
-    assert len(others) == 2 and others[1].vocab is not None and model.epochs == 2
+    assert len(others) == 1 and others[0].vocab is not None and model.epochs == 2
     assert Word2Vec.load(tmp_path / "other").epoch_losses == model.epoch_losses
     assert model.__dict__["_saving"] == 0 and model.train() > 0
 
@@ -2315,7 +2317,6 @@ def test_weights_replaced_during_the_last_epoch_are_reported(planted, monkeypatc
 
 def test_model_queries_refused_while_another_thread_changes_the_vocabulary(planted,
                                                                            monkeypatch):
-    import threading
     sentences, _ = planted
     model = Word2Vec(sentences[:200], workers=1, hs=1, **{**SMALL, "epochs": 1})
     inside, release = threading.Event(), threading.Event()
