@@ -72,9 +72,11 @@ class KeyedVectors:
     vectors : array_like of float, shape (n_keys, vector_size), or int
         Used as is (no copy) when already float32 and C-contiguous (a read-only memory
         map included); otherwise converted once, into a 64-byte aligned matrix. Complex
-        vectors are refused (TypeError). An int is gensim 4's ``KeyedVectors(vector_size)``:
-        no keys yet, to be filled with `add_vectors` (gensim's ``count`` of unnamed rows
-        is not offered; ``count=0`` and ``dtype=np.float32`` are accepted).
+        vectors are refused (TypeError). An int is gensim 4's ``KeyedVectors(vector_size,
+        count=0, dtype=np.float32)``: no keys yet, to be filled with `add_vector` or
+        `add_vectors`; ``count=N`` reserves room for N keys, which those then fill without
+        copying the matrix (gensim shows the N rows at once, under keys None; here
+        ``len(kv)`` and ``kv.vectors`` hold the keys added so far).
     index_to_key : sequence
         Key of each row: any hashable (words are str; Word2Vec on id sequences gives
         int keys). Keys must be unique. Not given with an int `vectors`.
@@ -112,6 +114,9 @@ class KeyedVectors:
     _cache = None
     _cache_of = None
     _version = 0
+    # {attribute name: (buffer, front)}: `front` (the attribute's array, while it is that
+    # very object) is buffer[:n], and rows past n are free for the next keys
+    _room = None
 
     def __init__(self, vectors=None, index_to_key=None, counts=None, *, vector_size=None,
                  count=0, dtype=np.float32):
@@ -119,10 +124,13 @@ class KeyedVectors:
             if vectors is not None:
                 raise TypeError("give the vectors or vector_size=, not both")
             vectors = vector_size
+        room = None
         if isinstance(vectors, numbers.Integral) and not isinstance(vectors, (bool, np.bool_)):
             vectors, index_to_key = _empty_as_gensim(vectors, index_to_key, counts, count,
                                                      dtype)
             counts = None
+            room = vectors
+            vectors = room[:0]
         elif vectors is None:
             raise TypeError("KeyedVectors needs the vectors and their keys, or a vector "
                             "size for an empty set: KeyedVectors(vector_size)")
@@ -150,21 +158,17 @@ class KeyedVectors:
         self.index_to_key = list(index_to_key)
         self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
         if len(self.key_to_index) != len(self.index_to_key):
-            seen = set()
-            dup = next(k for k in self.index_to_key if k in seen or seen.add(k))
-            raise ValueError(f"index_to_key must hold unique keys; {dup!r} appears more "
-                             f"than once")
+            _refuse_duplicate(self.index_to_key)
         if counts is not None:
             counts = _as_counts(counts, "counts")
             if counts.shape != (len(self.index_to_key),):
                 raise ValueError(f"counts must have one entry per key, shape "
                                  f"({len(self.index_to_key)},), got {counts.shape}")
         self.counts = counts
-        # (over the distinct key types: a Python call per key would cost 0.3 s per 1M keys)
-        self._int_keys = any(issubclass(t, (int, np.integer))
-                             and not issubclass(t, (bool, np.bool_))
-                             for t in set(map(type, self.index_to_key)))
+        self._int_keys = _has_int_keys(self.index_to_key)
         self.vectors_lockf = None
+        if room is not None:                     # count=N's reserve
+            self._room = {"vectors": (room, self.vectors)}
 
     def __repr__(self):
         return f"<KeyedVectors: {len(self)} keys x {self.vector_size} dims>"
@@ -176,6 +180,7 @@ class KeyedVectors:
 
     def __getstate__(self):
         state = self.__dict__.copy()
+        state.pop("_room", None)         # (a copy's adds must not write into this buffer)
         if self._valid_cache() is None:  # (a stale cache is not worth carrying)
             state["_cache"] = state["_cache_of"] = None
         return state
@@ -233,8 +238,9 @@ class KeyedVectors:
         # row 0 when no key is an int)
         if self._is_key_sequence(key_or_keys):
             self.add_vectors(list(key_or_keys), vectors, replace=True)
-        else:
-            self.add_vectors([key_or_keys], np.reshape(vectors, (1, -1)), replace=True)
+        else:                            # (one key at a time, as add_vector: with room)
+            self._add_vectors([key_or_keys], np.reshape(vectors, (1, -1)), None, True,
+                              spare=True)
 
     def _is_key_sequence(self, x):
         if isinstance(x, (list, np.ndarray)):
@@ -347,21 +353,31 @@ class KeyedVectors:
 
     def add_vector(self, key, vector) -> int:
         """Add one key and its vector (gensim 4's add_vector); returns its row. A key
-        already present keeps its vector."""
-        self.add_vectors([key], vector)
+        already present keeps its vector. Adding keys one by one takes amortised constant
+        time: the matrix grows with room for half as many keys again (or fills the room
+        reserved by ``KeyedVectors(vector_size, count=N)``), where gensim copies the whole
+        matrix each time."""
+        self._add_vectors([key], vector, None, False, spare=True)
         return self.key_to_index[key]
 
     def add_vectors(self, keys, weights, extras=None, replace=False):
         """Add keys and their vectors (gensim 4's add_vectors): new keys are appended in
         order; a key already present keeps its vector, or takes the new one with
         ``replace=True``. ``extras={"count": counts}`` gives the new keys' counts (else
-        0). The matrix grows into a new array: a model or a lookup layer that shared the
-        old one does not see the new rows. Replacing vectors that are read-only
+        0). The matrix grows into a new array, or into the room reserved by
+        ``KeyedVectors(vector_size, count=N)`` or left by `add_vector`: either way
+        ``kv.vectors`` is then a new array object (holding the old rows, in the room's case
+        in the same memory), and a model, a lookup layer or an array that shared the old
+        one does not see the new rows. Replacing vectors that are read-only
         (``mmap='r'``) raises ValueError.
 
         `keys` is one key if it is a str, bytes or an int (gensim's rule, which has no
         bytes), else an iterable of keys (a list, tuple, array, generator...); add a key
         of another type, a tuple say, with `add_vector`."""
+        self._add_vectors(keys, weights, extras, replace, spare=False)
+
+    def _add_vectors(self, keys, weights, extras, replace, spare):
+        # spare: leave room for half as many keys again when the matrix must grow
         if isinstance(keys, (str, bytes)) or native.is_int_key(keys):
             keys = [keys]
         else:
@@ -397,7 +413,7 @@ class KeyedVectors:
             return                                # nothing to add or replace
         n = len(self.index_to_key)
         if new:                                   # (checked before anything changes)
-            lockf = grown_lockf(self.vectors_lockf, n, n + len(new))
+            lockf = lockf_array(self.vectors_lockf, n, "vectors_lockf")
         if replace and known:                     # (checked before changing anything)
             self._check_writeable("add_vectors(..., replace=True)")
         if counts is not None and self.counts is None:
@@ -407,18 +423,74 @@ class KeyedVectors:
             if counts is not None:
                 self.counts[[self.key_to_index[keys[i]] for i in known]] = counts[known]
         if new:
-            grown = native.aligned_empty((n + len(new), self.vector_size), np.float32)
-            grown[:n] = self.vectors
-            grown[n:] = weights[new]
-            self.vectors = grown
+            extra = max(16, n // 2) if spare else 0
+            self.vectors = self._appended("vectors", self.vectors, weights[new], extra)
             if self.counts is not None:
                 added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
-                self.counts = np.concatenate([self.counts, added])
+                self.counts = self._appended("counts", self.counts, added, extra)
+            if lockf is not None:
+                lockf = self._appended("vectors_lockf", lockf,
+                                       np.ones(len(new), np.float32), extra)
             self.vectors_lockf = lockf
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
             self._int_keys = self._int_keys or any(native.is_int_key(keys[i]) for i in new)
+        self._forget_norms()
+
+    def _appended(self, name, arr, tail, extra):
+        """`arr` with the rows `tail` after its own: written into the free rows of the
+        buffer that `arr` fronts (count=N's reserve, or room an earlier add left), else
+        into a new buffer with `extra` free rows beyond. Rows already in `arr` are never
+        written, so every array handed out before still holds what it held."""
+        room = self.__dict__.setdefault("_room", {})
+        n, m = len(arr), len(arr) + len(tail)
+        buffer, front = room.get(name, (None, None))
+        if front is not arr or len(buffer) < m:
+            buffer = native.aligned_empty((m + extra,) + arr.shape[1:], arr.dtype)
+            buffer[:n] = arr
+        buffer[n:m] = tail
+        room[name] = buffer, buffer[:m]
+        return room[name][1]
+
+    def resize_vectors(self, seed=0):
+        """Make the matrix match ``index_to_key`` (gensim 4's resize_vectors), after keys
+        were appended to (or removed from the end of) ``index_to_key`` by hand: rows past
+        the old end get gensim's random start, uniform in [-1/dim, 1/dim) from
+        ``numpy.random.default_rng(seed)``; rows past the new end are dropped. Counts of
+        new keys are 0, their lock factors 1; ``key_to_index`` is rebuilt from
+        ``index_to_key`` (keys must stay unique)."""
+        keys = list(self.index_to_key)
+        if len(set(keys)) != len(keys):
+            _refuse_duplicate(keys)
+        n, m, dim = len(self.vectors), len(keys), self.vector_size
+        if m > n:
+            # gensim draws every row, then puts the old ones back: the same draws here,
+            # those for the old rows drawn and dropped a block at a time
+            rng = np.random.default_rng(seed)
+            for done in range(0, n * dim, 1 << 20):
+                rng.random(min(1 << 20, n * dim - done), dtype=np.float32)
+            fresh = rng.random((m - n, dim), dtype=np.float32)
+            fresh *= 2.0
+            fresh -= 1.0
+            fresh /= dim
+            lockf = lockf_array(self.vectors_lockf, n, "vectors_lockf")
+            self.vectors = self._appended("vectors", self.vectors, fresh, 0)
+            if self.counts is not None:
+                self.counts = self._appended("counts", self.counts,
+                                             np.zeros(m - n, np.int64), 0)
+            if lockf is not None:
+                lockf = self._appended("vectors_lockf", lockf, np.ones(m - n, np.float32), 0)
+            self.vectors_lockf = lockf
+        elif m < n:
+            self.vectors = self.vectors[:m]
+            if self.counts is not None:
+                self.counts = self.counts[:m]
+            lockf = lockf_array(self.vectors_lockf, n, "vectors_lockf")
+            self.vectors_lockf = None if lockf is None else lockf[:m]
+        self.index_to_key = keys
+        self.key_to_index = {k: i for i, k in enumerate(keys)}
+        self._int_keys = _has_int_keys(keys)
         self._forget_norms()
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
@@ -1354,12 +1426,25 @@ def _empty_as_gensim(vector_size, count_arg, counts, count, dtype):
         raise no_keys
     if vector_size < 1:
         raise ValueError(f"vector_size must be a positive int, got {vector_size}")
-    if count != 0:
-        raise ValueError(f"count={count}: rows without keys are not supported; start "
-                         f"empty (count=0) and add_vectors(keys, vectors)")
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+        raise ValueError(f"count must be a whole number of keys to make room for, >= 0, "
+                         f"got {count!r}")
     if np.dtype(dtype) != np.float32:
         raise TypeError(f"dtype={np.dtype(dtype)}: fastw2v's vectors are float32")
-    return native.aligned_zeros((0, int(vector_size)), np.float32), []
+    return native.aligned_zeros((int(count), int(vector_size)), np.float32), []
+
+
+def _refuse_duplicate(keys):
+    seen = set()
+    dup = next(k for k in keys if k in seen or seen.add(k))
+    raise ValueError(f"index_to_key must hold unique keys; {dup!r} appears more than once")
+
+
+def _has_int_keys(keys):
+    """Whether any key is an int (numpy's included, bools not): over the distinct key
+    types, since a Python call per key would cost 0.3 s per 1M keys."""
+    return any(issubclass(t, (int, np.integer)) and not issubclass(t, (bool, np.bool_))
+               for t in set(map(type, keys)))
 
 
 def _unit_rows(vectors):

@@ -649,7 +649,8 @@ def _plain_key(k, whole):
         return [_plain_key(x, whole) for x in k]
     raise TypeError(f"key {whole!r} of type {type(k).__name__} cannot be stored in a fastw2v "
                     f"file: keys must be str, int, float, bool, None or tuples of those; "
-                    f"map your keys to str first")
+                    f"map your keys to str first (pickle.dump keeps any key, a trained "
+                    f"model included)")
 
 
 def _from_plain(v):

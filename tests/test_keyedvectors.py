@@ -1,3 +1,4 @@
+import copy
 import pickle
 import re
 
@@ -689,8 +690,9 @@ def test_empty_keyed_vectors_filled_as_in_gensim_4():
         kv["c"] = [0, 0, 3]
         assert kv.index_to_key == ["a", "b", "c"]
         assert kv.most_similar("a", topn=1)[0][1] == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="count=2: rows without keys"):
-        KeyedVectors(3, 2)
+    for bad in (-1, 2.5, True):
+        with pytest.raises((ValueError, TypeError), match="count"):
+            KeyedVectors(3, count=bad)
     with pytest.raises(TypeError, match="float32"):
         KeyedVectors(3, dtype=np.float64)
     with pytest.raises(ValueError, match="positive"):
@@ -1037,3 +1039,117 @@ def test_objects_pickled_with_the_old_cache_attributes_keep_their_cache(rng):
     state.update(vectors=unit, _unit=unit, _norms=np.ones(30), _bad_rows=bad)
     old.__setstate__(state)
     assert np.shares_memory(old.unit_vectors(), old.vectors) and (old.norms == 1).all()
+
+
+def _data(a):
+    return a.__array_interface__["data"][0]
+
+
+def test_count_reserves_room_that_add_vector_fills_without_copying():
+    # gensim's idiom: kv = KeyedVectors(size, count=N), then add_vector N times
+    models = pytest.importorskip("gensim.models")
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((4, 3)).astype(np.float32)
+    kv = KeyedVectors(3, count=4)
+    g = models.KeyedVectors(3, count=4)
+    assert len(kv) == 0 and kv.vectors.shape == (0, 3)   # (gensim: 4 rows under None)
+    start = _data(kv.vectors)
+    held = []
+    for i, key in enumerate("abcd"):
+        assert kv.add_vector(key, rows[i]) == g.add_vector(key, rows[i]) == i
+        held.append((kv.vectors, kv.vectors.copy()))      # (an array and its values)
+        assert _data(kv.vectors) == start                   # in the reserved rows
+    np.testing.assert_array_equal(kv.vectors, g.vectors)
+    assert kv.index_to_key == g.index_to_key and kv.key_to_index == g.key_to_index
+    kv.add_vector("e", np.ones(3))                          # past the room: a new matrix
+    assert _data(kv.vectors) != start
+    np.testing.assert_array_equal(kv.vectors[:4], rows)
+    np.testing.assert_array_equal(kv["e"], np.ones(3, np.float32))
+    for array, values in held:           # arrays handed out earlier keep what they held
+        np.testing.assert_array_equal(array, values)
+    assert kv.most_similar("e", topn=1)[0][0] in "abcd"     # no stale unit vectors
+
+
+def test_add_vector_one_by_one_copies_the_matrix_a_logarithmic_number_of_times():
+    kv = KeyedVectors(np.ones((2, 5)), ["x", "y"], counts=[7, 8])
+    kv.vectors_lockf = np.array([0.0, 0.5], np.float32)
+    places = set()
+    for i in range(3000):
+        if i % 2:
+            kv.add_vector(f"k{i}", np.full(5, i))
+        else:
+            kv[f"k{i}"] = np.full(5, i)                   # wv[key] = vector alike
+        places.add(_data(kv.vectors))
+    assert len(places) < 20              # (grown by half each time: 16, 24, 36, ...)
+    assert len(kv) == 3002 and kv.vectors.shape == (3002, 5)
+    np.testing.assert_array_equal(kv.vectors[2:, 0], np.arange(3000))
+    np.testing.assert_array_equal(kv.vectors[:2], np.ones((2, 5)))
+    np.testing.assert_array_equal(kv.counts, [7, 8] + [0] * 3000)
+    np.testing.assert_array_equal(kv.vectors_lockf, [0.0, 0.5] + [1.0] * 3000)
+    assert kv.counts.dtype == np.int64 and kv.vectors_lockf.dtype == np.float32
+    assert kv.get_index("k2999") == 3001 and kv.get_vecattr("k5", "count") == 0
+    # add_vectors grows to fit: no room left for later
+    kv2 = KeyedVectors(5)
+    kv2.add_vectors(["a", "b"], np.ones((2, 5)))
+    first = _data(kv2.vectors)
+    kv2.add_vectors(["c"], np.ones((1, 5)))
+    assert _data(kv2.vectors) != first
+
+
+def test_room_is_not_shared_by_copies_nor_pickled():
+    for copier in (copy.deepcopy, lambda kv: pickle.loads(pickle.dumps(kv))):
+        kv = KeyedVectors(4, count=1000)
+        kv.add_vector("a", np.ones(4))
+        assert len(pickle.dumps(kv)) < 4 * 4 * 1000    # the free rows are not pickled
+        other = copier(kv)
+        other.add_vector("b", np.full(4, 2.0))
+        kv.add_vector("c", np.full(4, 3.0))           # (the row "b" took, in a shared room)
+        np.testing.assert_array_equal(other["b"], np.full(4, 2.0, np.float32))
+        assert "b" not in kv and "c" not in other
+    # vectors assigned by the caller are never written past their end
+    kv = KeyedVectors(4, count=10)
+    kv.add_vector("a", np.ones(4))
+    kv.add_vector("b", np.ones(4))
+    mine = kv.vectors
+    kv.vectors = mine[:1]
+    kv.index_to_key, kv.key_to_index = ["a"], {"a": 0}
+    kv.add_vector("z", np.zeros(4))
+    np.testing.assert_array_equal(mine, np.ones((2, 4)))
+
+
+def test_resize_vectors_as_gensim():
+    models = pytest.importorskip("gensim.models")
+    rows = np.arange(8, dtype=np.float32).reshape(2, 4)
+    kv = KeyedVectors(rows.copy(), ["a", "b"], counts=[5, 6])
+    g = models.KeyedVectors(4)
+    g.add_vectors(["a", "b"], rows.copy())
+    for k in (kv, g):
+        k.index_to_key.extend(["c", "d", "e"])
+        k.resize_vectors(seed=3)
+    np.testing.assert_array_equal(kv.vectors, g.vectors)     # same random start
+    assert np.abs(kv.vectors[2:]).max() <= 1 / 4
+    assert kv.get_index("e") == 4 and kv.most_similar("a", topn=1)[0][0] in "bcde"
+    np.testing.assert_array_equal(kv.counts, [5, 6, 0, 0, 0])
+    kv.index_to_key = ["a", "b"]                             # shrink
+    kv.resize_vectors()
+    assert kv.vectors.shape == (2, 4) and "c" not in kv and len(kv.counts) == 2
+    np.testing.assert_array_equal(kv.vectors, rows)
+    before = kv.vectors
+    kv.resize_vectors()                                      # nothing to do
+    assert kv.vectors is before
+    kv.index_to_key.append("a")
+    with pytest.raises(ValueError, match="'a' appears more than once"):
+        kv.resize_vectors()
+    # the old rows' draws are skipped in blocks of 2^20 numbers: the same as gensim's
+    n = (1 << 18) + 3                                        # 4n: two blocks and a bit
+    kv = KeyedVectors(np.zeros((n, 4)), range(1, n + 1))
+    kv.index_to_key.append(-1)
+    kv.resize_vectors(seed=9)
+    keyedvectors = pytest.importorskip("gensim.models.keyedvectors")
+    expected = keyedvectors.prep_vectors((n + 1, 4), np.zeros((n, 4)), seed=9)[n]
+    np.testing.assert_array_equal(kv[-1], expected)
+    # int keys appended by hand are looked up as keys, not as row numbers
+    kv = KeyedVectors(rows.copy(), ["a", "b"])
+    kv.index_to_key.append(0)
+    kv.resize_vectors()
+    assert kv.get_index(0) == 2
