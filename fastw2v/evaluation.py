@@ -16,6 +16,7 @@ import math
 import os
 import re
 from collections import namedtuple
+from statistics import NormalDist
 
 import numpy as np
 
@@ -33,6 +34,40 @@ class CorrelationResult(namedtuple("CorrelationResult", ["statistic", "pvalue"])
     @property
     def correlation(self):
         return self.statistic
+
+
+ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
+
+
+class PearsonResult(CorrelationResult):
+    """Pearson's (r, p-value), with scipy's ``confidence_interval()`` too."""
+
+    def __new__(cls, statistic, pvalue, n):
+        self = super().__new__(cls, statistic, pvalue)
+        self.n = n                      # (the number of pairs, which the interval needs)
+        return self
+
+    def __getnewargs__(self):
+        return self.statistic, self.pvalue, self.n
+
+    def confidence_interval(self, confidence_level=0.95, method=None):
+        """Interval holding r with probability `confidence_level`, by Fisher's
+        transformation (scipy's default method: r's arctanh taken as normal with standard
+        deviation 1/sqrt(n - 3)); (-1, 1) for 3 pairs or fewer. scipy's bootstrap and
+        Monte Carlo `method` objects are not offered."""
+        if method is not None:
+            raise ValueError("method: only Fisher's transformation (method=None) is "
+                             "offered; for a bootstrap use scipy.stats.pearsonr")
+        if isinstance(confidence_level, bool) or not isinstance(
+                confidence_level, (int, float, np.floating)) or not 0 < confidence_level < 1:
+            raise ValueError(f"confidence_level must be a number between 0 and 1 "
+                             f"(0.95 for 95%), got {confidence_level!r}")
+        if self.n <= 3:
+            return ConfidenceInterval(-1.0, 1.0)
+        half = NormalDist().inv_cdf(0.5 + confidence_level / 2) / math.sqrt(self.n - 3)
+        with np.errstate(divide="ignore"):
+            z = float(np.arctanh(self.statistic))           # +-inf for r = +-1
+        return ConfidenceInterval(math.tanh(z - half), math.tanh(z + half))
 
 _ANALOGY_TOPN = 5        # gensim looks at the 5 best answers (skipping the question words)
 
@@ -214,8 +249,9 @@ def evaluate_word_pairs(kv, pairs, delimiter="\t", encoding="utf8", restrict_voc
 
     Returns
     -------
-    pearson : CorrelationResult
-        (r, two-sided p-value).
+    pearson : PearsonResult
+        (r, two-sided p-value), with ``confidence_interval(confidence_level=0.95)`` as
+        scipy's result has.
     spearman : CorrelationResult
         (rho, two-sided p-value).
     oov_ratio : float
@@ -322,17 +358,18 @@ def _text_lines(path, encoding, fix):
 def pearsonr(x, y):
     """Pearson's r and its two-sided p-value (scipy.stats.pearsonr's definition).
 
-    Returns nan for constant input or input holding NaN or inf (as scipy does); p = 1
-    when there are only two points.
+    Returns a PearsonResult (with scipy's ``confidence_interval()``); nan for constant
+    input or input holding NaN or inf (as scipy does); p = 1 when there are only two
+    points.
     """
     x, y = _check_pair(x, y)
     n = len(x)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         logger.warning("an input holds NaN or inf: the correlation is not defined (nan)")
-        return CorrelationResult(math.nan, math.nan)
+        return PearsonResult(math.nan, math.nan, n)
     if (x == x[0]).all() or (y == y[0]).all():
         logger.warning("an input is constant: the correlation is not defined (nan)")
-        return CorrelationResult(math.nan, math.nan)
+        return PearsonResult(math.nan, math.nan, n)
     # r does not change when an input is scaled: scaling by a power of two (exact) so that
     # the largest value is below 1 keeps the sum and the squares from overflowing (1e300)
     # or underflowing (1e-300)
@@ -341,11 +378,11 @@ def pearsonr(x, y):
     nx, ny = np.linalg.norm(xm), np.linalg.norm(ym)    # > 0: neither input is constant
     r = float(np.clip(np.dot(xm / nx, ym / ny), -1.0, 1.0))
     if n == 2:
-        return CorrelationResult(float(round(r)), 1.0)
+        return PearsonResult(float(round(r)), 1.0, n)
     # Under the null hypothesis r follows a Beta(n/2 - 1, n/2 - 1) on [-1, 1].
     ab = n / 2 - 1
     p = 2 * _betainc(ab, ab, (1 - abs(r)) / 2)
-    return CorrelationResult(r, min(p, 1.0))
+    return PearsonResult(r, min(p, 1.0), n)
 
 
 def spearmanr(x, y):

@@ -1,5 +1,6 @@
 import gzip
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -157,6 +158,28 @@ def test_pearsonr_and_spearmanr_match_scipy(rng):
         for ours, ref in ((ours_p, ref_p), (ours_s, ref_s)):
             assert ours[0] == pytest.approx(float(ref[0]), rel=1e-12, abs=1e-15)
             assert ours[1] == pytest.approx(float(ref[1]), rel=1e-9, abs=1e-300)
+
+
+def test_pearson_confidence_interval_matches_scipy(rng):
+    stats = pytest.importorskip("scipy.stats")
+    x = rng.normal(size=50)
+    cases = [(x, x + rng.normal(size=50)), (x, -x + 3 * rng.normal(size=50)),
+             (x[:4], rng.normal(size=4)), (x[:3], rng.normal(size=3)),   # n - 3 = 1, 0
+             (x[:5], 2 * x[:5] + 1)]                                     # r = 1
+    for a, b in cases:
+        ours, ref = evaluation.pearsonr(a, b), stats.pearsonr(a, b)
+        for level in (0.95, 0.5, 0.999):
+            np.testing.assert_allclose(ours.confidence_interval(level),
+                                       tuple(ref.confidence_interval(level)), rtol=1e-12)
+        low, high = ours.confidence_interval()
+        assert low <= ours.statistic <= high
+        back = pickle.loads(pickle.dumps(ours))                 # (n goes with it)
+        assert back == ours and back.confidence_interval() == (low, high)
+    for bad in (0, 1, 1.5, -0.2, True, "0.9"):
+        with pytest.raises(ValueError, match="confidence_level must be a number between 0"):
+            ours.confidence_interval(bad)
+    with pytest.raises(ValueError, match="only Fisher"):
+        ours.confidence_interval(method=object())
 
 
 def test_correlation_edge_cases():
