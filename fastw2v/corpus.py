@@ -118,12 +118,19 @@ def check_sentence(sentence, index: int, passes: int = 2):
             f"e.g. list(map(str.lower, words)) instead of map(str.lower, words)")
 
 
+_HUGE_IDS = ("ids of 2**63 or more are not supported (keys are int64): for 64-bit hashes, "
+              "pass ids.view(np.int64) (the same bits read as signed, so distinct ids "
+              "stay distinct), or map the ids to 0..n-1 with np.unique(ids, "
+              "return_inverse=True)")
+
+
 class IdSequences:
     """Sequences of integer ids (items in sessions, songs in playlists, nodes on walks) in
     CSR form: sequence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``.
 
-    The ids are any integers (int8 ... uint64, e.g. raw product ids); they become the
-    vocabulary keys, as Python ints. Counting and encoding are vectorised numpy, with no
+    The ids are any integers of the int64 range (int8 ... uint64, e.g. raw product ids);
+    they become the vocabulary keys, as Python ints. uint64 ids are copied to int64;
+    those of 2**63 or more (64-bit hashes) are refused: pass ``ids.view(np.int64)``. Counting and encoding are vectorised numpy, with no
     Python object per token.
 
     Parameters
@@ -153,8 +160,7 @@ class IdSequences:
                              f"{offsets[bad - 1]} > offsets[{bad}] = {offsets[bad]}")
         if ids.dtype == np.uint64:
             if len(ids) and int(ids.max()) > np.iinfo(np.int64).max:
-                raise ValueError("ids above 2**63 - 1 are not supported; map them to "
-                                 "smaller integers first")
+                raise ValueError(_HUGE_IDS)
             ids = ids.astype(np.int64)
         self.ids = np.ascontiguousarray(ids)
         self.offsets = offsets
@@ -177,8 +183,7 @@ class IdSequences:
             dtype = np.dtype(np.int64)
             for a in nonempty:
                 if a.dtype == np.uint64 and int(a.max()) > np.iinfo(np.int64).max:
-                    raise ValueError("ids above 2**63 - 1 are not supported; map them to "
-                                     "smaller integers first")
+                    raise ValueError(_HUGE_IDS)
         # empty arrays (np.array([]) is float64) take no part in the type
         ids = np.concatenate([a.astype(dtype, copy=False) for a in nonempty] or
                              [np.zeros(0, dtype)])

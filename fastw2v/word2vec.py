@@ -80,7 +80,7 @@ class Word2Vec:
         tokens may be any hashable. If given (or `corpus_file`), the vocabulary is built
         and the model trained at once.
     corpus_file : str or os.PathLike, optional
-        A text file, plain, gzip or bz2: one sentence per line, tokens separated by
+        A text file, plain, gzip, bz2 or xz: one sentence per line, tokens separated by
         whitespace. Counting and encoding run in C.
     callbacks : sequence, optional
         Objects with any of the methods ``on_train_begin(model)``,
@@ -697,9 +697,10 @@ class Word2Vec:
 
         Parameters
         ----------
-        mmap : {None, 'r'}
+        mmap : {None, 'r', 'c'}
             'r' memory-maps the arrays read-only (fast, shared between processes; such a
-            model can be queried but not trained).
+            model can be queried but not trained); 'c' maps them copy-on-write (pages
+            are copied as training writes them; the file never changes).
         """
         arrays, meta = native.load_arrays(path, mmap=mmap, kind="word2vec")
         try:

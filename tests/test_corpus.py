@@ -147,4 +147,10 @@ def test_id_sequences_validation():
     assert listed.ids.dtype == np.int64 and listed.ids.tolist() == big + big
     with pytest.raises(ValueError, match="2\\*\\*63"):
         as_id_sequences([np.array([1]), np.array([2**63], np.uint64)])
+    # 64-bit hashes: refused with the fix, which keeps them distinct
+    hashes = np.array([2**63 + 5, 2**64 - 1, 7, 2**63 + 5], np.uint64)
+    with pytest.raises(ValueError, match=r"ids\.view\(np\.int64\)"):
+        IdSequences(hashes, [0, 4])
+    signed = IdSequences(hashes.view(np.int64), [0, 4])
+    assert signed.ids.tolist() == [5 - 2**63, -1, 7, 5 - 2**63]
     assert as_id_sequences([["a"]]) is None
