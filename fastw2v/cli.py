@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import sys
 import time
 
@@ -70,7 +71,9 @@ def main(argv=None) -> int:
         sys.stdout.flush()        # here, where a closed pipe is caught (not at exit)
         return rc
     except KeyboardInterrupt:
-        print("fastw2v: interrupted", file=sys.stderr)
+        print("fastw2v: interrupted" + ("; no output file was written (they are written "
+                                        "when training ends)" if argv[:1] == ["train"]
+                                        else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader of our output went away (`fastw2v similar ... | head`): stop
@@ -148,8 +151,9 @@ def parse_w2v_c(argv) -> argparse.Namespace:
     params["min_alpha"] = params["alpha"] * 1e-4          # word2vec.c's floor
     debug = values.pop("debug")
     values.pop("classes")
+    flags = {dest: flag for flag, (dest, _, _) in W2V_C_FLAGS.items()}
     return argparse.Namespace(params=params, fmt="binary" if values.pop("binary") else "text",
-                              quiet=debug == 0, **values)
+                              quiet=debug == 0, flags=flags, **values)
 
 
 def add_train_parser(sub):
@@ -214,6 +218,8 @@ def cmd_train(args) -> int:
     if args.output is None and (save_vocab is None or getattr(args, "save_model", None)):
         raise UserError("--output FILE is required (or --save-vocab FILE alone, to count "
                         "the words only)")
+    from fastw2v.corpus import check_path
+    check_path(args.corpus_file)     # first, as word2vec.c: also when it is not read
     outputs = [p for p in (args.output, save_vocab, getattr(args, "save_model", None))
                if p is not None]
     for path in outputs:
@@ -227,14 +233,17 @@ def cmd_train(args) -> int:
                         f"its own name")
     fmt = args.fmt or _format_from_name(args.output or "")
     t0 = time.perf_counter()
-    model = Word2Vec(progress=not args.quiet, **args.params)
-    if read_vocab:
-        freq, n_lines = read_vocab_file(read_vocab, with_lines=True,
-                                        unicode_errors=model.config.unicode_errors)
-        model.build_vocab_from_freq(freq)
-    else:
-        model.build_vocab(corpus_file=args.corpus_file)
-        n_lines = model.corpus_count
+    try:
+        model = Word2Vec(progress=not args.quiet, **args.params)
+        if read_vocab:
+            freq, n_lines = read_vocab_file(read_vocab, with_lines=True,
+                                            unicode_errors=model.config.unicode_errors)
+            model.build_vocab_from_freq(freq)
+        else:
+            model.build_vocab(corpus_file=args.corpus_file)
+            n_lines = model.corpus_count
+    except ValueError as exc:
+        raise _with_option(exc, getattr(args, "flags", None)) from exc
     if save_vocab:            # as word2vec.c, right after counting
         write_vocab_file(save_vocab, model.wv.index_to_key, model.wv.counts, n_lines)
     if args.output is None:   # word2vec.c without -output: the vocabulary only
@@ -255,6 +264,20 @@ def cmd_train(args) -> int:
               f"loss per epoch: {losses}; vectors written to {args.output} ({fmt})",
               file=sys.stderr)
     return 0
+
+
+def _with_option(exc, flags=None):
+    """A setting's error, naming the command-line option as well as the parameter (e.g.
+    "workers must be >= 1 ... (option -threads)")."""
+    if isinstance(exc, InvalidUTF8Error):        # (main() adds its own advice)
+        return exc
+    message = str(exc)
+    names = [f.name for f in dataclasses.fields(Word2VecConfig)]
+    for name in sorted(names, key=len, reverse=True):
+        if re.search(rf"(?<![\w-]){name}(?![\w-])", message):
+            flag = (flags or {}).get(name) or "--" + name.replace("_", "-")
+            return UserError(f"{message} (option {flag})")
+    return exc
 
 
 def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
@@ -293,7 +316,7 @@ def _format_from_name(path) -> str:
     name = str(path).lower()
     if name.endswith(".fw2v"):
         return "native"
-    if name.endswith(".bin") or name.endswith(".bin.gz"):
+    if name.endswith((".bin", ".bin.gz", ".bin.bz2", ".bin.xz")):
         return "binary"
     return "text"
 
@@ -305,6 +328,11 @@ def _check_writable(path):
         raise UserError("an output file name is empty")
     if os.path.isdir(path):
         raise UserError(f"cannot write {path}: it is a directory; give a file name")
+    from fastw2v.native import is_special_file
+    if is_special_file(path):                # /dev/null, /dev/stdout, a pipe: written as is
+        if not os.access(path, os.W_OK):
+            raise UserError(f"cannot write {path}: no permission")
+        return
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UserError(f"cannot write {path}: directory {folder} does not exist")
@@ -327,41 +355,90 @@ def save_vectors(wv, path, fmt):
         wv.save_word2vec_format(path, binary=fmt == "binary")
 
 
-def sniff_format(path) -> str:
-    """Tell native, word2vec binary and word2vec text vector files apart."""
-    import gzip
-    from fastw2v import native
-    if not os.path.isfile(path):
+def sniff_format(path, no_header=False) -> str:
+    """Tell native, word2vec binary and word2vec text vector files apart (plain, gzip,
+    bz2 or xz): text if the first lines after the header are each a word and numbers
+    written out (as many as the header says or not: the text reader then says which line
+    is wrong), else binary."""
+    from fastw2v import formats, native
+    if not os.path.exists(path):
         raise UserError(f"vector file {path} does not exist")
+    if os.path.isdir(path):
+        raise UserError(f"vector file {path} is a directory; give the file")
+    if not os.path.isfile(path):
+        raise UserError(f"vector file {path} is not a regular file (a pipe or a device?); "
+                        f"write it to a file first")
     with open(path, "rb") as f:
-        head = f.read(8192)
-    if head.startswith(native.MAGIC):
-        return "native"
-    if head.startswith(b"\x1f\x8b"):
-        with gzip.open(path, "rb") as f:
-            head = f.read(8192)
-    first_newline = head.find(b"\n")
-    body = head[first_newline + 1:] if first_newline >= 0 else b""
+        if f.read(len(native.MAGIC)) == native.MAGIC:
+            return "native"
+    if no_header:                        # (GloVe's files: text only)
+        return "text"
+    try:
+        f, _ = formats.open_binary(path)
+        with f:
+            head = f.read(1 << 16)
+    except formats.STREAM_ERRORS:
+        return "text"                    # (the reader says what is wrong with it)
+    lines = head.split(b"\n")
+    header = lines[0].split()
+    if len(header) != 2 or not all(x.isdigit() for x in header):
+        return "text"                    # (the reader says what the header should be)
+    rows = lines[1:-1][:3]               # whole lines only
+    if rows:
+        return "text" if all(_is_text_row(r) for r in rows) else "binary"
+    # no whole line in the first 64 KB (or no vector): are the first bytes text?
+    body = lines[1] if len(lines) > 1 else b""
     try:
         body.decode("utf-8")
         return "text"
     except UnicodeDecodeError as exc:
-        # raw float bytes fail to decode soon; a word cut by the 8 KB window does not
+        # raw float bytes fail to decode soon; a word cut by the window does not
         return "text" if exc.start >= len(body) - 4 else "binary"
 
 
-def load_vectors(path, fmt=None):
+def _is_text_row(line) -> bool:
+    parts = line.split()
+    if len(parts) < 2:
+        return False
+    try:
+        for x in parts[1:]:
+            float(x)
+    except ValueError:
+        return False
+    return True
+
+
+def load_vectors(path, fmt=None, no_header=False, unicode_errors="strict",
+                 format_option="--vectors-format"):
+    from fastw2v import native
     from fastw2v.keyedvectors import KeyedVectors
-    fmt = fmt or sniff_format(path)
+    fmt = fmt or sniff_format(path, no_header)
     if fmt == "native":
+        if native.file_kind(path) == "word2vec":       # a model (train --save-model)
+            from fastw2v.word2vec import Word2Vec
+            return Word2Vec.load(path, mmap="r").wv
         return KeyedVectors.load(path)
-    return KeyedVectors.load_word2vec_format(path, binary=fmt == "binary")
+    try:
+        return KeyedVectors.load_word2vec_format(path, binary=fmt == "binary",
+                                                 no_header=no_header,
+                                                 unicode_errors=unicode_errors)
+    except ValueError as exc:
+        # the reader's advice names its Python arguments: add the options that say it here
+        hints = [option for argument, option in (
+            ("binary=True", f"{format_option} binary"),
+            ("binary=False", f"{format_option} text"),
+            ("no_header=True", "--no-header"),
+            ("unicode_errors=", "--unicode-errors replace")) if argument in str(exc)]
+        if not hints:
+            raise
+        raise UserError(f"{exc} (on the command line: {', '.join(hints)})") from exc
 
 
 # ---- queries ----
 
 def cmd_similar(args) -> int:
-    wv = load_vectors(args.vectors, args.vectors_format)
+    wv = load_vectors(args.vectors, args.vectors_format, args.no_header,
+                      args.unicode_errors)
     answers = [(word, wv.most_similar(word, topn=args.topn)) for word in args.words]
     for word, near in answers:
         print(f"{word}:")
@@ -371,7 +448,8 @@ def cmd_similar(args) -> int:
 
 
 def cmd_analogy(args) -> int:
-    wv = load_vectors(args.vectors, args.vectors_format)
+    wv = load_vectors(args.vectors, args.vectors_format, args.no_header,
+                      args.unicode_errors)
     print(f"{args.a} is to {args.b} as {args.c} is to:")
     for key, score in wv.most_similar(positive=[args.b, args.c], negative=[args.a],
                                       topn=args.topn):
@@ -382,7 +460,8 @@ def cmd_analogy(args) -> int:
 def cmd_eval(args) -> int:
     if not args.analogy and not args.pairs:
         raise UserError("nothing to evaluate: give --analogy FILE and/or --pairs FILE")
-    wv = load_vectors(args.vectors, args.vectors_format)
+    wv = load_vectors(args.vectors, args.vectors_format, args.no_header,
+                      args.unicode_errors)
     for path in args.analogy or []:
         score, sections = wv.evaluate_word_analogies(path)
         total = next((s for s in sections if s["section"] == "Total accuracy"), None)
@@ -396,13 +475,25 @@ def cmd_eval(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    wv = load_vectors(args.input, args.src)
+    wv = load_vectors(args.input, args.src, args.no_header, args.unicode_errors,
+                      "--from")
     fmt = args.dst or _format_from_name(args.output)
     _check_writable(args.output)
     save_vectors(wv, args.output, fmt)
     print(f"fastw2v: {len(wv)} vectors of {wv.vector_size} written to {args.output} ({fmt})",
           file=sys.stderr)
     return 0
+
+
+def _count(text) -> int:
+    """--topn: a number of answers, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -419,11 +510,18 @@ def build_parser():
     sub = parser.add_subparsers(title="commands")
     add_train_parser(sub)
 
+    def reading_options(p):
+        p.add_argument("--no-header", action="store_true",
+                       help="a text file without the word2vec header line (GloVe's)")
+        p.add_argument("--unicode-errors", choices=("strict", "replace", "ignore"),
+                       default="strict", help="for words that are not valid UTF-8")
+
     def vectors_options(p):
         p.add_argument("--vectors", required=True, help="vector file (text, binary or native)")
         p.add_argument("--vectors-format", choices=FORMATS, default=None,
                        help="default: told from the file's content")
-        p.add_argument("--topn", type=int, default=10)
+        p.add_argument("--topn", type=_count, default=10)
+        reading_options(p)
 
     p = sub.add_parser("similar", help="nearest neighbours of words")
     p.add_argument("words", nargs="+")
@@ -442,6 +540,7 @@ def build_parser():
     p.add_argument("--vectors-format", choices=FORMATS, default=None)
     p.add_argument("--analogy", action="append", help="questions-words.txt format")
     p.add_argument("--pairs", action="append", help="word1 word2 score, tab separated")
+    reading_options(p)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("convert", help="convert between text, binary and native formats")
@@ -450,7 +549,9 @@ def build_parser():
     p.add_argument("--from", dest="src", choices=FORMATS, default=None,
                    help="default: told from the file's content")
     p.add_argument("--to", dest="dst", choices=FORMATS, default=None,
-                   help="default: native for .fw2v, binary for .bin, else text")
+                   help="default: native for .fw2v, binary for .bin (.gz, .bz2, .xz), "
+                        "else text")
+    reading_options(p)
     p.set_defaults(func=cmd_convert)
     return parser
 

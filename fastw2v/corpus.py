@@ -46,11 +46,27 @@ def check_path(path) -> str:
     return path
 
 
+# formats that would otherwise be read as text (their bytes taken for tokens)
+_OTHER_MAGICS = ((b"PK\x03\x04", "a zip archive"), (b"\x28\xb5\x2f\xfd", "zstd"),
+                 (b"\x04\x22\x4d\x18", "lz4"), (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"))
+
+
+def refuse_other_compression(head: bytes, path, what: str):
+    """Raise ValueError if the first bytes `head` of file `path` are those of a
+    compressed format fastw2v does not read (zip, zstd, lz4, 7z)."""
+    for magic, name in _OTHER_MAGICS:
+        if head.startswith(magic):
+            raise ValueError(f"{what} {os.fspath(path)!r} is {name}, which fastw2v does not "
+                             f"read (plain, gzip, bz2 and xz are read as they are); "
+                             f"decompress it first")
+
+
 def _open(path: str):
     """Open a file for binary reading, decompressing gzip, bz2 or xz (told by the magic
     bytes, whatever the extension)."""
     with open(path, "rb") as f:
         head = f.read(10)
+    refuse_other_compression(head, path, "corpus_file")
     if head.startswith(_GZIP_MAGIC):
         return gzip.open(path, "rb")
     if head.startswith(_XZ_MAGIC):

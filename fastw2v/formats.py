@@ -25,11 +25,13 @@ import lzma
 import mmap
 import os
 import re
+import stat
 import zlib
 
 import numpy as np
 
 from fastw2v import _vocab
+from fastw2v.corpus import refuse_other_compression
 from fastw2v.native import aligned_empty, atomic_write
 from fastw2v.vocab import InvalidUTF8Error
 
@@ -45,7 +47,7 @@ _GZIP_MAGIC, _XZ_MAGIC = b"\x1f\x8b", b"\xfd7zXZ\x00"
 # "BZh", a block size digit, then a block or end-of-stream magic: a text file whose first
 # word happens to start with "BZh" is not mistaken for bzip2
 _BZ2_MAGIC = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", re.DOTALL)
-_STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 _MAX_ARRAY_BYTES = np.iinfo(np.intp).max     # the most bytes a numpy array can hold
 
 
@@ -120,7 +122,7 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
             reader = _BinaryReader if binary else _TextReader
             return reader(f, path, n_declared, n_max, dim, header_bytes, compressed,
                           limit, encoding, unicode_errors).read()
-        except _STREAM_ERRORS as exc:
+        except STREAM_ERRORS as exc:
             if not compressed:
                 raise
             raise ValueError(f"cannot read {path!r}: the compressed data is truncated or "
@@ -153,6 +155,11 @@ def open_binary(path):
     """
     f = open(path, "rb")
     head = f.read(10)
+    try:
+        refuse_other_compression(head, path, "file")
+    except ValueError:
+        f.close()
+        raise
     opener = (gzip.open if head.startswith(_GZIP_MAGIC)
               else lzma.open if head.startswith(_XZ_MAGIC)
               else bz2.open if _BZ2_MAGIC.match(head) else None)
@@ -539,42 +546,56 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
         (a ValueError) Under ``unicode_errors='strict'``, a word that is not valid in
         `encoding`, naming the file and the line.
     """
+    if stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISBLK(os.stat(path).st_mode):
+        # (/dev/zero would be read into memory as one endless line)
+        raise ValueError(f"{os.fspath(path)!r} is a device, not a vocabulary file of "
+                         f"'word count' lines")
+    f, compressed = open_binary(os.fspath(path))
+    try:
+        with f:
+            return _read_vocab_lines(f, os.fspath(path), unicode_errors, encoding)
+    except STREAM_ERRORS as exc:
+        if not compressed or isinstance(exc, (FileNotFoundError, PermissionError)):
+            raise
+        raise ValueError(f"cannot read {os.fspath(path)!r}: the compressed data is "
+                         f"truncated or corrupt ({exc})") from exc
+
+
+def _read_vocab_lines(f, path, unicode_errors, encoding):
     counts, first_line = {}, {}      # first_line: of each spelling, as bytes
-    f, _ = open_binary(os.fspath(path))
-    with f:
-        for line_no, line in enumerate(f, 1):
-            line = line.rstrip(b" \t\r\n\x0b\x0c")
-            if not line:
-                continue
-            # the count is the digits at the end; the word is what precedes the spaces or
-            # tabs before them (a word holding a tab, "x\ty 5", stays whole)
-            head = line.rstrip(b"0123456789")
-            raw, count = head.rstrip(b" \t"), line[len(head):]
-            where = f"{os.fspath(path)!r} line {line_no}"
-            if not count or len(raw) == len(head):
-                shown = line[:60].decode(encoding, "replace")    # text, not bytes
-                raise ValueError(f"{where}: expected 'word count' (a word, a space or tab, "
-                                 f"a non-negative integer), got {shown!r}")
-            count = count.lstrip(b"0") or b"0"
-            if len(count) > 19 or int(count) >= 1 << 63:
-                raise ValueError(f"{where}: the count {count[:30].decode()}"
-                                 f"{'...' if len(count) > 30 else ''} is larger than an int64 "
-                                 f"holds (2**63 - 1)")
-            try:
-                word = raw.decode(encoding, unicode_errors)
-            except UnicodeDecodeError as exc:
-                raise InvalidUTF8Error(
-                    f"{where}: the word {raw[:60]!r} is not valid {encoding} ({exc.reason});"
-                    f" pass unicode_errors='replace' (or 'ignore') to decode it anyway"
-                ) from None
-            if raw in first_line:
-                raise ValueError(f"{where}: the word {word!r} is already on line "
-                                 f"{first_line[raw]}; give each word one line")
-            first_line[raw] = line_no
-            counts[word] = counts.get(word, 0) + int(count)
-            if counts[word] >= 1 << 63:
-                raise ValueError(f"{where}: the counts of {word!r} (spelt in several ways "
-                                 f"that decode alike) add up to more than an int64 holds")
+    for line_no, line in enumerate(f, 1):
+        line = line.rstrip(b" \t\r\n\x0b\x0c")
+        if not line:
+            continue
+        # the count is the digits at the end; the word is what precedes the spaces or
+        # tabs before them (a word holding a tab, "x\ty 5", stays whole)
+        head = line.rstrip(b"0123456789")
+        raw, count = head.rstrip(b" \t"), line[len(head):]
+        where = f"{path!r} line {line_no}"
+        if not count or len(raw) == len(head):
+            shown = line[:60].decode(encoding, "replace")    # text, not bytes
+            raise ValueError(f"{where}: expected 'word count' (a word, a space or tab, "
+                             f"a non-negative integer), got {shown!r}")
+        count = count.lstrip(b"0") or b"0"
+        if len(count) > 19 or int(count) >= 1 << 63:
+            raise ValueError(f"{where}: the count {count[:30].decode()}"
+                             f"{'...' if len(count) > 30 else ''} is larger than an int64 "
+                             f"holds (2**63 - 1)")
+        try:
+            word = raw.decode(encoding, unicode_errors)
+        except UnicodeDecodeError as exc:
+            raise InvalidUTF8Error(
+                f"{where}: the word {raw[:60]!r} is not valid {encoding} ({exc.reason});"
+                f" pass unicode_errors='replace' (or 'ignore') to decode it anyway"
+            ) from None
+        if raw in first_line:
+            raise ValueError(f"{where}: the word {word!r} is already on line "
+                             f"{first_line[raw]}; give each word one line")
+        first_line[raw] = line_no
+        counts[word] = counts.get(word, 0) + int(count)
+        if counts[word] >= 1 << 63:
+            raise ValueError(f"{where}: the counts of {word!r} (spelt in several ways "
+                             f"that decode alike) add up to more than an int64 holds")
     return counts
 
 

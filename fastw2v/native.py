@@ -34,6 +34,7 @@ import operator
 import os
 import re
 import secrets
+import stat
 import struct
 import sys
 import tokenize
@@ -78,11 +79,18 @@ def atomic_write(path):
     only atomic within one file system). It is created with mode 0o666 minus the umask,
     as ``open()`` would. Only a hard kill (SIGKILL, power loss) can leave one behind. A
     symbolic link is written through (its target is replaced), as ``open(path, "wb")``
-    would, rather than replaced by a file.
+    would, rather than replaced by a file. A target that exists and is not a regular file
+    (``/dev/null``, ``/dev/stdout``, a named pipe) is written directly, as ``open(path,
+    "wb")`` would: there is nothing to replace atomically, and renaming over it would
+    put a plain file in its place.
     """
     path = os.fspath(path)
     if not path:
         raise ValueError("cannot write a file with an empty name")
+    if is_special_file(path):
+        with open(path, "wb") as f:
+            yield f
+        return
     if os.path.islink(path):
         path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -111,6 +119,16 @@ def atomic_write(path):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def is_special_file(path) -> bool:
+    """Whether `path` exists (through links) and is not a regular file or a directory:
+    a device, a pipe, a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _fsync_directory(directory):
@@ -357,6 +375,13 @@ def _created_by():
 
 # ---------------------------------------------------------------------------------------
 # loading
+
+def file_kind(path) -> str:
+    """The kind of a fastw2v file ("keyedvectors", "word2vec", ...), read from its header
+    (ValueError if it is not one)."""
+    with open(path, "rb") as f:
+        return _read_header(f, os.fspath(path), os.fstat(f.fileno()).st_size)[0]["kind"]
+
 
 def load_arrays(path, mmap=None, kind=None):
     """Load the arrays and metadata of a fastw2v file, checking it thoroughly first.

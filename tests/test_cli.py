@@ -1,7 +1,11 @@
 """The command line, run in-process through fastw2v.cli.main."""
 import gzip
+import os
 
+import numpy as np
 import pytest
+
+from fastw2v import KeyedVectors
 
 from fastw2v.cli import main, parse_w2v_c, read_vocab_file, sniff_format
 from fastw2v.synthetic import planted_relations, write_questions
@@ -229,6 +233,23 @@ def fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys):
     (["train", "--corpus-file", "c.txt", "--vector-size", "x"],
      "argument --vector-size: invalid int value: 'x' (see fastw2v train --help)"),
     (["bogus"], "invalid choice: 'bogus'"),
+    # the training file is checked first, as word2vec.c does, even when not read
+    (["-train", "nope.txt", "-read-vocab", "v.txt", "-save-vocab", "x.txt"],
+     "corpus_file 'nope.txt' does not exist"),
+    (["-train", "sub", "-read-vocab", "v.txt", "-save-vocab", "x.txt"], "is a directory"),
+    # settings name the option typed as well as the parameter
+    (["-train", "c.txt", "-output", "x.txt", "-threads", "0"],
+     "workers must be >= 1 or None for all cores, got 0 (option -threads)"),
+    (["-train", "c.txt", "-output", "x.txt", "-iter", "0"], "got 0 (option -iter)"),
+    (["-train", "c.txt", "-output", "x.txt", "-min-count", "9", "-debug", "0"],
+     "Empty vocabulary: no word occurs at least min_count=9 times"),
+    (["-train", "c.txt", "-output", "x.txt", "-min-count", "9", "-debug", "0"],
+     "(option -min-count)"),
+    (["train", "--corpus-file", "c.txt", "--output", "x.txt", "--window", "0"],
+     "(option --window)"),
+    (["similar", "a", "--vectors", "sub"], "vector file sub is a directory"),
+    (["similar", "a", "--vectors", "v.txt", "--topn", "-1"],
+     "argument --topn: must be a whole number >= 0, got '-1'"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
                                              monkeypatch):
@@ -287,7 +308,7 @@ def test_out_of_memory_is_one_line_and_exit_2(argv, fragment, capsys, tmp_path,
 def test_out_of_memory_outside_training(capsys, monkeypatch):
     import fastw2v.cli
 
-    def refuse(path, fmt=None):
+    def refuse(path, *args):
         raise MemoryError()
     monkeypatch.setattr(fastw2v.cli, "load_vectors", refuse)
     assert main(["similar", "a", "--vectors", "v.bin"]) == 2
@@ -302,7 +323,8 @@ def test_negative_seed_is_one_line(capsys, tmp_path, monkeypatch):
     assert main(["train", "--corpus-file", "c.txt", "--output", "v.txt", "--seed", "-5",
                  "--min-count", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fastw2v: error: seed must be >= 0") and err.endswith("got -5\n")
+    assert err.startswith("fastw2v: error: seed must be >= 0") and err.endswith(
+        "got -5 (option --seed)\n")
 
 
 def test_output_to_a_closed_pipe_ends_quietly(tmp_path):
@@ -316,3 +338,89 @@ def test_output_to_a_closed_pipe_ends_quietly(tmp_path):
     proc.stdout.close()                       # before the command writes anything
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141 and err == b""
+
+
+def _vectors(path, rows, binary, keys=None):
+    from fastw2v import formats
+    keys = keys or [f"w{i}" for i in range(len(rows))]
+    formats.write_word2vec(path, keys, np.asarray(rows, np.float32), binary=binary)
+    return str(path)
+
+
+def test_vector_format_told_from_the_content(tmp_path):
+    rows = [[2.0, 0, 0, 0], [3.0, 0, 0, 0], [0.5, 0, 0, 0]]   # floats whose bytes decode
+    for name, binary in (("t.txt.bz2", False), ("t.txt.xz", False), ("t.txt.gz", False),
+                         ("b.bin", True), ("b.bin.bz2", True), ("b.bin.xz", True),
+                         ("noname", True), ("noname.txt", False)):
+        assert sniff_format(_vectors(tmp_path / name, rows, binary)) == (
+            "binary" if binary else "text"), name
+    # a word that is not UTF-8 leaves a text file text
+    (tmp_path / "latin1.txt").write_bytes(b"2 3\ncaf\xe9 1 2 3\nd 4 5 6\n")
+    assert sniff_format(str(tmp_path / "latin1.txt")) == "text"
+    # so does a wrong count of numbers, which the text reader then reports by line
+    (tmp_path / "short.txt").write_text("2 4\na 1 2 3\nb 4 5 6\n")
+    assert sniff_format(str(tmp_path / "short.txt")) == "text"
+
+
+def test_output_format_from_the_name(tmp_path, capsys):
+    src = _vectors(tmp_path / "v.txt", [[1.0, 2.0], [3.0, 4.0]], binary=False)
+    for name, fmt in (("o.bin.bz2", "binary"), ("o.bin.xz", "binary"), ("o.bin.gz", "binary"),
+                      ("o.txt.xz", "text"), ("o.fw2v", "native")):
+        assert main(["convert", src, str(tmp_path / name)]) == 0
+        assert f"({fmt})" in capsys.readouterr().err
+        if fmt != "native":
+            loaded = KeyedVectors.load_word2vec_format(tmp_path / name, binary=fmt == "binary")
+            assert loaded.index_to_key == ["w0", "w1"]
+
+
+def test_vector_reading_options(tmp_path, capsys):
+    (tmp_path / "latin1.txt").write_bytes(b"2 3\ncaf\xe9 1 2 3\nd 4 5 6\n")
+    assert main(["similar", "d", "--vectors", str(tmp_path / "latin1.txt")]) == 2
+    assert "(on the command line: --unicode-errors replace)" in capsys.readouterr().err
+    assert main(["similar", "d", "--topn", "1", "--unicode-errors", "replace",
+                 "--vectors", str(tmp_path / "latin1.txt")]) == 0
+    assert "caf\ufffd" in capsys.readouterr().out
+    (tmp_path / "glove.txt").write_text("a 1 2\nb 3 4\nc -1 0\n")
+    assert main(["similar", "a", "--vectors", str(tmp_path / "glove.txt")]) == 2
+    assert "(on the command line: --no-header)" in capsys.readouterr().err
+    assert main(["analogy", "a", "b", "c", "--no-header", "--topn", "1",
+                 "--vectors", str(tmp_path / "glove.txt")]) == 0
+    assert "a is to b as c is to:" in capsys.readouterr().out
+    assert main(["convert", str(tmp_path / "glove.txt"), str(tmp_path / "g.txt"),
+                 "--no-header"]) == 0
+    assert KeyedVectors.load_word2vec_format(tmp_path / "g.txt").index_to_key == ["a", "b", "c"]
+    # a binary file read as text: the advice names --from for convert
+    binary = _vectors(tmp_path / "b.bin", [[1.0, 2.0]], binary=True)
+    assert main(["convert", binary, str(tmp_path / "x.txt"), "--from", "text"]) == 2
+    assert "--from binary" in capsys.readouterr().err
+
+
+def test_a_saved_model_serves_as_vectors(corpus, tmp_path, capsys):
+    folder, path = corpus
+    model_path = tmp_path / "m.fw2v"
+    assert main(["train", "--corpus-file", path, "--output", str(tmp_path / "v.txt"),
+                 "--save-model", str(model_path), "--epochs", "1", "--vector-size", "8",
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["similar", "paris", "--topn", "2", "--vectors", str(model_path)]) == 0
+    model_answer = capsys.readouterr().out
+    assert main(["similar", "paris", "--topn", "2", "--vectors", str(tmp_path / "v.txt")]) == 0
+    assert capsys.readouterr().out.split()[:2] == model_answer.split()[:2]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_output_into_a_named_pipe(corpus, tmp_path):
+    # as -output /dev/stdout: written into, not replaced by a plain file
+    import stat
+    import threading
+    _, path = corpus
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["-train", path, "-output", str(fifo), "-size", "4", "-iter", "1",
+                 "-threads", "1", "-debug", "0"]) == 0
+    reader.join(10)
+    assert got and got[0].split(b"\n")[0].split()[1] == b"4"       # the header
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fastw2v import KeyedVectors, formats
+from fastw2v.corpus import iter_chunks
 
 WORDS = ["king", "queen", "é", "日本", "a_b", "x\ty"] + [f"w{i}" for i in range(30)]
 
@@ -621,3 +622,30 @@ def test_vocab_count_beyond_int64_names_file_and_line(tmp_path, count):
         formats.read_vocab_counts(tmp_path / "voc", unicode_errors="replace")
     (tmp_path / "voc").write_bytes(b"a 0009223372036854775807\n")     # leading zeros: fits
     assert formats.read_vocab_counts(tmp_path / "voc") == {"a": 2**63 - 1}
+
+
+def test_read_vocab_counts_refuses_broken_compression_and_devices(tmp_path):
+    whole = b"".join(b"word%d %d\n" % (i, 1000 - i) for i in range(300))
+    for name, compress in (("v.gz", gzip.compress), ("v.bz2", bz2.compress),
+                           ("v.xz", lzma.compress)):
+        (tmp_path / name).write_bytes(compress(whole)[:-12])      # cut short
+        with pytest.raises(ValueError, match="compressed data is truncated or corrupt"):
+            formats.read_vocab_counts(tmp_path / name)
+    if os.path.exists("/dev/null"):
+        # a device (/dev/zero would be read as one endless line) is refused before reading
+        with pytest.raises(ValueError, match="is a device, not a vocabulary file"):
+            formats.read_vocab_counts("/dev/null")
+
+
+@pytest.mark.parametrize("magic, name", [(b"PK\x03\x04", "a zip archive"),
+                                         (b"\x28\xb5\x2f\xfd", "zstd"),
+                                         (b"\x04\x22\x4d\x18", "lz4"),
+                                         (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive")])
+def test_other_compressions_are_named_not_read_as_text(tmp_path, magic, name):
+    path = tmp_path / "file"
+    path.write_bytes(magic + b"1 2\na 0.5 1.5\n" * 3)
+    with pytest.raises(ValueError, match=f"is {name}, which fastw2v does not read.*"
+                                         f"decompress it first"):
+        KeyedVectors.load_word2vec_format(path)
+    with pytest.raises(ValueError, match=f"corpus_file .* is {name}"):
+        list(iter_chunks(path))

@@ -334,6 +334,27 @@ def test_atomic_write_writes_through_a_symbolic_link(tmp_path):
     assert link.is_symlink() and target.read_bytes() == b"new"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_atomic_write_writes_into_a_named_pipe_rather_than_replacing_it(tmp_path):
+    # as /dev/null or /dev/stdout: a rename over it would put a plain file in its place
+    import stat
+    import threading
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "link"
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        got = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+        reader.start()
+        with native.atomic_write(target) as f:
+            f.write(b"through the pipe")
+        reader.join(10)
+        assert got == [b"through the pipe"]
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "pipe"]   # no temp file
+
+
 @pytest.mark.parametrize("keys, encoding", [
     (["a", "é", "日本", "", "x y\n", "\udcff"], "utf8"),
     ([3, -1, np.int64(2 ** 40)], "int64"),
