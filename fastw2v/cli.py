@@ -379,7 +379,7 @@ def sniff_format(path, no_header=False) -> str:
             head = f.read(1 << 16)
     except formats.STREAM_ERRORS:
         return "text"                    # (the reader says what is wrong with it)
-    lines = head.split(b"\n")
+    lines = head.removeprefix(b"\xef\xbb\xbf").split(b"\n")       # (a byte-order mark)
     header = lines[0].split()
     if len(header) != 2 or not all(x.isdigit() for x in header):
         return "text"                    # (the reader says what the header should be)
@@ -501,7 +501,21 @@ class _Parser(argparse.ArgumentParser):
     and an exit; subcommands' parsers are of this class too."""
 
     def error(self, message):
+        # word2vec.c's flags among long options: say what each is called here
+        mixed = [f"{flag} -> {_long_name(flag)}" for flag in W2V_C_FLAGS
+                 if re.search(rf"unrecognized arguments:.*(?<!\S){re.escape(flag)}(?!\S)",
+                              message)]
+        if mixed:
+            message += (f"; word2vec.c's flags cannot be mixed with long options: "
+                        f"{', '.join(mixed)}")
         raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _long_name(flag):
+    dest = W2V_C_FLAGS[flag][0]
+    return {"cbow": "--sg (--sg 0 is -cbow 1)", "binary": "--format binary",
+            "debug": "--quiet", "classes": "(not supported)"}.get(
+                dest, "--" + dest.replace("_", "-"))
 
 
 def build_parser():

@@ -78,11 +78,16 @@ def _open(path: str):
 
 
 def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Yield the (decompressed) bytes of a corpus file in chunks. A truncated or corrupt
-    compressed file raises ValueError naming the file."""
+    """Yield the (decompressed) bytes of a corpus file in chunks, without a UTF-8
+    byte-order mark at its start (an editor's marker, not text: it would be part of the
+    first word). A truncated or corrupt compressed file raises ValueError naming the
+    file."""
     path = check_path(path)
     try:
         with _open(path) as f:
+            first = f.read(max(chunk_bytes, 3)).removeprefix(b"\xef\xbb\xbf")
+            if first:
+                yield first
             while True:
                 chunk = f.read(chunk_bytes)
                 if not chunk:

@@ -171,7 +171,9 @@ def open_binary(path):
 
 
 def _read_header(f, path, binary):
-    line = f.readline(_HEADER_MAX_BYTES)
+    raw = f.readline(_HEADER_MAX_BYTES)
+    # (without a UTF-8 byte-order mark, an editor's; the length returned is the raw one)
+    line = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
     parts = line.split()
     ok = len(parts) == 2 and all(p.isdigit() for p in parts) and line.endswith(b"\n")
     if not ok:
@@ -187,7 +189,7 @@ def _read_header(f, path, binary):
     if dim < 1:
         raise ValueError(f"{path!r} line 1: the header declares vector_size {dim}; it must be "
                          f"at least 1")
-    return n, dim, len(line)
+    return n, dim, len(raw)
 
 
 def _check_declared_size(path, binary, n, dim, header_bytes):
@@ -564,6 +566,8 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
 def _read_vocab_lines(f, path, unicode_errors, encoding):
     counts, first_line = {}, {}      # first_line: of each spelling, as bytes
     for line_no, line in enumerate(f, 1):
+        if line_no == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")        # (a byte-order mark)
         line = line.rstrip(b" \t\r\n\x0b\x0c")
         if not line:
             continue

@@ -248,6 +248,9 @@ def fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys):
     (["train", "--corpus-file", "c.txt", "--output", "x.txt", "--window", "0"],
      "(option --window)"),
     (["similar", "a", "--vectors", "sub"], "vector file sub is a directory"),
+    (["train", "--corpus-file", "c.txt", "-size", "5", "--output", "x.txt", "-threads", "2"],
+     "word2vec.c's flags cannot be mixed with long options: -size -> --vector-size, "
+     "-threads -> --workers"),
     (["similar", "a", "--vectors", "v.txt", "--topn", "-1"],
      "argument --topn: must be a whole number >= 0, got '-1'"),
 ])

@@ -154,3 +154,16 @@ def test_id_sequences_validation():
     signed = IdSequences(hashes.view(np.int64), [0, 4])
     assert signed.ids.tolist() == [5 - 2**63, -1, 7, 5 - 2**63]
     assert as_id_sequences([["a"]]) is None
+
+
+def test_a_byte_order_mark_at_the_start_is_not_part_of_the_first_word(tmp_path):
+    data = "x y\nz\n".encode()
+    for name, compress in (("plain", None), ("gz", gzip.compress), ("xz", lzma.compress)):
+        path = tmp_path / name
+        path.write_bytes(compress(b"\xef\xbb\xbf" + data) if compress else b"\xef\xbb\xbf" + data)
+        assert b"".join(iter_chunks(path, chunk_bytes=2)) == data
+    # only at the very start: elsewhere it is text (and a file of it alone is empty)
+    (tmp_path / "mid").write_bytes(b"x \xef\xbb\xbfy")
+    assert b"".join(iter_chunks(tmp_path / "mid")) == b"x \xef\xbb\xbfy"
+    (tmp_path / "only").write_bytes(b"\xef\xbb\xbf")
+    assert b"".join(iter_chunks(tmp_path / "only")) == b""

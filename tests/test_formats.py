@@ -649,3 +649,23 @@ def test_other_compressions_are_named_not_read_as_text(tmp_path, magic, name):
         KeyedVectors.load_word2vec_format(path)
     with pytest.raises(ValueError, match=f"corpus_file .* is {name}"):
         list(iter_chunks(path))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("compress", [None, gzip.compress])
+def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path, binary, compress):
+    # editors on Windows put one before the text; it is not part of the header
+    from fastw2v.cli import sniff_format
+    path = tmp_path / "v"
+    vectors = np.array([[1, 2], [3, 4]], np.float32)
+    formats.write_word2vec(path, ["a", "b"], vectors, binary=binary)
+    data = b"\xef\xbb\xbf" + path.read_bytes()
+    path.write_bytes(compress(data) if compress else data)
+    kv = KeyedVectors.load_word2vec_format(path, binary=binary)
+    assert kv.index_to_key == ["a", "b"] and kv.vectors.tolist() == vectors.tolist()
+    assert sniff_format(str(path)) == ("binary" if binary else "text")
+
+
+def test_a_byte_order_mark_before_a_vocabulary_file_is_skipped(tmp_path):
+    (tmp_path / "voc").write_bytes(b"\xef\xbb\xbfthe 5\ncat 2\n")
+    assert formats.read_vocab_counts(tmp_path / "voc") == {"the": 5, "cat": 2}

@@ -370,7 +370,9 @@ def test_count_file_never_crashes_on_random_bytes(tmp_path_factory, data):
             return
         assert "not valid UTF-8" in str(exc)
         raw = count_file(str(path), unicode_errors="replace")
-    assert raw.n_tokens == sum(len(line) for line in reference_tokens(data))
+    # (a byte-order mark at the start is skipped)
+    lines = reference_tokens(data.removeprefix(b"\xef\xbb\xbf"))
+    assert raw.n_tokens == sum(len(line) for line in lines)
     assert all(isinstance(k, str) and k for k in raw.keys)
 
 

@@ -2352,3 +2352,14 @@ def test_a_vocabulary_update_drops_the_old_unit_vectors(planted):
     model.build_vocab([["brand", "new", "words"]] * 10, update=True)
     assert model.wv._cache is None                  # not kept alive beside the new vectors
     assert "brand" in [k for k, _ in model.wv.most_similar("new", topn=len(model.wv))]
+
+
+def test_a_byte_order_mark_leaves_training_unchanged(tmp_path):
+    text = "".join(f"w{i % 7} w{i % 5} w{i % 3} w{i % 11}\n" for i in range(400)).encode()
+    (tmp_path / "plain.txt").write_bytes(text)
+    (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbf" + text)
+    a, b = (Word2Vec(corpus_file=str(tmp_path / name), min_count=1, vector_size=8,
+                     epochs=2, workers=1, seed=3) for name in ("plain.txt", "bom.txt"))
+    assert a.wv.index_to_key == b.wv.index_to_key
+    assert a.corpus_total_words == b.corpus_total_words
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
