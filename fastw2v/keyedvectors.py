@@ -165,7 +165,6 @@ class KeyedVectors:
                 raise ValueError(f"counts must have one entry per key, shape "
                                  f"({len(self.index_to_key)},), got {counts.shape}")
         self.counts = counts
-        self._int_keys = _has_int_keys(self.index_to_key)
         self.vectors_lockf = None
         if room is not None:                     # count=N's reserve
             self._room = {"vectors": (room, self.vectors)}
@@ -177,6 +176,8 @@ class KeyedVectors:
         object.__setattr__(self, name, value)
         if name == "vectors":            # new vectors: the cached unit vectors are not theirs
             self._forget_norms()
+        elif name == "index_to_key":     # (also assigned by hand, as in gensim's recipes)
+            object.__setattr__(self, "_int_keys", _has_int_keys(value))
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -490,7 +491,6 @@ class KeyedVectors:
             self.vectors_lockf = None if lockf is None else lockf[:m]
         self.index_to_key = keys
         self.key_to_index = {k: i for i, k in enumerate(keys)}
-        self._int_keys = _has_int_keys(keys)
         self._forget_norms()
 
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):

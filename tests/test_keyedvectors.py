@@ -1153,3 +1153,15 @@ def test_resize_vectors_as_gensim():
     kv.index_to_key.append(0)
     kv.resize_vectors()
     assert kv.get_index(0) == 2
+
+
+def test_keys_assigned_by_hand_decide_what_an_int_means():
+    # gensim's recipes fill index_to_key, key_to_index and vectors by hand
+    kv = KeyedVectors(3, count=2)
+    kv.index_to_key, kv.key_to_index = [10, 20], {10: 0, 20: 1}
+    kv.vectors = np.eye(3, dtype=np.float32)[:2]
+    np.testing.assert_array_equal(kv[20], [0, 1, 0])
+    with pytest.raises(KeyError):
+        kv[0]                            # an int key set: 0 is an unknown key, not row 0
+    kv.index_to_key, kv.key_to_index = ["a", "b"], {"a": 0, "b": 1}
+    np.testing.assert_array_equal(kv[0], [1, 0, 0])     # no int key: a row number
