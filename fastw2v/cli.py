@@ -63,17 +63,20 @@ def main(argv=None) -> int:
     try:
         if len(argv) >= 2 and argv[0] == "train" and argv[1] in W2V_C_FLAGS:
             return cmd_train(parse_w2v_c(argv[1:]))
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except UserError as exc:
+            raise UserError(_mixed_flags_hint(str(exc), argv)) from None
         if not hasattr(args, "func"):
             build_parser().print_help(sys.stderr)
             return 2
         rc = args.func(args)
         sys.stdout.flush()        # here, where a closed pipe is caught (not at exit)
         return rc
-    except KeyboardInterrupt:
-        print("fastw2v: interrupted" + ("; no output file was written (they are written "
-                                        "when training ends)" if argv[:1] == ["train"]
-                                        else ""), file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        # cmd_train says what it wrote before (KeyboardInterrupt's argument)
+        print("fastw2v: interrupted" + (f"; {exc.args[0]}" if exc.args else ""),
+              file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader of our output went away (`fastw2v similar ... | head`): stop
@@ -233,8 +236,12 @@ def cmd_train(args) -> int:
                         f"its own name")
     fmt = args.fmt or _format_from_name(args.output or "")
     t0 = time.perf_counter()
+    flags = getattr(args, "flags", None)
     try:
         model = Word2Vec(progress=not args.quiet, **args.params)
+    except ValueError as exc:                # a setting's value
+        raise _with_option(exc, flags) from exc
+    try:
         if read_vocab:
             freq, n_lines = read_vocab_file(read_vocab, with_lines=True,
                                             unicode_errors=model.config.unicode_errors)
@@ -242,20 +249,29 @@ def cmd_train(args) -> int:
         else:
             model.build_vocab(corpus_file=args.corpus_file)
             n_lines = model.corpus_count
-    except ValueError as exc:
-        raise _with_option(exc, getattr(args, "flags", None)) from exc
-    if save_vocab:            # as word2vec.c, right after counting
-        write_vocab_file(save_vocab, model.wv.index_to_key, model.wv.counts, n_lines)
-    if args.output is None:   # word2vec.c without -output: the vocabulary only
-        return 0
-    if read_vocab:
-        model.train(corpus_file=args.corpus_file)
-    else:
-        model.train()
-    elapsed = time.perf_counter() - t0
-    save_vectors(model.wv, args.output, fmt)
-    if getattr(args, "save_model", None):
-        model.save(args.save_model)
+    except ValueError as exc:                # (only an empty vocabulary is a setting's)
+        if not str(exc).startswith("Empty vocabulary"):
+            raise
+        raise _with_option(exc, flags, "min_count") from exc
+    written = []
+    try:
+        if save_vocab:            # as word2vec.c, right after counting
+            write_vocab_file(save_vocab, model.wv.index_to_key, model.wv.counts, n_lines)
+            written.append(save_vocab)
+        if args.output is None:   # word2vec.c without -output: the vocabulary only
+            return 0
+        if read_vocab:
+            model.train(corpus_file=args.corpus_file)
+        else:
+            model.train()
+        elapsed = time.perf_counter() - t0
+        save_vectors(model.wv, args.output, fmt)
+        written.append(args.output)
+        if getattr(args, "save_model", None):
+            model.save(args.save_model)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"written before: {', '.join(written)}; nothing else"
+                                if written else "no output file was written") from None
     if not args.quiet:
         losses = ", ".join(f"{x:.4g}" for x in model.epoch_losses)
         print(f"fastw2v: {len(model.wv)} words x {model.wv.vector_size}, "
@@ -266,18 +282,19 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _with_option(exc, flags=None):
-    """A setting's error, naming the command-line option as well as the parameter (e.g.
-    "workers must be >= 1 ... (option -threads)")."""
-    if isinstance(exc, InvalidUTF8Error):        # (main() adds its own advice)
-        return exc
+def _with_option(exc, flags=None, name=None):
+    """The error of a setting's value, naming the command-line option as well as the
+    parameter ("workers must be >= 1 ... (option -threads)"): the parameter `name`, or
+    the one the message starts with (as Word2VecConfig's messages do)."""
     message = str(exc)
-    names = [f.name for f in dataclasses.fields(Word2VecConfig)]
-    for name in sorted(names, key=len, reverse=True):
-        if re.search(rf"(?<![\w-]){name}(?![\w-])", message):
-            flag = (flags or {}).get(name) or "--" + name.replace("_", "-")
-            return UserError(f"{message} (option {flag})")
-    return exc
+    if name is None:
+        names = [f.name for f in dataclasses.fields(Word2VecConfig)]
+        name = next((n for n in sorted(names, key=len, reverse=True)
+                     if re.match(rf"{n}\b", message)), None)
+        if name is None:
+            return exc
+    flag = (flags or {}).get(name) or "--" + name.replace("_", "-")
+    return UserError(f"{message} (option {flag})")
 
 
 def read_vocab_file(path, with_lines=False, unicode_errors="strict"):
@@ -383,11 +400,13 @@ def sniff_format(path, no_header=False) -> str:
     header = lines[0].split()
     if len(header) != 2 or not all(x.isdigit() for x in header):
         return "text"                    # (the reader says what the header should be)
-    rows = lines[1:-1][:3]               # whole lines only
+    rows = [r for r in lines[1:-1] if r.strip()][:3]    # whole lines (blank ones skipped)
     if rows:
         return "text" if all(_is_text_row(r) for r in rows) else "binary"
     # no whole line in the first 64 KB (or no vector): are the first bytes text?
-    body = lines[1] if len(lines) > 1 else b""
+    body = b"\n".join(lines[1:])
+    if re.search(rb"[\x00-\x08\x0e-\x1f]", body):
+        return "binary"                  # control bytes other than spaces: not text
     try:
         body.decode("utf-8")
         return "text"
@@ -501,14 +520,18 @@ class _Parser(argparse.ArgumentParser):
     and an exit; subcommands' parsers are of this class too."""
 
     def error(self, message):
-        # word2vec.c's flags among long options: say what each is called here
-        mixed = [f"{flag} -> {_long_name(flag)}" for flag in W2V_C_FLAGS
-                 if re.search(rf"unrecognized arguments:.*(?<!\S){re.escape(flag)}(?!\S)",
-                              message)]
-        if mixed:
-            message += (f"; word2vec.c's flags cannot be mixed with long options: "
-                        f"{', '.join(mixed)}")
         raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _mixed_flags_hint(message, argv) -> str:
+    """For `fastw2v train --long ... -flag ...`: what word2vec.c's flags are called here."""
+    mixed = [f"{flag} -> {_long_name(flag)}" for flag in W2V_C_FLAGS
+             if flag in argv and re.search(rf"unrecognized arguments:.*(?<!\S)"
+                                           rf"{re.escape(flag)}(?!\S)", message)]
+    if argv[:1] != ["train"] or not mixed:
+        return message
+    return (f"{message}; word2vec.c's flags cannot be mixed with long options: "
+            f"{', '.join(mixed)}")
 
 
 def _long_name(flag):

@@ -50,6 +50,9 @@ class PearsonResult(CorrelationResult):
     def __getnewargs__(self):
         return self.statistic, self.pvalue, self.n
 
+    def _replace(self, **fields):
+        return PearsonResult(*CorrelationResult._replace(self, **fields), self.n)
+
     def confidence_interval(self, confidence_level=0.95, method=None):
         """Interval holding r with probability `confidence_level`, by Fisher's
         transformation (scipy's default method: r's arctanh taken as normal with standard

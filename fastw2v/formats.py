@@ -154,17 +154,19 @@ def open_binary(path):
         Whether it is compressed (then its uncompressed length is unknown up front).
     """
     f = open(path, "rb")
-    head = f.read(10)
-    try:
-        refuse_other_compression(head, path, "file")
-    except ValueError:
-        f.close()
-        raise
+    head = f.peek(10)[:10]               # (not read: a pipe cannot seek back)
     opener = (gzip.open if head.startswith(_GZIP_MAGIC)
               else lzma.open if head.startswith(_XZ_MAGIC)
               else bz2.open if _BZ2_MAGIC.match(head) else None)
+    try:
+        refuse_other_compression(head, path, "file")
+        if opener is not None and not f.seekable():
+            raise ValueError(f"{os.fspath(path)!r} is a compressed pipe: decompress into "
+                             f"it (zcat file.gz), or give the file itself")
+    except ValueError:
+        f.close()
+        raise
     if opener is None:
-        f.seek(0)
         return f, False
     f.close()
     return opener(path, "rb"), True
@@ -426,6 +428,8 @@ class _TextReader:
         cut = False                              # the last vector's line had no newline
         for raw in self.f:
             line_no += 1
+            if line_no == 1:                     # no header: a byte-order mark, if any
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
             line = raw.rstrip()
             if not line:
                 continue                         # blank lines carry no vector

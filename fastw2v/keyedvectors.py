@@ -178,6 +178,9 @@ class KeyedVectors:
             self._forget_norms()
         elif name == "index_to_key":     # (also assigned by hand, as in gensim's recipes)
             object.__setattr__(self, "_int_keys", _has_int_keys(value))
+        room = self.__dict__.get("_room")
+        if room and name in room and room[name][1] is not value:
+            del room[name]               # (the buffer's rows are no longer these)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -367,10 +370,11 @@ class KeyedVectors:
         ``replace=True``. ``extras={"count": counts}`` gives the new keys' counts (else
         0). The matrix grows into a new array, or into the room reserved by
         ``KeyedVectors(vector_size, count=N)`` or left by `add_vector`: either way
-        ``kv.vectors`` is then a new array object (holding the old rows, in the room's case
-        in the same memory), and a model, a lookup layer or an array that shared the old
-        one does not see the new rows. Replacing vectors that are read-only
-        (``mmap='r'``) raises ValueError.
+        ``kv.vectors`` is then a new array object, and a model, a lookup layer or an array
+        that shared the old one does not see the new rows. Where the rows went into room,
+        the old rows stay in the same memory, shared with the old array (a lookup layer
+        built before still trains them); where the matrix grew, they were copied. Replacing
+        vectors that are read-only (``mmap='r'``) raises ValueError.
 
         `keys` is one key if it is a str, bytes or an int (gensim's rule, which has no
         bytes), else an iterable of keys (a list, tuple, array, generator...); add a key
@@ -1431,7 +1435,8 @@ def _empty_as_gensim(vector_size, count_arg, counts, count, dtype):
                          f"got {count!r}")
     if np.dtype(dtype) != np.float32:
         raise TypeError(f"dtype={np.dtype(dtype)}: fastw2v's vectors are float32")
-    return native.aligned_zeros((int(count), int(vector_size)), np.float32), []
+    # (rows are written before they are shown: the reserve costs nothing until then)
+    return native.aligned_empty((int(count), int(vector_size)), np.float32), []
 
 
 def _refuse_duplicate(keys):

@@ -206,6 +206,11 @@ def save_arrays(path, arrays, meta, kind):
         header_len = needed
 
     with atomic_write(path) as f:
+        if not f.seekable():
+            raise ValueError(f"cannot write {os.fspath(path)!r} in fastw2v's format: it is "
+                             f"not a file one can seek in (a pipe?), and the format's header "
+                             f"is written last; write a regular file, or word2vec's text or "
+                             f"binary format, which a pipe can take")
         _write_all(f, b"\0" * (_PREAMBLE.size + header_len))
         crcs = {}
         for name, a in prepared.items():

@@ -193,6 +193,7 @@ def fails_in_scratch_folder(argv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.txt").write_text("a b c\n")
     (tmp_path / "v.txt").write_text("a 1\nb 1\n")
+    (tmp_path / "bad.txt").write_text("a 3\nwindow\n")
     (tmp_path / "sub").mkdir()
     assert main(argv) == 2
     assert (tmp_path / "c.txt").read_text() == "a b c\n"      # inputs untouched
@@ -427,3 +428,74 @@ def test_output_into_a_named_pipe(corpus, tmp_path):
     reader.join(10)
     assert got and got[0].split(b"\n")[0].split()[1] == b"4"       # the header
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_error_messages_quoting_a_setting_name_are_not_tagged(capsys, tmp_path,
+                                                              monkeypatch):
+    err = fails_in_scratch_folder(["-train", "c.txt", "-output", "x.txt", "-read-vocab",
+                                   "bad.txt"], tmp_path, monkeypatch, capsys)
+    assert "got 'window'" in err and "(option" not in err
+    (tmp_path / "again").mkdir()
+    err = fails_in_scratch_folder(["convert", "v.txt", "y.txt", "-binary", "1"],
+                                  tmp_path / "again", monkeypatch, capsys)
+    assert "unrecognized arguments: -binary 1" in err and "mixed" not in err
+
+
+def test_ctrl_c_in_training_says_what_was_written(tmp_path, capsys, monkeypatch):
+    import fastw2v.word2vec
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(fastw2v.word2vec.Word2Vec, "train", interrupted)
+    (tmp_path / "c.txt").write_text("a b c\n" * 20)
+    base = ["-train", str(tmp_path / "c.txt"), "-output", str(tmp_path / "x.txt"),
+            "-min-count", "1", "-debug", "0"]
+    assert main(base) == 130
+    assert capsys.readouterr().err == ("fastw2v: interrupted; no output file was "
+                                       "written\n")
+    assert main(base + ["-save-vocab", str(tmp_path / "v.txt")]) == 130
+    assert capsys.readouterr().err == (f"fastw2v: interrupted; written before: "
+                                       f"{tmp_path / 'v.txt'}; nothing else\n")
+    assert (tmp_path / "v.txt").exists() and not (tmp_path / "x.txt").exists()
+
+
+def test_more_vector_files_told_apart(tmp_path):
+    # a blank line after the header (the text reader skips it)
+    (tmp_path / "blank.txt").write_text("2 2\n\na 1 2\nb 3 4\n")
+    assert sniff_format(str(tmp_path / "blank.txt")) == "text"
+    # gensim's binary files have no newline after a vector: zero vectors are still binary
+    gensim_models = pytest.importorskip("gensim.models")
+    g = gensim_models.KeyedVectors(3)
+    g.add_vectors(["w0", "w1", "w2"], np.zeros((3, 3), np.float32))
+    g.save_word2vec_format(str(tmp_path / "g.bin"), binary=True)
+    assert sniff_format(str(tmp_path / "g.bin")) == "binary"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_vocabulary_and_native_files_through_pipes(tmp_path, capsys):
+    import threading
+    (tmp_path / "c.txt").write_text("a b c\n" * 20)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def feed(data):
+        thread = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+        thread.start()
+        return thread
+    # a plain vocabulary file read from a pipe (word2vec.c's -read-vocab <(...))
+    feed(b"a 20\nb 20\nc 20\n")
+    assert main(["-train", str(tmp_path / "c.txt"), "-read-vocab", str(fifo), "-output",
+                 str(tmp_path / "x.txt"), "-size", "4", "-iter", "1", "-debug", "0"]) == 0
+    assert KeyedVectors.load_word2vec_format(tmp_path / "x.txt").index_to_key == ["a", "b", "c"]
+    # compressed data through a pipe cannot be sniffed and reopened: refused by name
+    feed(gzip.compress(b"a 20\n"))
+    assert main(["-train", str(tmp_path / "c.txt"), "-read-vocab", str(fifo), "-output",
+                 str(tmp_path / "x.txt"), "-debug", "0"]) == 2
+    assert "is a compressed pipe" in capsys.readouterr().err
+    # fastw2v's own format writes its header last: a pipe is refused before anything
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    assert main(["convert", str(tmp_path / "x.txt"), str(fifo), "--to", "native"]) == 2
+    reader.join(10)
+    assert got == [b""] and "not a file one can seek in" in capsys.readouterr().err

@@ -175,6 +175,7 @@ def test_pearson_confidence_interval_matches_scipy(rng):
         assert low <= ours.statistic <= high
         back = pickle.loads(pickle.dumps(ours))                 # (n goes with it)
         assert back == ours and back.confidence_interval() == (low, high)
+        assert ours._replace(pvalue=0.5).confidence_interval() == (low, high)
     for bad in (0, 1, 1.5, -0.2, True, "0.9"):
         with pytest.raises(ValueError, match="confidence_level must be a number between 0"):
             ours.confidence_interval(bad)

@@ -666,6 +666,12 @@ def test_a_byte_order_mark_before_the_header_is_skipped(tmp_path, binary, compre
     assert sniff_format(str(path)) == ("binary" if binary else "text")
 
 
+def test_a_byte_order_mark_before_a_file_without_header_is_skipped(tmp_path):
+    (tmp_path / "glove.txt").write_bytes(b"\xef\xbb\xbfaa 1 2\nbb 3 4\n")
+    kv = KeyedVectors.load_word2vec_format(tmp_path / "glove.txt", no_header=True)
+    assert kv.index_to_key == ["aa", "bb"]
+
+
 def test_a_byte_order_mark_before_a_vocabulary_file_is_skipped(tmp_path):
     (tmp_path / "voc").write_bytes(b"\xef\xbb\xbfthe 5\ncat 2\n")
     assert formats.read_vocab_counts(tmp_path / "voc") == {"the": 5, "cat": 2}

@@ -1106,6 +1106,15 @@ def test_room_is_not_shared_by_copies_nor_pickled():
         kv.add_vector("c", np.full(4, 3.0))           # (the row "b" took, in a shared room)
         np.testing.assert_array_equal(other["b"], np.full(4, 2.0, np.float32))
         assert "b" not in kv and "c" not in other
+    # a buffer the vectors no longer live in is let go (it may be 1.5x the matrix)
+    import gc
+    import weakref
+    kv = KeyedVectors(4, count=1000)
+    kv.add_vector("a", np.ones(4))
+    buffer = weakref.ref(kv.vectors.base)
+    kv.vectors = kv.vectors.copy()
+    gc.collect()
+    assert buffer() is None
     # vectors assigned by the caller are never written past their end
     kv = KeyedVectors(4, count=10)
     kv.add_vector("a", np.ones(4))
