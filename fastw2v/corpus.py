@@ -145,6 +145,16 @@ _HUGE_IDS = ("ids of 2**63 or more are not supported (keys are int64): for 64-bi
               "return_inverse=True)")
 
 
+def _is_torch(x) -> bool:
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+def numpy_if_torch(x):
+    """A torch tensor as a numpy array (copied to the host if it is on a device); anything
+    else as it is. torch is not imported."""
+    return np.asarray(x.detach().cpu()) if _is_torch(x) else x
+
+
 class IdSequences:
     """Sequences of integer ids (items in sessions, songs in playlists, nodes on walks) in
     CSR form: sequence ``s`` is ``ids[offsets[s]:offsets[s + 1]]``.
@@ -220,10 +230,21 @@ class IdSequences:
 
 
 def as_id_sequences(corpus):
-    """IdSequences for id input (an IdSequences, or a list/tuple of integer numpy arrays);
-    None for any other corpus (a list of arrays of str is token lists)."""
+    """IdSequences for id input (an IdSequences; a list, tuple or 1-D object array of
+    integer numpy arrays or torch tensors; a 2-D integer numpy array or torch tensor, one
+    sequence per row); None for any other corpus (a list of arrays of str is token
+    lists)."""
     if isinstance(corpus, IdSequences):
         return corpus
+    corpus = numpy_if_torch(corpus)
+    if isinstance(corpus, np.ndarray) and corpus.ndim == 2 and corpus.dtype.kind in "iu":
+        rows, width = corpus.shape
+        return IdSequences(np.ascontiguousarray(corpus).reshape(-1),
+                           np.arange(rows + 1, dtype=np.int64) * width)
+    if isinstance(corpus, np.ndarray) and corpus.ndim == 1 and corpus.dtype == object:
+        corpus = list(corpus)            # (what a groupby into arrays gives)
+    if isinstance(corpus, (list, tuple)) and any(map(_is_torch, corpus[:1])):
+        corpus = [numpy_if_torch(s) for s in corpus]
     if (isinstance(corpus, (list, tuple)) and corpus
             and all(isinstance(s, np.ndarray) for s in corpus)
             # arrays of strings (or objects) are token lists, as lists of str are (an

@@ -40,6 +40,7 @@ import weakref
 import numpy as np
 
 from fastw2v import _lookup
+from fastw2v.corpus import numpy_if_torch
 from fastw2v.native import aligned_copy, aligned_empty
 
 __all__ = ["Embedding", "EmbeddingBag", "SparseGrad"]
@@ -446,7 +447,18 @@ class _LookupLayer:
             first one; 'skip' drops it, so the result may be shorter than `tokens`; an int
             maps every unknown token to that row, e.g. ``padding_idx`` (no gradient, left
             out of bags) or a row reserved for ``<unk>``.
+
+        A numpy array (or a torch tensor) of several dimensions, a batch of id sequences
+        say, gives row ids of the same shape (``unknown='skip'`` cannot keep it).
         """
+        tokens = numpy_if_torch(tokens)
+        if isinstance(tokens, np.ndarray) and tokens.ndim > 1:
+            if unknown == "skip":
+                raise ValueError(f"unknown='skip' cannot keep the shape {tokens.shape} of "
+                                 f"the tokens; map unknown tokens to a row instead "
+                                 f"(unknown=<row id>, padding_idx say) or encode each row")
+            return np.array(self._encode_list(tokens.reshape(-1).tolist(), unknown),
+                            dtype=np.int64).reshape(tokens.shape)
         return np.array(self._encode_list(tokens, unknown), dtype=np.int64)
 
     # ---- interop --------------------------------------------------------------------------------

@@ -860,7 +860,8 @@ class KeyedVectors:
         # one snapshot of the cache for the whole call (another thread may change the
         # vectors meanwhile)
         cached_unit, _, cached_bad = self._cached()
-        if isinstance(queries, np.ndarray) and queries.dtype.kind in "biuf":
+        if isinstance(queries, np.ndarray) and queries.dtype.kind in "biuf" and not (
+                queries.ndim == 1 and queries.dtype.kind in "iu"):    # (1-D ints: keys)
             q = np.asarray(queries, dtype=np.float32)
             if q.ndim != 2 or q.shape[1] != self.vector_size:
                 raise ValueError(f"queries must have shape (n_queries, {self.vector_size}), "

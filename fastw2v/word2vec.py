@@ -305,6 +305,8 @@ class Word2Vec:
             self._check_weights("build_vocab(update=True)", writable=False)
             self._lockf()
         source = _Source(corpus_iterable, corpus_file)
+        if update and source.ids is not None:
+            self.vocab.id_lookup()       # (ids beside words that are not ints: TypeError)
         t0 = time.perf_counter()
         raw = source.count(cfg, encoded_dir)
         if raw.min_reduce > 1:
@@ -577,6 +579,7 @@ class Word2Vec:
                            report_delay, progress, trainer.words_done, len(states))
         trained_before = self.words_trained
         held = self._held_arrays()
+        warned_empty = False
         self._call_back(callbacks, "on_train_begin", held)
         try:
             while schedule["epochs_done"] < schedule["epochs"]:
@@ -597,6 +600,13 @@ class Word2Vec:
                 logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
                             schedule["epochs"], self.epoch_losses[-1],
                             self.words_trained - epoch_start)
+                if self.words_trained == epoch_start and not warned_empty:
+                    warned_empty = True          # (once per call)
+                    logger.warning(
+                        "an epoch trained no word: subsampling (sample=%g) dropped every "
+                        "token of this corpus, whose words are all frequent in it (a small "
+                        "corpus, or few distinct items); lower sample, or sample=0 to keep "
+                        "every token", cfg.sample)
                 self._call_back(callbacks, "on_epoch_end", held,
                                 more=schedule["epochs_done"] < schedule["epochs"])
         finally:

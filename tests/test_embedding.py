@@ -650,6 +650,21 @@ def test_from_keyed_vectors_encode_with_unknown_policies():
         Embedding(3, 2).encode(["the"])
 
 
+def test_encode_a_batch_of_int_ids_keeps_its_shape():
+    kv = KeyedVectors(np.eye(4, dtype=np.float32), [501, 77, 9, 12])
+    layer = Embedding.from_keyed_vectors(kv)
+    batch = np.array([[9, 501], [12, 77], [77, 77]])
+    np.testing.assert_array_equal(layer.encode(batch), [[2, 0], [3, 1], [1, 1]])
+    np.testing.assert_array_equal(layer.encode(np.array([[9, 5]]), unknown=0), [[2, 0]])
+    with pytest.raises(ValueError, match="'skip' cannot keep the shape"):
+        layer.encode(batch, unknown="skip")
+    with pytest.raises(KeyError, match="token 5 at position 1"):
+        layer.encode(np.array([[9, 5]]))
+    torch = pytest.importorskip("torch")
+    assert layer.encode(torch.tensor([77, 12])).tolist() == [1, 3]     # not tensor(77)
+    np.testing.assert_array_equal(layer.encode(torch.from_numpy(batch)), layer.encode(batch))
+
+
 def test_a_layer_keeps_the_vocabulary_its_rows_were_taken_with():
     """KeyedVectors that grow after from_keyed_vectors (add_vectors writes into their
     own key_to_index) do not change the layer's vocabulary: a new key is unknown to it,

@@ -1174,3 +1174,14 @@ def test_keys_assigned_by_hand_decide_what_an_int_means():
         kv[0]                            # an int key set: 0 is an unknown key, not row 0
     kv.index_to_key, kv.key_to_index = ["a", "b"], {"a": 0, "b": 1}
     np.testing.assert_array_equal(kv[0], [1, 0, 0])     # no int key: a row number
+
+
+def test_most_similar_batch_takes_a_1d_array_of_int_keys():
+    rng = np.random.default_rng(1)
+    kv = KeyedVectors(rng.standard_normal((6, 4)).astype(np.float32), [10, 20, 30, 40, 50, 60])
+    ids, scores = kv.most_similar_batch(np.array([30, 10]), topn=2)
+    ids_list, scores_list = kv.most_similar_batch([30, 10], topn=2)
+    np.testing.assert_array_equal(ids, ids_list)
+    np.testing.assert_array_equal(scores, scores_list)
+    with pytest.raises(ValueError, match="for one vector use most_similar"):
+        kv.most_similar_batch(np.ones(4, np.float32))       # a 1-D float array: a vector

@@ -554,6 +554,45 @@ def test_ids_give_same_vectors_as_strings():
     assert isinstance(a.wv.index_to_key[0], int)
 
 
+def test_id_input_in_every_form_gives_the_same_vectors():
+    # fixed-length walks: a 2-D array, a torch tensor, lists of either's rows, an object
+    # array, numpy scalars in token lists: one corpus, int keys
+    walks = np.random.default_rng(4).integers(0, 60, size=(300, 8))
+    as_objects = np.empty(len(walks), object)           # (what a groupby into arrays gives)
+    as_objects[:] = list(walks)
+    forms = [walks, list(walks), as_objects,
+             [[np.int32(x) if i % 2 else np.uint16(x) for i, x in enumerate(w)]
+              for w in walks.tolist()], walks.tolist()]
+    torch = pytest.importorskip("torch")
+    forms += [torch.from_numpy(walks), list(torch.from_numpy(walks))]
+    models = [Word2Vec(f, workers=1, sg=1, **SMALL) for f in forms]
+    for m in models:
+        assert all(type(k) is int for k in m.wv.index_to_key)
+        assert m.wv.index_to_key == models[0].wv.index_to_key
+        np.testing.assert_array_equal(m.wv.vectors, models[0].wv.vectors)
+
+
+def test_ids_into_a_vocabulary_of_other_keys_are_refused_by_update():
+    model = Word2Vec([["1", "2"], ["2", "3"]] * 5, workers=1, **SMALL)
+    with pytest.raises(TypeError, match="keys are not integers"):
+        model.build_vocab([np.array([1, 2])], update=True)
+    assert model.wv.index_to_key == ["2", "1", "3"]
+
+
+def test_an_epoch_that_keeps_no_token_is_reported(caplog):
+    sessions = [[501, 77, 501], [9, 77, 12, 9]]
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        model = Word2Vec(sessions, min_count=1, vector_size=8, sample=1e-4, epochs=3,
+                         workers=1)
+    assert model.words_trained == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "trained no word: subsampling (sample=0.0001)" in warnings[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        Word2Vec(sessions, min_count=1, vector_size=8, sample=0, epochs=1, workers=1)
+    assert not caplog.records
+
+
 def test_ids_planted_item_groups_recovered():
     from fastw2v.synthetic import planted_sessions
     sessions, groups = planted_sessions(seed=5)
