@@ -552,7 +552,14 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
         (a ValueError) Under ``unicode_errors='strict'``, a word that is not valid in
         `encoding`, naming the file and the line.
     """
-    if stat.S_ISCHR(os.stat(path).st_mode) or stat.S_ISBLK(os.stat(path).st_mode):
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"vocabulary file {os.fspath(path)!r} does not exist") from None
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"vocabulary file {os.fspath(path)!r} is a directory; give "
+                                f"the file")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         # (/dev/zero would be read into memory as one endless line)
         raise ValueError(f"{os.fspath(path)!r} is a device, not a vocabulary file of "
                          f"'word count' lines")

@@ -631,6 +631,10 @@ def test_read_vocab_counts_refuses_broken_compression_and_devices(tmp_path):
         (tmp_path / name).write_bytes(compress(whole)[:-12])      # cut short
         with pytest.raises(ValueError, match="compressed data is truncated or corrupt"):
             formats.read_vocab_counts(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match="vocabulary file .* does not exist"):
+        formats.read_vocab_counts(tmp_path / "nope")
+    with pytest.raises(IsADirectoryError, match="vocabulary file .* is a directory"):
+        formats.read_vocab_counts(tmp_path)
     if os.path.exists("/dev/null"):
         # a device (/dev/zero would be read as one endless line) is refused before reading
         with pytest.raises(ValueError, match="is a device, not a vocabulary file"):
