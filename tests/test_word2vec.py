@@ -1241,6 +1241,8 @@ BOUNDED_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA semantics")
+@pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
+                    reason="AddressSanitizer reserves more memory than the limit allows")
 def test_training_corpus_larger_than_memory_limit(tmp_path):
     """A corpus whose encoded ids alone are larger than the process may allocate trains
     with encoded_dir (memory-mapped), and fails cleanly without it."""
