@@ -44,8 +44,11 @@ def ref_step(h, v, e, y, alpha, sig, logsig, skip_saturated):
     Returns the loss term."""
     f = np.float32(np.dot(h.astype(np.float64), v.astype(np.float64)))
     if -MAX_EXP < f < MAX_EXP:
-        # just under MAX_EXP the float32 product rounds up to TABLE: the last entry
-        idx = min(int((f + MAX_EXP) * (TABLE / MAX_EXP / 2)), TABLE - 1)
+        # just under MAX_EXP the float32 product rounds up to TABLE: the last entry. In
+        # float32 throughout, as the kernels (numpy 1.x would promote a Python float
+        # operand to float64 and now and then pick the neighbouring entry)
+        idx = min(int(np.float32(f + np.float32(MAX_EXP)) * np.float32(TABLE / MAX_EXP / 2)),
+                  TABLE - 1)
         g = np.float32((y - sig[idx]) * alpha)
         loss = -logsig[idx] if y else f - logsig[idx]
     elif skip_saturated:
