@@ -338,7 +338,7 @@ def _text_lines(path, encoding, fix):
     read as ``\\n``), as gensim's text-mode reading does. A decoding error raises
     ``ValueError`` naming the line, and `fix` says what to do.
 
-    The whole file is decoded at once: a byte-wise split on ``\\n`` would cut UTF-16's
+    A byte-order mark at the start is dropped. The whole file is decoded at once: a byte-wise split on ``\\n`` would cut UTF-16's
     two-byte characters and miss ``\\r``-only line ends, and test sets are small (the
     questions or pairs read from them are kept in memory anyway)."""
     f, _ = open_binary(path)
@@ -352,7 +352,8 @@ def _text_lines(path, encoding, fix):
         line_no = len(re.findall(r"\r\n|\r|\n", before)) + 1
         raise ValueError(f"{path!r} line {line_no} is not valid {encoding} text "
                          f"({exc.reason}); {fix}") from None
-    return io.StringIO(text, newline=None)
+    # (without a byte-order mark, which some editors put first; gensim reads it as text)
+    return io.StringIO(text.removeprefix("\ufeff"), newline=None)
 
 
 # ---------------------------------------------------------------------------------------

@@ -316,3 +316,13 @@ def test_evaluate_word_pairs_ties_match_gensim_exactly(rng, tmp_path):
     assert pearson[0] == pytest.approx(float(g_pearson[0]), rel=1e-12)
     for i in range(60):
         assert ours.similarity(words[i], words[i]) == theirs.similarity(words[i], words[i])
+
+
+def test_a_byte_order_mark_before_a_test_set_is_skipped(kv, analogies, pairs, tmp_path):
+    # (gensim takes it for text: the first line of an analogy file is then no section)
+    for name, original in (("q.txt", analogies), ("p.txt", pairs)):
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + original.read_bytes())
+    assert (kv.evaluate_word_analogies(tmp_path / "q.txt")
+            == kv.evaluate_word_analogies(analogies))
+    with_mark, plain = (kv.evaluate_word_pairs(p) for p in (tmp_path / "p.txt", pairs))
+    assert tuple(with_mark[0]) == tuple(plain[0]) and with_mark[2] == plain[2]
