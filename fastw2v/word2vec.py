@@ -23,8 +23,8 @@ from fastw2v.corpus import as_id_sequences, check_path, check_restartable
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
 from fastw2v.keyedvectors import (KeyedVectors, grown_lockf, loaded_lockf, lockf_array,
                                   missing_attribute)
-from fastw2v.vocab import (RawCounts, Vocab, count_file, count_ids, count_iterable,
-                           freq_counts, select_words)
+from fastw2v.vocab import (RULE_KEEP, RawCounts, Vocab, count_file, count_ids,
+                           count_iterable, freq_counts, select_words)
 
 logger = logging.getLogger("fastw2v")
 
@@ -346,6 +346,101 @@ class Word2Vec:
         self._set_vocab(other_model.vocab, other_model.corpus, weights, False)
         # (a model loaded from a file has no corpus, but keeps its sizes)
         self._corpus_sizes = other_model._corpus_sizes
+
+    @classmethod
+    def from_gensim(cls, model, **params):
+        """A fastw2v model from a gensim 4 Word2Vec trained with negative sampling: its
+        settings (``**params`` overrides any, e.g. ``workers``), vocabulary and counts,
+        input vectors, ``syn1neg`` and lock factors, copied; ``corpus_count`` and
+        ``corpus_total_words`` kept. Continue training with ``train(corpus, ...)``.
+
+        gensim's hierarchical softmax (``hs=1``) is refused: ``syn1`` holds the inner
+        nodes of gensim's Huffman tree, which breaks ties between equal counts otherwise
+        than fastw2v's, so its rows would not match fastw2v's nodes (take
+        ``KeyedVectors(model.wv.vectors, model.wv.index_to_key)`` for the vectors alone).
+        """
+        if not all(hasattr(model, name) for name in ("wv", "hs", "negative", "sg",
+                                                     "vector_size")):
+            raise TypeError(f"from_gensim needs a gensim 4 Word2Vec model, got "
+                            f"{type(model).__name__}")
+        wv = model.wv
+        if model.hs:
+            raise ValueError("from_gensim: gensim's hierarchical-softmax weights (syn1) are "
+                             "laid out on gensim's Huffman tree, which fastw2v does not "
+                             "build alike; convert a model trained with negative sampling "
+                             "(hs=0), or take its vectors alone: KeyedVectors(model.wv."
+                             "vectors, model.wv.index_to_key)")
+        if not len(wv.index_to_key):
+            raise ValueError("from_gensim: the gensim model has no vocabulary yet")
+        settings = dict(
+            vector_size=model.vector_size, window=model.window, min_count=model.min_count,
+            sg=model.sg, hs=0, negative=model.negative, ns_exponent=model.ns_exponent,
+            cbow_mean=model.cbow_mean, alpha=model.alpha, min_alpha=model.min_alpha,
+            sample=model.sample, epochs=model.epochs, seed=model.seed,
+            max_vocab_size=model.max_vocab_size, max_final_vocab=model.max_final_vocab,
+            shrink_windows=getattr(model, "shrink_windows", True))
+        settings.update(params)
+        new = cls(**settings)
+        counts = np.array([wv.get_vecattr(k, "count") for k in wv.index_to_key], np.int64)
+        order = np.argsort(-counts, kind="stable")   # (gensim's order, unless unsorted)
+        vocab = Vocab([wv.index_to_key[i] for i in order.tolist()], counts[order])
+        w_in = native.aligned_copy(np.asarray(wv.vectors)[order], np.float32)
+        w_out = _output_matrix(len(vocab), new.config.vector_size, _pads_output(new.config),
+                               np.asarray(model.syn1neg)[order])
+        new._set_vocab(vocab, None, (w_in, w_out, None), False)
+        lockf = np.asarray(getattr(wv, "vectors_lockf", np.ones(1)), np.float32)
+        if lockf.shape == (len(order),):
+            new.wv.vectors_lockf = lockf[order]
+        elif lockf.size == 1 and lockf[0] != 1:
+            new.wv.vectors_lockf = np.full(len(order), lockf[0], np.float32)
+        new._corpus_sizes = (int(model.corpus_count or 0), int(model.corpus_total_words or 0))
+        return new
+
+    def to_gensim(self):
+        """This model as a gensim 4 Word2Vec (negative sampling only: see `from_gensim`),
+        with the same settings, vocabulary and counts, vectors, ``syn1neg``, lock factors
+        and corpus sizes, ready for gensim's queries, ``predict_output_word`` or
+        ``train()``. Needs gensim (``pip install gensim``)."""
+        try:
+            from gensim.models import Word2Vec as GensimWord2Vec
+        except ImportError:
+            raise ImportError("to_gensim() needs gensim: pip install gensim") from None
+        if self.vocab is None:
+            raise RuntimeError("to_gensim(): the model has no vocabulary yet")
+        cfg = self.config
+        if cfg.hs:
+            raise ValueError("to_gensim(): hierarchical-softmax weights are laid out on "
+                             "fastw2v's Huffman tree, which gensim builds otherwise from "
+                             "the same counts; convert the vectors alone (model.wv) or a "
+                             "model trained with negative sampling")
+        self._check_vectors_match("to_gensim()")
+        g = GensimWord2Vec(
+            vector_size=cfg.vector_size, window=cfg.window, min_count=cfg.min_count,
+            sg=cfg.sg, hs=0, negative=cfg.negative, ns_exponent=cfg.ns_exponent,
+            cbow_mean=cfg.cbow_mean, alpha=cfg.alpha, min_alpha=cfg.min_alpha,
+            sample=cfg.sample, epochs=cfg.epochs, seed=cfg.seed,
+            workers=cfg.resolved_workers(), max_vocab_size=cfg.max_vocab_size,
+            shrink_windows=cfg.shrink_windows)
+        keys = self.vocab.index_to_key
+        # every word, whatever gensim's min_count would say (fastw2v chose them already)
+        g.build_vocab_from_freq(dict(zip(keys, self.vocab.counts.tolist())),
+                                trim_rule=lambda word, count, min_count: RULE_KEEP)
+        g.max_final_vocab = cfg.max_final_vocab
+        # in fastw2v's order (gensim's sort may have swapped words of equal counts): row i
+        # is the same word in both, and gensim's noise table follows the order
+        rows = np.array([g.wv.key_to_index[k] for k in keys], np.int64)
+        for name, values in g.wv.expandos.items():
+            g.wv.expandos[name] = values[rows]
+        g.wv.index_to_key, g.wv.key_to_index = list(keys), dict(self.vocab.key_to_index)
+        g.make_cum_table()
+        g.wv.vectors[:] = self.wv.vectors
+        g.syn1neg[:] = self.w_out_ns
+        lockf = self._lockf()
+        if lockf is not None:
+            g.wv.vectors_lockf = lockf.copy()
+        g.wv.norms = None
+        g.corpus_count, g.corpus_total_words = self.corpus_count, self.corpus_total_words
+        return g
 
     @_one_at_a_time
     def build_vocab_from_freq(self, word_freq, *, update=False, trim_rule=None,

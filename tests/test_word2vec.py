@@ -2404,3 +2404,75 @@ def test_a_byte_order_mark_leaves_training_unchanged(tmp_path):
     assert a.wv.index_to_key == b.wv.index_to_key
     assert a.corpus_total_words == b.corpus_total_words
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+
+
+def test_to_gensim_and_back_carries_the_model_exactly(planted):
+    gensim_models = pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    model = Word2Vec(sentences, workers=2, **SMALL)
+    model.wv.vectors_lockf = np.linspace(0, 1, len(model.wv), dtype=np.float32)
+    g = model.to_gensim()
+    assert isinstance(g, gensim_models.Word2Vec)
+    assert (g.vector_size, g.window, g.sg, g.hs, g.negative, g.sample, g.epochs) == (
+        24, 5, 0, 0, 5, 1e-3, 5)
+    assert g.wv.index_to_key == model.wv.index_to_key      # (ties as fastw2v has them)
+    np.testing.assert_array_equal(g.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(g.syn1neg, model.syn1neg)
+    np.testing.assert_array_equal(g.wv.vectors_lockf, model.wv.vectors_lockf)
+    assert [g.wv.get_vecattr(k, "count") for k in model.wv.index_to_key] == \
+        model.wv.counts.tolist()
+    # gensim's noise distribution over that order is the recipe's (unigram^0.75)
+    p = model.wv.counts ** 0.75
+    np.testing.assert_allclose(np.diff(np.r_[0, g.cum_table]) / g.cum_table[-1], p / p.sum(),
+                               atol=1e-8)
+    assert g.corpus_count == model.corpus_count
+    # gensim's own queries on the converted weights answer as fastw2v's
+    context = model.wv.index_to_key[:2]
+    ours, theirs = model.predict_output_word(context, topn=5), g.predict_output_word(context,
+                                                                                    topn=5)
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([p for _, p in ours], [p for _, p in theirs], rtol=1e-5)
+    back = Word2Vec.from_gensim(g, workers=1)
+    assert back.wv.index_to_key == model.wv.index_to_key
+    np.testing.assert_array_equal(back.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(back.syn1neg, model.syn1neg)
+    np.testing.assert_array_equal(back.wv.counts, model.wv.counts)
+    np.testing.assert_array_equal(back.wv.vectors_lockf, model.wv.vectors_lockf)
+    assert back.config.workers == 1 and back.corpus_count == model.corpus_count
+    # both train on
+    before = back.wv.vectors.copy()
+    assert back.train(sentences, epochs=1) > 0 and not np.array_equal(back.wv.vectors, before)
+    g.train(sentences, total_examples=g.corpus_count, epochs=1)
+
+
+def test_from_gensim_takes_gensim_training_and_its_unsorted_vocabularies(planted):
+    gensim_models = pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    g = gensim_models.Word2Vec(sentences, vector_size=12, min_count=1, sg=1, epochs=2,
+                               workers=1, seed=2, sorted_vocab=0, window=3, sample=0)
+    model = Word2Vec.from_gensim(g)
+    counts = model.wv.counts
+    assert (np.diff(counts) <= 0).all()                  # fastw2v's order: by count
+    for key in g.wv.index_to_key[:50]:
+        np.testing.assert_array_equal(model.wv[key], g.wv[key])
+        np.testing.assert_array_equal(model.syn1neg[model.wv.get_index(key)],
+                                      g.syn1neg[g.wv.get_index(key)])
+    assert (model.config.sg, model.config.window, model.config.sample) == (1, 3, 0)
+    ours, theirs = (kv.most_similar(g.wv.index_to_key[0], topn=3) for kv in (model.wv, g.wv))
+    assert [k for k, _ in ours] == [k for k, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-6)
+
+
+def test_gensim_conversion_refuses_hierarchical_softmax(planted, monkeypatch):
+    gensim_models = pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    with pytest.raises(ValueError, match="Huffman tree"):
+        Word2Vec(sentences, hs=1, negative=0, workers=1, **SMALL).to_gensim()
+    g = gensim_models.Word2Vec(sentences[:50], hs=1, negative=0, min_count=1, workers=1)
+    with pytest.raises(ValueError, match="Huffman tree"):
+        Word2Vec.from_gensim(g)
+    with pytest.raises(TypeError, match="gensim 4 Word2Vec"):
+        Word2Vec.from_gensim(g.wv)
+    monkeypatch.setitem(sys.modules, "gensim.models", None)
+    with pytest.raises(ImportError, match="pip install gensim"):
+        Word2Vec(sentences[:50], workers=1, **SMALL).to_gensim()
