@@ -144,7 +144,9 @@ def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
         n_sentences += n > 0
     # numpy scalars (np.int64(3), np.str_('a')) as the Python values they equal, so that
     # keys are the same whichever form a token first came in
-    keys = [k.item() if isinstance(k, np.generic) else k for k in counts]
+    # (numbers, bools and strings only: a datetime64 would become an int)
+    plain = (np.number, np.bool_, np.str_, np.bytes_)
+    keys = [k.item() if isinstance(k, plain) else k for k in counts]
     first = np.arange(len(keys), dtype=np.int64)   # dict order is first appearance
     counts = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
     return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)
