@@ -149,6 +149,16 @@ def _is_torch(x) -> bool:
     return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
 
 
+def without_tensors(corpus):
+    """The corpus with torch tensors as numpy arrays: the corpus itself, or each of its
+    sentences when it is a list or tuple (a 0-d tensor hashes by identity: as a token,
+    each would be a word of its own)."""
+    corpus = numpy_if_torch(corpus)
+    if isinstance(corpus, (list, tuple)) and any(map(_is_torch, corpus)):
+        corpus = [numpy_if_torch(s) for s in corpus]
+    return corpus
+
+
 def numpy_if_torch(x):
     """A torch tensor as a numpy array (copied to the host if it is on a device); anything
     else as it is. torch is not imported."""
@@ -236,15 +246,13 @@ def as_id_sequences(corpus):
     lists)."""
     if isinstance(corpus, IdSequences):
         return corpus
-    corpus = numpy_if_torch(corpus)
+    corpus = without_tensors(corpus)
     if isinstance(corpus, np.ndarray) and corpus.ndim == 2 and corpus.dtype.kind in "iu":
         rows, width = corpus.shape
         return IdSequences(np.ascontiguousarray(corpus).reshape(-1),
                            np.arange(rows + 1, dtype=np.int64) * width)
     if isinstance(corpus, np.ndarray) and corpus.ndim == 1 and corpus.dtype == object:
         corpus = list(corpus)            # (what a groupby into arrays gives)
-    if isinstance(corpus, (list, tuple)) and any(map(_is_torch, corpus[:1])):
-        corpus = [numpy_if_torch(s) for s in corpus]
     if (isinstance(corpus, (list, tuple)) and corpus
             and all(isinstance(s, np.ndarray) for s in corpus)
             # arrays of strings (or objects) are token lists, as lists of str are (an

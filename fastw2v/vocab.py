@@ -117,6 +117,17 @@ def _merge_duplicates(keys, counts, first):
     return keys, counts, first
 
 
+def python_key(key):
+    """A numpy number, bool or string scalar (np.int64(3), np.str_('a')) as the Python
+    value it equals, so that keys are the same whichever form a token first came in;
+    anything else as it is (a datetime64 or timedelta64 would become an int or a
+    datetime, which neither hashes nor compares as the token)."""
+    if isinstance(key, (np.number, np.bool_, np.str_, np.bytes_)) and not isinstance(
+            key, (np.datetime64, np.timedelta64)):
+        return key.item()
+    return key
+
+
 def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
     """Count the tokens of a restartable iterable of token lists."""
     check_restartable(corpus)
@@ -142,11 +153,9 @@ def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
                 min_reduce += 1
         n_tokens += n
         n_sentences += n > 0
-    # numpy scalars (np.int64(3), np.str_('a')) as the Python values they equal, so that
-    # keys are the same whichever form a token first came in
-    # (numbers, bools and strings only: a datetime64 would become an int)
-    plain = (np.number, np.bool_, np.str_, np.bytes_)
-    keys = [k.item() if isinstance(k, plain) else k for k in counts]
+    keys = list(counts)
+    if any(issubclass(t, np.generic) for t in set(map(type, keys))):
+        keys = [python_key(k) for k in keys]
     first = np.arange(len(keys), dtype=np.int64)   # dict order is first appearance
     counts = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
     return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)

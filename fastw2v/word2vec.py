@@ -19,12 +19,13 @@ import numpy as np
 
 from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig, check_learning_rate
-from fastw2v.corpus import as_id_sequences, check_path, check_restartable
+from fastw2v.corpus import (as_id_sequences, check_path, check_restartable,
+                            without_tensors)
 from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
 from fastw2v.keyedvectors import (KeyedVectors, grown_lockf, loaded_lockf, lockf_array,
                                   missing_attribute)
 from fastw2v.vocab import (RULE_KEEP, RawCounts, Vocab, count_file, count_ids,
-                           count_iterable, freq_counts, select_words)
+                           count_iterable, freq_counts, python_key, select_words)
 
 logger = logging.getLogger("fastw2v")
 
@@ -372,35 +373,56 @@ class Word2Vec:
                              "vectors, model.wv.index_to_key)")
         if not len(wv.index_to_key):
             raise ValueError("from_gensim: the gensim model has no vocabulary yet")
+        fixed = sorted({"vector_size", "hs", "negative"} & set(params))
+        if fixed:
+            raise ValueError(f"from_gensim: {', '.join(fixed)} come with the gensim model's "
+                             f"weights and cannot be changed")
+        # gensim's null_word=1 appends a padding word "\0": not a word to carry over
+        keep = [i for i, k in enumerate(wv.index_to_key)
+                if not (getattr(model, "null_word", 0) and k == "\0")]
+        # (by key: gensim's get_vecattr takes an int for a key first, then for a row)
+        counts = np.array([wv.get_vecattr(wv.index_to_key[i], "count") for i in keep],
+                          np.int64)
+        sample = model.sample
+        if sample >= 1:                  # gensim's absolute threshold, as a share
+            sample = min(sample / max(int(counts.sum()), 1), 0.999)
         settings = dict(
             vector_size=model.vector_size, window=model.window, min_count=model.min_count,
             sg=model.sg, hs=0, negative=model.negative, ns_exponent=model.ns_exponent,
             cbow_mean=model.cbow_mean, alpha=model.alpha, min_alpha=model.min_alpha,
-            sample=model.sample, epochs=model.epochs, seed=model.seed,
+            sample=sample, epochs=model.epochs, seed=model.seed, workers=model.workers,
             max_vocab_size=model.max_vocab_size, max_final_vocab=model.max_final_vocab,
-            shrink_windows=getattr(model, "shrink_windows", True))
+            shrink_windows=getattr(model, "shrink_windows", True),
+            compute_loss=bool(model.compute_loss))
         settings.update(params)
         new = cls(**settings)
-        counts = np.array([wv.get_vecattr(k, "count") for k in wv.index_to_key], np.int64)
-        order = np.argsort(-counts, kind="stable")   # (gensim's order, unless unsorted)
-        vocab = Vocab([wv.index_to_key[i] for i in order.tolist()], counts[order])
+        by_count = np.argsort(-counts, kind="stable")   # (gensim's order, unless unsorted)
+        order = np.array(keep, np.int64)[by_count]
+        vocab = Vocab([python_key(wv.index_to_key[i]) for i in order.tolist()],
+                      counts[by_count])
         w_in = native.aligned_copy(np.asarray(wv.vectors)[order], np.float32)
         w_out = _output_matrix(len(vocab), new.config.vector_size, _pads_output(new.config),
                                np.asarray(model.syn1neg)[order])
         new._set_vocab(vocab, None, (w_in, w_out, None), False)
-        lockf = np.asarray(getattr(wv, "vectors_lockf", np.ones(1)), np.float32)
-        if lockf.shape == (len(order),):
-            new.wv.vectors_lockf = lockf[order]
-        elif lockf.size == 1 and lockf[0] != 1:
-            new.wv.vectors_lockf = np.full(len(order), lockf[0], np.float32)
+        lockf = np.asarray(getattr(wv, "vectors_lockf", np.ones(1)), np.float32).reshape(-1)
+        n = len(wv.index_to_key)
+        if lockf.size and (lockf != 1).any():
+            # gensim's kernels take factor i % len(vectors_lockf) (shorter after an update)
+            new.wv.vectors_lockf = lockf[np.arange(n) % lockf.size][order]
         new._corpus_sizes = (int(model.corpus_count or 0), int(model.corpus_total_words or 0))
+        if getattr(model, "train_count", 0):
+            new._alpha_reached = float(model.min_alpha_yet_reached)
         return new
 
     def to_gensim(self):
         """This model as a gensim 4 Word2Vec (negative sampling only: see `from_gensim`),
         with the same settings, vocabulary and counts, vectors, ``syn1neg``, lock factors
         and corpus sizes, ready for gensim's queries, ``predict_output_word`` or
-        ``train()``. Needs gensim (``pip install gensim``)."""
+        ``train()``, its words in this model's rows. Needs gensim (``pip install
+        gensim``). Its noise table is computed here: gensim's own (``make_cum_table``,
+        which its ``build_vocab(update=True)`` calls again) looks counts up by row number
+        through a lookup that takes an int for a key first, so that for int keys
+        ``0..n-1`` that are not in row order it draws noise by the wrong counts."""
         try:
             from gensim.models import Word2Vec as GensimWord2Vec
         except ImportError:
@@ -413,6 +435,11 @@ class Word2Vec:
                              "fastw2v's Huffman tree, which gensim builds otherwise from "
                              "the same counts; convert the vectors alone (model.wv) or a "
                              "model trained with negative sampling")
+        with self._copying("to_gensim()", "the gensim model"):
+            return self._to_gensim(GensimWord2Vec)
+
+    def _to_gensim(self, GensimWord2Vec):
+        cfg = self.config
         self._check_vectors_match("to_gensim()")
         g = GensimWord2Vec(
             vector_size=cfg.vector_size, window=cfg.window, min_count=cfg.min_count,
@@ -420,7 +447,7 @@ class Word2Vec:
             cbow_mean=cfg.cbow_mean, alpha=cfg.alpha, min_alpha=cfg.min_alpha,
             sample=cfg.sample, epochs=cfg.epochs, seed=cfg.seed,
             workers=cfg.resolved_workers(), max_vocab_size=cfg.max_vocab_size,
-            shrink_windows=cfg.shrink_windows)
+            shrink_windows=cfg.shrink_windows, compute_loss=cfg.compute_loss)
         keys = self.vocab.index_to_key
         # every word, whatever gensim's min_count would say (fastw2v chose them already)
         g.build_vocab_from_freq(dict(zip(keys, self.vocab.counts.tolist())),
@@ -432,7 +459,10 @@ class Word2Vec:
         for name, values in g.wv.expandos.items():
             g.wv.expandos[name] = values[rows]
         g.wv.index_to_key, g.wv.key_to_index = list(keys), dict(self.vocab.key_to_index)
-        g.make_cum_table()
+        # gensim's make_cum_table, computed here: gensim's own looks counts up by row
+        # number through get_vecattr, which takes an int for a key first (int item ids)
+        cum = np.cumsum(self.vocab.counts.astype(np.float64) ** cfg.ns_exponent)
+        g.cum_table = np.round(cum / cum[-1] * (2 ** 31 - 1)).astype(np.uint32)
         g.wv.vectors[:] = self.wv.vectors
         g.syn1neg[:] = self.w_out_ns
         lockf = self._lockf()
@@ -440,6 +470,8 @@ class Word2Vec:
             g.wv.vectors_lockf = lockf.copy()
         g.wv.norms = None
         g.corpus_count, g.corpus_total_words = self.corpus_count, self.corpus_total_words
+        if self._alpha_reached is not None:
+            g.min_alpha_yet_reached = self._alpha_reached
         return g
 
     @_one_at_a_time
@@ -747,21 +779,27 @@ class Word2Vec:
         corpus again to ``train()``."""
         if self.vocab is None:
             raise RuntimeError("nothing to save: the model has no vocabulary yet")
-        # counted while the file is written, so that no train() or build_vocab() starts
-        # in another thread meanwhile (saves and queries may run together)
+        with self._copying("save()", "the file"):
+            self._save(path)
+
+    @contextlib.contextmanager
+    def _copying(self, what, result):
+        """Counted while `what` copies the model out (save(), to_gensim()), so that no
+        train() or build_vocab() starts in another thread meanwhile (copies and queries
+        may run together); refused while one runs in another thread."""
         claimed = False
         try:
             with _BUSY_LOCK:
                 busy = self.__dict__.get("_busy")
                 if busy is not None and busy[1] != threading.get_ident():
                     raise RuntimeError(
-                        f"save() cannot run while {busy[0]} runs on this model in another "
-                        f"thread: the file would hold weights in the middle of their "
-                        f"updates. Save after it returns (or, during train(), from a "
+                        f"{what} cannot run while {busy[0]} runs on this model in another "
+                        f"thread: {result} would hold weights in the middle of their "
+                        f"updates. Call it after that returns (or, during train(), from a "
                         f"callback such as on_epoch_end)")
                 # one statement: no Ctrl-C can land between the two
                 self.__dict__["_saving"], claimed = self.__dict__.get("_saving", 0) + 1, True
-            self._save(path)
+            yield
         finally:
             if claimed:
                 with _BUSY_LOCK:
@@ -1355,6 +1393,7 @@ class _Source:
         if corpus_file is not None:
             self.path = check_path(corpus_file)
         else:
+            corpus_iterable = without_tensors(corpus_iterable)
             self.ids = as_id_sequences(corpus_iterable)
             if self.ids is None:
                 self.tokens = check_restartable(corpus_iterable, passes=passes)

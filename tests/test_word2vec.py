@@ -2476,3 +2476,75 @@ def test_gensim_conversion_refuses_hierarchical_softmax(planted, monkeypatch):
     monkeypatch.setitem(sys.modules, "gensim.models", None)
     with pytest.raises(ImportError, match="pip install gensim"):
         Word2Vec(sentences[:50], workers=1, **SMALL).to_gensim()
+
+
+def test_gensim_conversion_of_int_keys_odd_settings_and_lock_factors():
+    gensim_models = pytest.importorskip("gensim.models")
+    # item ids 0..19 with a long tail: gensim's own cum_table code looks counts up by row
+    # number through a lookup that takes an int for a key first
+    walks = 19 - np.random.default_rng(0).zipf(1.5, (400, 10)) % 20
+    model = Word2Vec(walks, vector_size=8, min_count=1, workers=1, epochs=1,
+                     compute_loss=False)
+    g = model.to_gensim()
+    p = model.wv.counts ** 0.75
+    np.testing.assert_allclose(np.diff(np.r_[0, g.cum_table.astype(float)]) / g.cum_table[-1],
+                               p / p.sum(), atol=1e-8)
+    assert g.compute_loss is False and g.wv.index_to_key == model.wv.index_to_key
+    # gensim's absolute sample (>= 1), null_word, compute_loss, workers and a lock-factor
+    # array shorter than the vocabulary (gensim takes factor i % its length)
+    sentences = [["a", "b", "c", "a"], ["b", "c", "d"]] * 50
+    g = gensim_models.Word2Vec(sentences, vector_size=6, min_count=1, sample=20, workers=1,
+                               null_word=1, compute_loss=True, epochs=1)
+    g.wv.vectors_lockf = np.array([0.0, 1.0], np.float32)
+    model = Word2Vec.from_gensim(g)
+    assert "\0" not in model.wv and len(model.wv) == 4
+    assert model.config.sample == pytest.approx(20 / sum(model.wv.counts))
+    assert model.config.compute_loss and model.config.workers == 1
+    expected = {k: [0.0, 1.0][g.wv.key_to_index[k] % 2] for k in "abcd"}
+    assert dict(zip(model.wv.index_to_key, model.wv.vectors_lockf.tolist())) == expected
+    # np.int64 keys of gensim become Python ints; settings fixed by the weights are refused
+    g = gensim_models.Word2Vec([list(map(np.int64, w)) for w in walks.tolist()],
+                               vector_size=4, min_count=1, workers=1, epochs=1)
+    assert all(type(k) is int for k in Word2Vec.from_gensim(g).wv.index_to_key)
+    with pytest.raises(ValueError, match="vector_size come with the gensim model"):
+        Word2Vec.from_gensim(g, vector_size=16)
+
+
+def test_token_forms_that_are_not_plain_keys():
+    # datetime64 tokens stay themselves (their .item() is an int or a date); tensors
+    # anywhere in a list are arrays
+    days = np.arange("2024-01-01", "2024-01-11", dtype="datetime64[D]")
+    sessions = [[days[i], days[(i + 1) % 10], days[(i + 3) % 10]] for i in range(10)] * 5
+    model = Word2Vec(sessions, vector_size=8, min_count=1, workers=1, epochs=1, sample=0)
+    assert model.words_trained == 150 and model.wv.index_to_key[0] in days
+    torch = pytest.importorskip("torch")
+    walks = np.random.default_rng(0).integers(0, 30, (100, 6))
+    mixed = [walks[0].tolist(), torch.from_numpy(walks[1])] + walks[2:].tolist()
+    model = Word2Vec(mixed, vector_size=8, min_count=1, workers=1, epochs=1, sample=0)
+    assert all(type(k) is int for k in model.wv.index_to_key)
+    assert len(model.wv) == len(np.unique(walks))
+
+
+def test_to_gensim_refused_while_another_thread_trains(planted, monkeypatch):
+    pytest.importorskip("gensim.models")
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
+    inside, release = threading.Event(), threading.Event()
+    real = model._run_epoch
+
+    def slow_epoch(*args, **kwargs):
+        inside.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "_run_epoch", slow_epoch)
+    thread = threading.Thread(target=model.train, kwargs={"epochs": 1})
+    thread.start()
+    try:
+        assert inside.wait(10)
+        with pytest.raises(RuntimeError, match=r"to_gensim\(\) cannot run while train"):
+            model.to_gensim()
+    finally:
+        release.set()
+        thread.join()
+    assert model.to_gensim().wv.index_to_key == model.wv.index_to_key
