@@ -2356,19 +2356,26 @@ def test_weights_replaced_during_the_last_epoch_are_reported(planted, monkeypatc
         model.train()
 
 
-def test_model_queries_refused_while_another_thread_changes_the_vocabulary(planted,
-                                                                           monkeypatch):
-    sentences, _ = planted
-    model = Word2Vec(sentences[:200], workers=1, hs=1, **{**SMALL, "epochs": 1})
+def held_inside(monkeypatch, owner, name):
+    """Patch owner.name so that a call sets the first event returned and waits for the
+    second before going on: another thread's call is then held at that point."""
     inside, release = threading.Event(), threading.Event()
-    real = word2vec.select_words
+    real = getattr(owner, name)
 
-    def slow_select(*args, **kwargs):
+    def held(*args, **kwargs):
         inside.set()
         release.wait(10)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(word2vec, "select_words", slow_select)
+    monkeypatch.setattr(owner, name, held)
+    return inside, release
+
+
+def test_model_queries_refused_while_another_thread_changes_the_vocabulary(planted,
+                                                                           monkeypatch):
+    sentences, _ = planted
+    model = Word2Vec(sentences[:200], workers=1, hs=1, **{**SMALL, "epochs": 1})
+    inside, release = held_inside(monkeypatch, word2vec, "select_words")
     thread = threading.Thread(target=model.build_vocab, args=(sentences[:100],))
     thread.start()
     try:
@@ -2529,15 +2536,7 @@ def test_to_gensim_refused_while_another_thread_trains(planted, monkeypatch):
     pytest.importorskip("gensim.models")
     sentences, _ = planted
     model = Word2Vec(sentences[:200], workers=1, **{**SMALL, "epochs": 1})
-    inside, release = threading.Event(), threading.Event()
-    real = model._run_epoch
-
-    def slow_epoch(*args, **kwargs):
-        inside.set()
-        release.wait(10)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(model, "_run_epoch", slow_epoch)
+    inside, release = held_inside(monkeypatch, model, "_run_epoch")
     thread = threading.Thread(target=model.train, kwargs={"epochs": 1})
     thread.start()
     try:
