@@ -1146,7 +1146,7 @@ class KeyedVectors:
     @classmethod
     def load_word2vec_format(cls, fname, fvocab=None, binary=False, encoding="utf8",
                              unicode_errors="strict", limit=None, datatype=np.float32,
-                             no_header=False):
+                             no_header=False, key_type=None):
         """Load vectors from a word2vec.c text or binary file (plain, .gz, .bz2, .xz).
 
         Parameters
@@ -1169,6 +1169,10 @@ class KeyedVectors:
             Must be float32 (fastw2v keeps vectors in float32).
         no_header : bool
             Text file without the header line (GloVe).
+        key_type : callable, optional
+            Applied to every key read, e.g. ``int`` for item ids (the file holds text:
+            without it, keys are str, as in gensim, and ``kv[3]`` is then row 3). Not
+            gensim's. A key it refuses, or two keys it makes equal, raise ValueError.
 
         Returns
         -------
@@ -1197,6 +1201,8 @@ class KeyedVectors:
         else:
             # gensim's made-up counts, descending, so that sorting by count keeps the order
             counts = n_records - np.arange(len(keys), dtype=np.int64)
+        if key_type is not None:
+            keys = _converted_keys(keys, key_type, fname)
         return cls(vectors, keys, counts)
 
     def intersect_word2vec_format(self, fname, lockf=0.0, binary=False, encoding="utf8",
@@ -1438,6 +1444,25 @@ def _empty_as_gensim(vector_size, count_arg, counts, count, dtype):
         raise TypeError(f"dtype={np.dtype(dtype)}: fastw2v's vectors are float32")
     # (rows are written before they are shown: the reserve costs nothing until then)
     return native.aligned_empty((int(count), int(vector_size)), np.float32), []
+
+
+def _converted_keys(keys, key_type, fname):
+    converted = []
+    for i, key in enumerate(keys):
+        try:
+            converted.append(key_type(key))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{os.fspath(fname)!r}: key {i} ({key!r}) cannot be converted "
+                             f"by key_type={getattr(key_type, '__name__', key_type)} "
+                             f"({exc})") from None
+    if len(set(converted)) != len(converted):
+        seen = {}
+        for key, new in zip(keys, converted):
+            if new in seen:
+                raise ValueError(f"{os.fspath(fname)!r}: keys {seen[new]!r} and {key!r} both "
+                                 f"become {new!r} under key_type")
+            seen[new] = key
+    return converted
 
 
 def _refuse_duplicate(keys):

@@ -1185,3 +1185,19 @@ def test_most_similar_batch_takes_a_1d_array_of_int_keys():
     np.testing.assert_array_equal(scores, scores_list)
     with pytest.raises(ValueError, match="for one vector use most_similar"):
         kv.most_similar_batch(np.ones(4, np.float32))       # a 1-D float array: a vector
+
+
+def test_load_word2vec_format_with_int_keys_back(tmp_path):
+    kv = KeyedVectors(np.eye(3, dtype=np.float32), [501, 77, 9])
+    kv.save_word2vec_format(tmp_path / "v.txt")
+    back = KeyedVectors.load_word2vec_format(tmp_path / "v.txt", key_type=int)
+    assert back.index_to_key == [501, 77, 9]
+    np.testing.assert_array_equal(back[77], [0, 1, 0])
+    assert KeyedVectors.load_word2vec_format(tmp_path / "v.txt").index_to_key == [
+        "501", "77", "9"]                                     # (as gensim: text)
+    (tmp_path / "bad.txt").write_text("2 2\n5 1 2\nx 3 4\n")
+    with pytest.raises(ValueError, match=r"key 1 \('x'\) cannot be converted by key_type=int"):
+        KeyedVectors.load_word2vec_format(tmp_path / "bad.txt", key_type=int)
+    (tmp_path / "same.txt").write_text("2 2\n5 1 2\n05 3 4\n")
+    with pytest.raises(ValueError, match="keys '5' and '05' both become 5"):
+        KeyedVectors.load_word2vec_format(tmp_path / "same.txt", key_type=int)
