@@ -1206,12 +1206,14 @@ class KeyedVectors:
         return cls(vectors, keys, counts)
 
     def intersect_word2vec_format(self, fname, lockf=0.0, binary=False, encoding="utf8",
-                                  unicode_errors="strict"):
+                                  unicode_errors="strict", key_type=None):
         """Take the vectors of a word2vec.c file for the keys both hold (gensim's recipe
         to start training from pretrained vectors): no key is added; each shared key's
         row becomes the file's vector and its `vectors_lockf` factor `lockf` (0.0, the
         default: frozen in later training; 1.0: trained on as usual). Keys only here keep
-        their vectors and a factor of 1. Returns how many vectors were taken.
+        their vectors and a factor of 1. Returns how many vectors were taken (none: a
+        warning, which says so when this vocabulary's keys are ints and the file's str).
+        `key_type` converts the file's keys first, as in `load_word2vec_format`.
 
         Raises
         ------
@@ -1230,6 +1232,8 @@ class KeyedVectors:
         if vectors.shape[1] != self.vector_size:
             raise ValueError(f"{os.fspath(fname)!r} holds vectors of size {vectors.shape[1]}, "
                              f"these have {self.vector_size}: they cannot be merged")
+        if key_type is not None:
+            keys = _converted_keys(keys, key_type, fname)
         pairs = [(self.key_to_index[k], i) for i, k in enumerate(keys)
                  if k in self.key_to_index]
         # a new array (the old one may be read-only, memory-mapped), filled before the
@@ -1245,6 +1249,11 @@ class KeyedVectors:
         self.vectors_lockf = factors
         logger.info("took %d of the %d vectors of %s (lockf=%g)", len(pairs), len(keys),
                     os.fspath(fname), lockf)
+        if keys and not pairs:
+            hint = (" (these keys are ints, the file's str: pass key_type=int)"
+                    if self._int_keys and key_type is None else "")
+            logger.warning("intersect_word2vec_format took no vector: no key of %s is a "
+                           "key here%s", os.fspath(fname), hint)
         return len(pairs)
 
     def save_word2vec_format(self, fname, fvocab=None, binary=False, total_vec=None,

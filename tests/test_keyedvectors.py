@@ -1201,3 +1201,15 @@ def test_load_word2vec_format_with_int_keys_back(tmp_path):
     (tmp_path / "same.txt").write_text("2 2\n5 1 2\n05 3 4\n")
     with pytest.raises(ValueError, match="keys '5' and '05' both become 5"):
         KeyedVectors.load_word2vec_format(tmp_path / "same.txt", key_type=int)
+
+
+def test_intersect_with_int_keys_says_why_nothing_matched(tmp_path, caplog):
+    import logging
+    KeyedVectors(np.ones((2, 3), np.float32), [501, 77]).save_word2vec_format(tmp_path / "v.txt")
+    kv = KeyedVectors(np.zeros((3, 3), np.float32), [77, 9, 501])
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        assert kv.intersect_word2vec_format(tmp_path / "v.txt") == 0
+    assert "took no vector" in caplog.text and "pass key_type=int" in caplog.text
+    assert kv.intersect_word2vec_format(tmp_path / "v.txt", key_type=int) == 2
+    np.testing.assert_array_equal(kv.vectors, [[1, 1, 1], [0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(kv.vectors_lockf, [0, 1, 0])
