@@ -154,6 +154,8 @@ def without_tensors(corpus):
     sentences when it is a list or tuple (a 0-d tensor hashes by identity: as a token,
     each would be a word of its own)."""
     corpus = numpy_if_torch(corpus)
+    if isinstance(corpus, np.ndarray) and corpus.ndim == 1 and corpus.dtype == object:
+        corpus = list(corpus)            # (what a groupby into arrays or tensors gives)
     # (over the distinct sentence types: a Python call per sentence would cost ~0.3 s
     # per million sentences)
     if isinstance(corpus, (list, tuple)) and any(

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from fastw2v import formats, native
+from fastw2v.vocab import python_key
 
 logger = logging.getLogger("fastw2v")
 
@@ -1459,8 +1460,9 @@ def _converted_keys(keys, key_type, fname):
     converted = []
     for i, key in enumerate(keys):
         try:
-            converted.append(key_type(key))
-        except (TypeError, ValueError) as exc:
+            # (numpy scalars, np.int64 say, as the Python values they equal)
+            converted.append(python_key(key_type(key)))
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise ValueError(f"{os.fspath(fname)!r}: key {i} ({key!r}) cannot be converted "
                              f"by key_type={getattr(key_type, '__name__', key_type)} "
                              f"({exc})") from None

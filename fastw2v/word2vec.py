@@ -56,8 +56,9 @@ def _one_at_a_time(method):
                     raise RuntimeError(f"{what} cannot start: {busy[0]} is running on "
                                        f"this model, {where}")
                 if self.__dict__.get("_saving"):
-                    raise RuntimeError(f"{what} cannot start: save() is writing this "
-                                       f"model in another thread (wait for it to return)")
+                    raise RuntimeError(f"{what} cannot start: save() or to_gensim() is "
+                                       f"copying this model in another thread (wait for "
+                                       f"it to return)")
                 # one statement: no Ctrl-C can land between the two
                 token = (what, threading.get_ident())
                 self.__dict__["_busy"], claimed = token, True
@@ -373,7 +374,8 @@ class Word2Vec:
                              "vectors, model.wv.index_to_key)")
         if not len(wv.index_to_key):
             raise ValueError("from_gensim: the gensim model has no vocabulary yet")
-        fixed = sorted({"vector_size", "hs", "negative"} & set(params))
+        fixed = sorted(name for name in {"vector_size", "hs", "negative"} & set(params)
+                       if params[name] != getattr(model, name))
         if fixed:
             raise ValueError(f"from_gensim: {', '.join(fixed)} come with the gensim model's "
                              f"weights and cannot be changed")
@@ -384,8 +386,11 @@ class Word2Vec:
         counts = np.array([wv.get_vecattr(wv.index_to_key[i], "count") for i in keep],
                           np.int64)
         sample = model.sample
-        if sample >= 1:                  # gensim's absolute threshold, as a share
-            sample = min(sample / max(int(counts.sum()), 1), 0.999)
+        if sample >= 1:
+            # gensim's shorthand: a count threshold, int(sample * (3 + sqrt 5) / 2) (its
+            # prepare_vocab), here as a share of the words kept
+            threshold = int(sample * (3 + np.sqrt(5)) / 2)
+            sample = min(threshold / max(int(counts.sum()), 1), 0.999)
         settings = dict(
             vector_size=model.vector_size, window=model.window, min_count=model.min_count,
             sg=model.sg, hs=0, negative=model.negative, ns_exponent=model.ns_exponent,

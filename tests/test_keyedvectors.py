@@ -1198,6 +1198,11 @@ def test_load_word2vec_format_with_int_keys_back(tmp_path):
     (tmp_path / "bad.txt").write_text("2 2\n5 1 2\nx 3 4\n")
     with pytest.raises(ValueError, match=r"key 1 \('x'\) cannot be converted by key_type=int"):
         KeyedVectors.load_word2vec_format(tmp_path / "bad.txt", key_type=int)
+    (tmp_path / "big.txt").write_text("1 2\n18446744073709551615 1 2\n")
+    with pytest.raises(ValueError, match="key 0 .* cannot be converted by key_type=int64"):
+        KeyedVectors.load_word2vec_format(tmp_path / "big.txt", key_type=np.int64)
+    assert type(KeyedVectors.load_word2vec_format(tmp_path / "v.txt", key_type=np.int64)
+                .index_to_key[0]) is int
     (tmp_path / "same.txt").write_text("2 2\n5 1 2\n05 3 4\n")
     with pytest.raises(ValueError, match="keys '5' and '05' both become 5"):
         KeyedVectors.load_word2vec_format(tmp_path / "same.txt", key_type=int)
