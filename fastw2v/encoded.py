@@ -4,6 +4,7 @@ files, for corpora larger than RAM."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import os
 import tempfile
@@ -54,6 +55,17 @@ class EncodedCorpus:
         self.n_source_sentences = int(n_source_sentences if n_source_sentences is not None
                                       else len(offsets) - 1)
         self.n_iterated = None
+
+    def __deepcopy__(self, memo):
+        # a corpus memory-mapped read-only from encoded_dir never changes: a deep copy of
+        # a model shares it (copying would read the whole file into memory)
+        if all(isinstance(a, np.memmap) and not a.flags.writeable
+               for a in (self.ids, self.offsets)):
+            return self
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return new
 
     @property
     def n_ids(self) -> int:
@@ -129,7 +141,7 @@ class _Writer:
         if directory is None:
             self.ids, self.ends = [], []
             return
-        os.makedirs(directory, exist_ok=True)
+        check_encoded_dir(directory)
         self.paths = [os.path.join(directory, name) for name in ("ids.npy", "offsets.npy")]
         self.files, self.parts = [], []
         for name in ("ids", "offsets"):
@@ -149,35 +161,71 @@ class _Writer:
             self.ids.append(ids)
             self.ends.append(ends)
         else:
-            for k, arr in enumerate((ids, ends)):
-                self.files[k].write(np.ascontiguousarray(arr).tobytes())
-                self.counts[k] += len(arr)
+            with self._naming_errors():
+                for k, arr in enumerate((ids, ends)):
+                    self.files[k].write(np.ascontiguousarray(arr).tobytes())
+                    self.counts[k] += len(arr)
 
     def finish(self, n_tokens, n_source_sentences) -> EncodedCorpus:
         if self.directory is None:
             ids = np.concatenate(self.ids) if self.ids else np.zeros(0, np.int32)
             offsets = np.concatenate([np.zeros(1, np.int64)] + self.ends)
         else:
-            for f, count, dtype in zip(self.files, self.counts, (np.int32, np.int64)):
-                header = _npy_header(np.dtype(dtype), count)
-                f.seek(0)
-                f.write(header)
-                f.close()
-            # mapped before the renames: a mapping stays with its file, so another run
-            # writing the same directory at the same time cannot swap a file under us
-            ids, offsets = (np.load(p, mmap_mode="r") for p in self.parts)
-            for part, path in zip(self.parts, self.paths):
-                os.replace(part, path)
+            try:
+                with self._naming_errors():
+                    for f, count, dtype in zip(self.files, self.counts,
+                                               (np.int32, np.int64)):
+                        f.flush()
+                        f.seek(0)
+                        f.write(_npy_header(np.dtype(dtype), count))
+                        f.close()
+                    for part in self.parts:      # (not to be changed in place: see above)
+                        os.chmod(part, 0o444)
+                # mapped before the renames: a mapping stays with its file, so another run
+                # writing the same directory at the same time cannot swap a file under us
+                ids, offsets = (np.load(p, mmap_mode="r") for p in self.parts)
+                for part, path in zip(self.parts, self.paths):
+                    os.replace(part, path)
+            except BaseException:
+                self.abort()
+                raise
         return EncodedCorpus(ids, offsets, n_tokens, n_source_sentences)
+
+    @contextlib.contextmanager
+    def _naming_errors(self):
+        """An OSError while writing (a full disk: errno's message names no file) says
+        where and how much the encoded corpus needs."""
+        try:
+            yield
+        except OSError as exc:
+            raise OSError(exc.errno, f"writing the encoded corpus into encoded_dir "
+                                     f"{self.directory!r}: {exc.strerror or exc} (it takes "
+                                     f"4 bytes per token and 8 per sentence)") from exc
 
     def abort(self):
         """Close and remove the half-written files (their .npy headers are placeholders);
         the files of an earlier corpus in the same directory stay as they were."""
         if self.directory is not None:
             for f, part in zip(self.files, self.parts):
-                f.close()
+                with contextlib.suppress(OSError):       # (a full disk fails the flush)
+                    f.close()
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(part)
+
+
+def check_encoded_dir(directory):
+    """Create `directory` if needed and check that files can be written in it: called
+    before a corpus is counted, so that a wrong encoded_dir fails at once rather than
+    after a long read."""
+    if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
+        raise ValueError(f"encoded_dir must be a directory path, got {directory!r}")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"encoded_dir {os.fspath(directory)!r} is a file, not a "
+                                 f"directory; give a directory (created if missing)")
+    os.makedirs(directory, exist_ok=True)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"encoded_dir {os.fspath(directory)!r}: cannot create files "
+                              f"in it (permissions, or a read-only file system)")
 
 
 def _npy_header(dtype, length) -> bytes:

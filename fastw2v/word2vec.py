@@ -21,7 +21,8 @@ from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig, check_learning_rate
 from fastw2v.corpus import (as_id_sequences, check_path, check_restartable,
                             without_tensors)
-from fastw2v.encoded import encode_file, encode_ids, encode_iterable, encode_recorded
+from fastw2v.encoded import (check_encoded_dir, encode_file, encode_ids, encode_iterable,
+                             encode_recorded)
 from fastw2v.keyedvectors import (KeyedVectors, grown_lockf, loaded_lockf, lockf_array,
                                   missing_attribute)
 from fastw2v.vocab import (RULE_KEEP, RawCounts, Vocab, count_file, count_ids,
@@ -199,8 +200,9 @@ class Word2Vec:
 
     def __getstate__(self):
         # a copy (deepcopy, pickle) made inside a callback is not itself training, nor
-        # saving
-        return {**self.__dict__, "_busy": None, "_saving": 0}
+        # saving; and it leaves the callbacks out, as save() does (they may hold files,
+        # or the copies a "keep the best model" callback made: a chain of models)
+        return {**self.__dict__, "_busy": None, "_saving": 0, "callbacks": ()}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
@@ -294,8 +296,9 @@ class Word2Vec:
             not stored with the model. ``max_vocab_size``'s pruning while counting does
             not consult it.
         progress_per, keep_raw_vocab
-            gensim's, accepted for compatibility: any ``progress_per`` (progress is
-            logged every few seconds) and ``keep_raw_vocab=False``.
+            gensim's, accepted for compatibility: any ``progress_per`` (counting logs
+            no progress lines; the vocabulary's summary is logged at INFO when it is
+            built) and ``keep_raw_vocab=False``.
         """
         _gensim_only("build_vocab", gensim_only)
         cfg = self.config
@@ -306,6 +309,8 @@ class Word2Vec:
             self._check_vectors_match("build_vocab(update=True)")
             self._check_weights("build_vocab(update=True)", writable=False)
             self._lockf()
+        if encoded_dir is not None:
+            check_encoded_dir(encoded_dir)       # before the corpus is read
         source = _Source(corpus_iterable, corpus_file)
         if update and source.ids is not None:
             self.vocab.id_lookup()       # (ids beside words that are not ints: TypeError)
@@ -642,6 +647,10 @@ class Word2Vec:
         cfg = self.config
         # everything that does not need the corpus is checked before it is read (and
         # written to encoded_dir)
+        if isinstance(report_delay, bool) or not isinstance(report_delay, numbers.Real) or (
+                not report_delay >= 0):
+            raise ValueError(f"report_delay must be a number of seconds >= 0, got "
+                             f"{report_delay!r}")
         self._check_vectors_match("train()")
         self._check_weights("train()")
         lockf = self._lockf()
@@ -667,6 +676,8 @@ class Word2Vec:
             # invalid UTF-8 raises under unicode_errors='strict', and under 'replace' or
             # 'ignore' other spellings of a vocabulary word decode to it
             # (encoded in one pass: a generator will do, for any number of epochs)
+            if encoded_dir is not None:
+                check_encoded_dir(encoded_dir)   # (last of the checks: it creates it)
             corpus = _Source(corpus_iterable, corpus_file, passes=1).encode(
                 self.vocab, cfg, encoded_dir, unicode_errors=cfg.unicode_errors)
         elif self.corpus is None:
@@ -692,6 +703,13 @@ class Word2Vec:
         else:
             schedule = dict(alpha_start=alpha0, alpha_end=alpha1, epochs=epochs,
                             epochs_done=0, words_per_epoch=corpus.n_ids)
+            if self._alpha_reached is not None and alpha0 > self._alpha_reached:
+                # gensim's warning: a new call starting above where the last one ended
+                logger.warning("Effective 'alpha' higher than previous training cycles "
+                               "(%g > %g): a new train() starts its schedule again; for "
+                               "more epochs of one schedule, train once with more epochs, "
+                               "or pass start_alpha and end_alpha", alpha0,
+                               self._alpha_reached)
             # as gensim's train(): the rates and epochs given are kept for later calls
             self.config = cfg.replace(alpha=alpha0, min_alpha=alpha1, epochs=epochs)
         callbacks = self.callbacks if callbacks is None else tuple(callbacks)
@@ -708,7 +726,15 @@ class Word2Vec:
         chunks = corpus.chunks(cfg.resolved_workers())
         states = self._thread_states(min(cfg.resolved_workers(), len(chunks)))
         report = _Progress(total, schedule["alpha_start"], schedule["alpha_end"],
-                           report_delay, progress, trainer.words_done, len(states))
+                           report_delay, progress, trainer.words_done, len(states),
+                           schedule["epochs"])
+        logger.info("training on %d threads: %s, %s, vector_size %d, window %d, sample %g, "
+                    "%d epochs of %d words (in vocabulary), alpha %g -> %g", len(states),
+                    "skip-gram" if cfg.sg else "CBOW", "hierarchical softmax" if cfg.hs
+                    else f"negative {cfg.negative}", cfg.vector_size, cfg.window,
+                    cfg.sample, schedule["epochs"], corpus.n_ids, schedule["alpha_start"],
+                    schedule["alpha_end"])
+        t_start = time.perf_counter()
         trained_before = self.words_trained
         held = self._held_arrays()
         warned_empty = False
@@ -720,8 +746,9 @@ class Word2Vec:
                 # an epoch that was interrupted continues where its threads stopped
                 todo = chunks if "left" not in schedule else corpus.chunks(
                     cfg.resolved_workers(), within=schedule["left"])
-                epoch_start = self.words_trained
+                epoch_start, t_epoch = self.words_trained, time.perf_counter()
                 self._run_epoch(trainer, states, todo, report, epoch)
+                t_epoch = time.perf_counter() - t_epoch
                 if any(a is not b for a, b in zip(self._held_arrays(), held)):
                     raise RuntimeError(
                         "model.wv or its weights were replaced while an epoch trained (by "
@@ -729,9 +756,13 @@ class Word2Vec:
                         "started with, which the model no longer holds. Replace or grow "
                         "them (add_vectors, build_vocab) only between train() calls; "
                         "train(resume=True) continues on the new ones")
-                logger.info("epoch %d/%d: loss %.6g, %d words trained", epoch + 1,
-                            schedule["epochs"], self.epoch_losses[-1],
-                            self.words_trained - epoch_start)
+                report.end_line()
+                trained = self.words_trained - epoch_start
+                logger.info("epoch %d/%d: %d words trained (after subsampling) in %.1fs, "
+                            "%.0f words/s; %s", epoch + 1, schedule["epochs"], trained,
+                            t_epoch, trained / max(t_epoch, 1e-9),
+                            f"loss {self.epoch_losses[-1]:.6g}" if cfg.compute_loss
+                            else "loss not computed (compute_loss=False)")
                 if self.words_trained == epoch_start and not warned_empty:
                     warned_empty = True          # (once per call)
                     logger.warning(
@@ -745,10 +776,14 @@ class Word2Vec:
             report.close()
             self._refresh_norms()
         self._schedule = None
+        elapsed = time.perf_counter() - t_start
+        trained = self.words_trained - trained_before
+        logger.info("trained %d words (after subsampling) in %.1fs, %.0f words/s, %d "
+                    "threads", trained, elapsed, trained / max(elapsed, 1e-9), len(states))
         # training is over: on_train_end may change settings and weights, or train again
         self.__dict__["_busy"] = None
         _call(callbacks, "on_train_end", self)
-        return self.words_trained - trained_before
+        return trained
 
     def _held_arrays(self):
         return self.wv, self.wv.vectors, self.w_out_ns, self.w_out_hs
@@ -1393,7 +1428,7 @@ class _Source:
         if corpus_iterable is None and corpus_file is None:
             raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
                              "corpus_file (a path)")
-        self.path = self.ids = self.tokens = self.recording = None
+        self.path = self.ids = self.tokens = self.recording = self.counted = None
         self.passes = passes
         if corpus_file is not None:
             self.path = check_path(corpus_file)
@@ -1408,6 +1443,7 @@ class _Source:
             # one read of the file: the counter keeps the token stream for encode(), unless
             # pruning renumbers words or the encoded corpus goes to disk
             record = not cfg.max_vocab_size and encoded_dir is None
+            self.counted = _file_state(self.path)    # (compared after the second read)
             raw = count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors, record)
             self.recording, raw.recording = raw.recording, None
             return raw
@@ -1422,12 +1458,24 @@ class _Source:
             if self.recording is not None and encoded_dir is None:
                 recording, self.recording = self.recording, None
                 return encode_recorded(recording, vocab, cfg.max_sentence_length)
-            return encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir,
-                               unicode_errors)
+            corpus = encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir,
+                                 unicode_errors)
+            if self.counted is not None and _file_state(self.path) != self.counted:
+                raise ValueError(f"corpus_file {self.path!r} changed between counting and "
+                                 f"encoding (it is read twice with encoded_dir or "
+                                 f"max_vocab_size): the counts would not match the corpus; "
+                                 f"build the vocabulary again once the file stays as it is")
+            return corpus
         if self.ids is not None:
             return encode_ids(self.ids, vocab, cfg.max_sentence_length, encoded_dir)
         return encode_iterable(self.tokens, vocab, cfg.max_sentence_length, encoded_dir,
                                self.passes)
+
+
+def _file_state(path):
+    """What tells a file changed: its inode, size and modification time."""
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _pads_output(config):
@@ -1644,14 +1692,18 @@ def _call(callbacks, hook, model):
 
 
 class _Progress:
-    """Reports percent done, words/s, alpha and ETA to the log and, if asked, as a bar on
-    stderr."""
+    """Reports percent done (of the epoch and of the call), words/s, alpha and ETA: to the
+    log, or, if asked, as a bar on stderr (redrawn in place on a terminal; elsewhere, a
+    file or a notebook, one line per report)."""
 
-    def __init__(self, total, alpha0, alpha1, delay, bar, done=0, threads=1):
+    def __init__(self, total, alpha0, alpha1, delay, bar, done=0, threads=1, epochs=1):
         self.total, self.alpha0, self.alpha1 = max(total, 1), alpha0, alpha1
         self.delay, self.bar, self.done0, self.threads = delay, bar, done, threads
+        self.per_epoch = self.total / max(epochs, 1)
+        self.epochs = epochs
         self.start = self.last = time.perf_counter()
-        self.drawn = False
+        self.in_line = False             # a bar is drawn and its line not ended
+        self.redraw = bar and _is_terminal(sys.stderr)
 
     def update(self, done, epoch):
         now = time.perf_counter()
@@ -1659,22 +1711,40 @@ class _Progress:
             return
         self.last = now
         frac = min(done / self.total, 1.0)
+        in_epoch = min(max(done / self.per_epoch - epoch, 0.0), 1.0)
         rate = (done - self.done0) / max(now - self.start, 1e-9)
         alpha = self.alpha0 - (self.alpha0 - self.alpha1) * frac
         eta = (self.total - done) / rate if rate > 0 else math.inf
-        text = (f"epoch {epoch + 1}: {100 * frac:5.1f}% {rate / 1e3:6.0f}k words/s "
+        text = (f"epoch {epoch + 1}/{self.epochs}: {100 * in_epoch:5.1f}% "
+                f"({100 * frac:.1f}% of all) {rate / 1e3:6.0f}k words/s "
                 f"({rate / self.threads / 1e3:.0f}k/thread) alpha {alpha:.6f} ETA {_hms(eta)}")
-        logger.info(text)
-        if self.bar:
+        if not self.bar:
+            logger.info(text)
+        elif self.redraw:
             filled = int(30 * frac)
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}")
             sys.stderr.flush()
-            self.drawn = True
+            self.in_line = True
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
-    def close(self):
-        if self.drawn:
+    def end_line(self):
+        """End the bar's line, so that what is written next (a log record) starts its own."""
+        if self.in_line:
             sys.stderr.write("\n")
             sys.stderr.flush()
+            self.in_line = False
+
+    def close(self):
+        self.end_line()
+
+
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):      # (a closed or replaced stream)
+        return False
 
 
 def _hms(seconds):

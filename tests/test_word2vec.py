@@ -243,14 +243,33 @@ def test_training_callbacks_on_calling_thread(planted):
                     ("epoch_end", 3), ("train_end", None)]
 
 
-def test_training_progress_bar_and_log(planted, capsys, caplog):
+def test_training_progress_bar_and_log(planted, capsys, caplog, monkeypatch):
     sentences, _ = planted
     model = Word2Vec(**SMALL)
     model.build_vocab(sentences)
     with caplog.at_level(logging.INFO, logger="fastw2v"):
         model.train(progress=True, report_delay=0.0)
-    assert "[" in capsys.readouterr().err
-    assert any("epoch 5/5: loss" in r.getMessage() for r in caplog.records)
+    # stderr is not a terminal here: one line per report, no carriage returns
+    err = capsys.readouterr().err
+    assert "\r" not in err and re.search(r"^epoch 5/5: +\d+\.\d% \(\d+\.\d% of all\)", err,
+                                         re.M)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(re.match(r"epoch 5/5: \d+ words trained .* words/s; loss \d", m)
+               for m in messages)
+    assert any(m.startswith("training on ") for m in messages)
+    assert any(re.match(r"trained \d+ words .* words/s", m) for m in messages)
+    assert not any(m.startswith("epoch 1/5:  ") for m in messages)  # (the bar has them)
+    # on a terminal the bar is redrawn in place, and its line ended before a log record
+    monkeypatch.setattr(word2vec, "_is_terminal", lambda stream: True)
+    model.train(progress=True, report_delay=0.0, epochs=1, compute_loss=False)
+    err = capsys.readouterr().err
+    assert err.startswith("\r[") and err.endswith("\n")
+    # without the bar the reports go to the log; a loss not computed is not logged as 0
+    with caplog.at_level(logging.INFO, logger="fastw2v"):
+        model.train(progress=False, report_delay=0.0, epochs=1)
+    assert any("loss not computed (compute_loss=False)" in r.getMessage()
+               for r in caplog.records)
+    assert any(re.match(r"epoch 1/1: +\d", r.getMessage()) for r in caplog.records)
 
 
 def test_training_nonfinite_weights_raise_with_advice(planted):
@@ -2554,3 +2573,94 @@ def test_to_gensim_refused_while_another_thread_trains(planted, monkeypatch):
         release.set()
         thread.join()
     assert model.to_gensim().wv.index_to_key == model.wv.index_to_key
+
+
+def test_callbacks_stay_out_of_copies_and_pickles(planted):
+    sentences, _ = planted
+
+    class KeepBest:                      # gensim recipe: keep a copy of the best epoch
+        def __init__(self):
+            self.best, self.log = None, open(os.devnull, "w")    # (a file: unpicklable)
+
+        def on_epoch_end(self, model):
+            self.best = copy.deepcopy(model)
+
+    keeper = KeepBest()
+    model = Word2Vec(sentences[:300], callbacks=[keeper], workers=1, **SMALL)
+    assert model.callbacks == (keeper,)
+    assert keeper.best.callbacks == ()               # no chain of copies inside copies
+    back = pickle.loads(pickle.dumps(model))
+    assert back.callbacks == () and back.wv.index_to_key == model.wv.index_to_key
+    keeper.log.close()
+
+
+def test_train_checks_report_delay_and_warns_of_a_rate_going_up(planted, caplog):
+    sentences, _ = planted
+    model = Word2Vec(sentences[:300], workers=1, **SMALL)
+    for bad in (None, "1", -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="report_delay must be a number of seconds"):
+            model.train(epochs=1, report_delay=bad)
+    assert model._schedule is None                    # refused before anything started
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        model.train(epochs=1)                          # 0.025 again, after 0.0001
+    assert "Effective 'alpha' higher than previous training cycles" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="fastw2v"):
+        model.train(epochs=1, start_alpha=0.0001, end_alpha=0.00005)
+    assert "Effective 'alpha'" not in caplog.text
+
+
+def test_encoded_dir_checked_first_shared_by_copies_and_read_only(planted, tmp_path,
+                                                                   monkeypatch):
+    sentences, _ = planted
+    path = write_lines(tmp_path / "c.txt", sentences)
+    (tmp_path / "afile").write_text("x")
+    model = Word2Vec(workers=1, **SMALL)
+    counted = []
+    monkeypatch.setattr(word2vec, "count_file", lambda *a, **k: counted.append(1))
+    for bad, error, message in ((tmp_path / "afile", NotADirectoryError, "is a file"),
+                                ("", ValueError, "must be a directory path")):
+        with pytest.raises(error, match=message):
+            model.build_vocab(corpus_file=path, encoded_dir=bad)
+    assert not counted                               # refused before reading the corpus
+    monkeypatch.undo()
+    enc = tmp_path / "enc"
+    model.build_vocab(corpus_file=path, encoded_dir=enc)
+    assert {p.stat().st_mode & 0o777 for p in enc.glob("*.npy")} == {0o444}
+    twin = copy.deepcopy(model)                      # shares the mapped corpus
+    assert twin.corpus is model.corpus
+    twin.train(epochs=1)
+    np.testing.assert_array_equal(twin.corpus.ids, model.corpus.ids)
+
+
+def test_a_corpus_file_changed_between_its_two_reads_is_refused(planted, tmp_path,
+                                                                monkeypatch):
+    sentences, _ = planted
+    path = write_lines(tmp_path / "c.txt", sentences)
+    real = word2vec.count_file
+
+    def count_then_change(*args, **kwargs):
+        raw = real(*args, **kwargs)
+        write_lines(tmp_path / "c.txt", sentences[:100])       # (a log file growing, say)
+        return raw
+
+    monkeypatch.setattr(word2vec, "count_file", count_then_change)
+    with pytest.raises(ValueError, match="changed between counting and encoding"):
+        Word2Vec(workers=1, **SMALL).build_vocab(corpus_file=path,
+                                                 encoded_dir=tmp_path / "enc")
+
+
+def test_a_full_disk_while_encoding_names_the_directory_and_leaves_nothing(tmp_path,
+                                                                          monkeypatch):
+    from fastw2v import encoded
+    enc = tmp_path / "enc"
+    real_chmod = os.chmod
+
+    def full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(encoded.os, "chmod", full)   # fails inside finish()
+    with pytest.raises(OSError, match=r"encoded_dir .*enc.*No space left on device.*4 bytes"):
+        Word2Vec([["a", "b"]] * 10, workers=1, encoded_dir=enc, **SMALL)
+    monkeypatch.setattr(encoded.os, "chmod", real_chmod)
+    assert list(enc.iterdir()) == []                 # no half-written file left
