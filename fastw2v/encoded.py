@@ -179,8 +179,12 @@ class _Writer:
                         f.seek(0)
                         f.write(_npy_header(np.dtype(dtype), count))
                         f.close()
-                    for part in self.parts:      # (not to be changed in place: see above)
-                        os.chmod(part, 0o444)
+                if os.name != "nt":              # (Windows: a read-only file cannot be
+                    for part in self.parts:      # replaced by the next run's)
+                        # not to be changed in place (see above); where the file system
+                        # allows it (exFAT and vfat refuse)
+                        with contextlib.suppress(OSError):
+                            os.chmod(part, 0o444)
                 # mapped before the renames: a mapping stays with its file, so another run
                 # writing the same directory at the same time cannot swap a file under us
                 ids, offsets = (np.load(p, mmap_mode="r") for p in self.parts)
@@ -209,7 +213,7 @@ class _Writer:
             for f, part in zip(self.files, self.parts):
                 with contextlib.suppress(OSError):       # (a full disk fails the flush)
                     f.close()
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     os.unlink(part)
 
 

@@ -747,6 +747,7 @@ class Word2Vec:
                 todo = chunks if "left" not in schedule else corpus.chunks(
                     cfg.resolved_workers(), within=schedule["left"])
                 epoch_start, t_epoch = self.words_trained, time.perf_counter()
+                rest = " (the rest of an interrupted epoch)" if "left" in schedule else ""
                 self._run_epoch(trainer, states, todo, report, epoch)
                 t_epoch = time.perf_counter() - t_epoch
                 if any(a is not b for a, b in zip(self._held_arrays(), held)):
@@ -758,8 +759,8 @@ class Word2Vec:
                         "train(resume=True) continues on the new ones")
                 report.end_line()
                 trained = self.words_trained - epoch_start
-                logger.info("epoch %d/%d: %d words trained (after subsampling) in %.1fs, "
-                            "%.0f words/s; %s", epoch + 1, schedule["epochs"], trained,
+                logger.info("epoch %d/%d%s: %d words trained (after subsampling) in %.1fs, "
+                            "%.0f words/s; %s", epoch + 1, schedule["epochs"], rest, trained,
                             t_epoch, trained / max(t_epoch, 1e-9),
                             f"loss {self.epoch_losses[-1]:.6g}" if cfg.compute_loss
                             else "loss not computed (compute_loss=False)")
@@ -1268,6 +1269,7 @@ class Word2Vec:
                         if result is not None and not isinstance(result, BaseException)]
             self._keep_unfinished(trainer, returned)
             if isinstance(exc, KeyboardInterrupt):
+                report.end_line()
                 logger.warning("training interrupted; the vectors keep what was trained so "
                                "far, and train(resume=True) continues from there")
             raise
