@@ -498,6 +498,35 @@ class KeyedVectors:
         self.key_to_index = {k: i for i, k in enumerate(keys)}
         self._forget_norms()
 
+    @classmethod
+    def from_gensim(cls, kv):
+        """KeyedVectors from gensim 4's (or a gensim model's ``wv``): keys (numpy scalars
+        as Python values), vectors (copied, float32) and counts where gensim has them."""
+        if not all(hasattr(kv, name) for name in ("vectors", "index_to_key",
+                                                  "get_vecattr")):
+            raise TypeError(f"from_gensim needs gensim 4 KeyedVectors (model.wv), got "
+                            f"{type(kv).__name__}")
+        keys = [python_key(k) for k in kv.index_to_key]
+        counts = None
+        if "count" in getattr(kv, "expandos", {}):
+            counts = np.asarray(kv.expandos["count"], np.int64)[:len(keys)]
+        return cls(native.aligned_copy(np.asarray(kv.vectors), np.float32), keys, counts)
+
+    def to_gensim(self):
+        """gensim 4 KeyedVectors holding a copy of these keys, vectors and counts (for a
+        whole model, ``Word2Vec.to_gensim``). Needs gensim."""
+        try:
+            from gensim.models import KeyedVectors as GensimKeyedVectors
+        except ImportError:
+            raise ImportError("to_gensim() needs gensim: pip install gensim") from None
+        g = GensimKeyedVectors(self.vector_size)
+        g.add_vectors(list(self.index_to_key), np.array(self.vectors))
+        if self.counts is not None:
+            # (gensim 4.4's add_vectors(extras=dict) unpacks the dict's keys as pairs)
+            g.allocate_vecattrs(attrs=["count"], types=[np.int64])
+            g.expandos["count"][:] = self.counts
+        return g
+
     def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
         """New KeyedVectors holding the vectors of `keys` that are present, in the order
         given, duplicates dropped (gensim 4's vectors_for_all; without subword vectors

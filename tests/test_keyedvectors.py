@@ -1218,3 +1218,29 @@ def test_intersect_with_int_keys_says_why_nothing_matched(tmp_path, caplog):
     assert kv.intersect_word2vec_format(tmp_path / "v.txt", key_type=int) == 2
     np.testing.assert_array_equal(kv.vectors, [[1, 1, 1], [0, 0, 0], [1, 1, 1]])
     np.testing.assert_array_equal(kv.vectors_lockf, [0, 1, 0])
+
+
+def test_keyed_vectors_to_gensim_and_back():
+    models = pytest.importorskip("gensim.models")
+    rng = np.random.default_rng(3)
+    kv = KeyedVectors(rng.standard_normal((5, 4)).astype(np.float32), ["a", "b", 7, "d", "e"],
+                      counts=[9, 8, 7, 6, 5])
+    g = kv.to_gensim()
+    assert isinstance(g, models.KeyedVectors) and g.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(g.vectors, kv.vectors)
+    assert not np.shares_memory(g.vectors, kv.vectors)
+    assert [g.get_vecattr(k, "count") for k in ["a", "e"]] == [9, 5]
+    assert g.most_similar("a", topn=2) == [(k, pytest.approx(s)) for k, s in
+                                           kv.most_similar("a", topn=2)]
+    back = KeyedVectors.from_gensim(g)
+    assert back.index_to_key == kv.index_to_key
+    np.testing.assert_array_equal(back.vectors, kv.vectors)
+    np.testing.assert_array_equal(back.counts, kv.counts)
+    # gensim's numpy keys become Python keys; no counts: none
+    g2 = models.KeyedVectors(2)
+    g2.add_vectors([np.int64(5), np.int64(6)], np.eye(2))
+    plain = KeyedVectors.from_gensim(g2)
+    assert [type(k) for k in plain.index_to_key] == [int, int]
+    assert KeyedVectors.from_gensim(g2).vectors.dtype == np.float32
+    with pytest.raises(TypeError, match="gensim 4 KeyedVectors"):
+        KeyedVectors.from_gensim(np.eye(2))
