@@ -378,6 +378,7 @@ def sniff_format(path, no_header=False) -> str:
     written out (as many as the header says or not: the text reader then says which line
     is wrong), else binary."""
     from fastw2v import formats, native
+    from fastw2v.corpus import STREAM_ERRORS
     if not os.path.exists(path):
         raise UserError(f"vector file {path} does not exist")
     if os.path.isdir(path):
@@ -394,7 +395,7 @@ def sniff_format(path, no_header=False) -> str:
         f, _ = formats.open_binary(path)
         with f:
             head = f.read(1 << 16)
-    except formats.STREAM_ERRORS:
+    except STREAM_ERRORS:
         return "text"                    # (the reader says what is wrong with it)
     lines = head.removeprefix(b"\xef\xbb\xbf").split(b"\n")       # (a byte-order mark)
     header = lines[0].split()

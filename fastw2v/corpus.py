@@ -7,6 +7,7 @@ text8-style file that is one huge line works too (see ``max_sentence_length``).
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import lzma
 import os
@@ -83,20 +84,32 @@ def iter_chunks(path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     first word). A truncated or corrupt compressed file raises ValueError naming the
     file."""
     path = check_path(path)
+    with broken_compression_named(path, "corpus_file "), _open(path) as f:
+        first = f.read(max(chunk_bytes, 3)).removeprefix(b"\xef\xbb\xbf")
+        if first:
+            yield first
+        while True:
+            chunk = f.read(chunk_bytes)
+            if not chunk:
+                return
+            yield chunk
+
+
+STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+@contextlib.contextmanager
+def broken_compression_named(path, what="", compressed=True):
+    """Read errors of a (compressed) file as one ValueError that names it: gzip, bz2 and
+    lzma raise EOFError, OSError, zlib.error or LZMAError for truncated or corrupt data.
+    A missing file or a denied permission stays itself; so does any error of a file
+    that is not compressed."""
     try:
-        with _open(path) as f:
-            first = f.read(max(chunk_bytes, 3)).removeprefix(b"\xef\xbb\xbf")
-            if first:
-                yield first
-            while True:
-                chunk = f.read(chunk_bytes)
-                if not chunk:
-                    return
-                yield chunk
-    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
-        if isinstance(exc, (FileNotFoundError, PermissionError)):
+        yield
+    except STREAM_ERRORS as exc:
+        if not compressed or isinstance(exc, (FileNotFoundError, PermissionError)):
             raise
-        raise ValueError(f"cannot read corpus_file {path!r}: the compressed data is "
+        raise ValueError(f"cannot read {what}{os.fspath(path)!r}: the compressed data is "
                          f"truncated or corrupt ({exc})") from exc
 
 
@@ -145,8 +158,8 @@ _HUGE_IDS = ("ids of 2**63 or more are not supported (keys are int64): for 64-bi
               "return_inverse=True)")
 
 
-def _is_torch(x) -> bool:
-    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+def _is_torch_type(t) -> bool:
+    return t.__module__.split(".")[0] == "torch" and hasattr(t, "detach")
 
 
 def without_tensors(corpus):
@@ -158,8 +171,7 @@ def without_tensors(corpus):
         corpus = list(corpus)            # (what a groupby into arrays or tensors gives)
     # (over the distinct sentence types: a Python call per sentence would cost ~0.3 s
     # per million sentences)
-    if isinstance(corpus, (list, tuple)) and any(
-            t.__module__.split(".")[0] == "torch" for t in set(map(type, corpus))):
+    if isinstance(corpus, (list, tuple)) and any(map(_is_torch_type, set(map(type, corpus)))):
         corpus = [numpy_if_torch(s) for s in corpus]
     return corpus
 
@@ -167,7 +179,7 @@ def without_tensors(corpus):
 def numpy_if_torch(x):
     """A torch tensor as a numpy array (copied to the host if it is on a device); anything
     else as it is. torch is not imported."""
-    return np.asarray(x.detach().cpu()) if _is_torch(x) else x
+    return np.asarray(x.detach().cpu()) if _is_torch_type(type(x)) else x
 
 
 class IdSequences:
@@ -245,19 +257,16 @@ class IdSequences:
 
 
 def as_id_sequences(corpus):
-    """IdSequences for id input (an IdSequences; a list, tuple or 1-D object array of
-    integer numpy arrays or torch tensors; a 2-D integer numpy array or torch tensor, one
-    sequence per row); None for any other corpus (a list of arrays of str is token
-    lists)."""
+    """IdSequences for id input (an IdSequences; a list or tuple of integer numpy arrays;
+    a 2-D integer numpy array, one sequence per row); None for any other corpus (a list
+    of arrays of str is token lists). Torch tensors and object arrays are taken after
+    `without_tensors` has made them numpy arrays and lists."""
     if isinstance(corpus, IdSequences):
         return corpus
-    corpus = without_tensors(corpus)
     if isinstance(corpus, np.ndarray) and corpus.ndim == 2 and corpus.dtype.kind in "iu":
         rows, width = corpus.shape
         return IdSequences(np.ascontiguousarray(corpus).reshape(-1),
                            np.arange(rows + 1, dtype=np.int64) * width)
-    if isinstance(corpus, np.ndarray) and corpus.ndim == 1 and corpus.dtype == object:
-        corpus = list(corpus)            # (what a groupby into arrays gives)
     if (isinstance(corpus, (list, tuple)) and corpus
             and all(isinstance(s, np.ndarray) for s in corpus)
             # arrays of strings (or objects) are token lists, as lists of str are (an

@@ -26,12 +26,11 @@ import mmap
 import os
 import re
 import stat
-import zlib
 
 import numpy as np
 
 from fastw2v import _vocab
-from fastw2v.corpus import refuse_other_compression
+from fastw2v.corpus import broken_compression_named, refuse_other_compression
 from fastw2v.native import aligned_empty, atomic_write
 from fastw2v.vocab import InvalidUTF8Error
 
@@ -47,7 +46,6 @@ _GZIP_MAGIC, _XZ_MAGIC = b"\x1f\x8b", b"\xfd7zXZ\x00"
 # "BZh", a block size digit, then a block or end-of-stream magic: a text file whose first
 # word happens to start with "BZh" is not mistaken for bzip2
 _BZ2_MAGIC = re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)", re.DOTALL)
-STREAM_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
 _MAX_ARRAY_BYTES = np.iinfo(np.intp).max     # the most bytes a numpy array can hold
 
 
@@ -97,36 +95,30 @@ def read_word2vec(path, *, binary=False, limit=None, unicode_errors="strict",
         raise ValueError("no_header=True works only for text files (binary=False): a binary "
                          "word2vec file always has a header line")
     f, compressed = open_binary(path)
-    with f:
-        try:
-            if no_header:
-                n_declared, dim, header_bytes = None, None, 0
-            else:
-                n_declared, dim, header_bytes = _read_header(f, path, binary)
-            n_max = n_declared if not limit else (
-                limit if n_declared is None else min(limit, n_declared))
-            # the vectors to read (limit= applies), also for compressed files, whose
-            # length is not known up front; at least one, so that a header declaring 0
-            # vectors still has its vector size checked
-            n_rows = max(n_max or 0, 1)
-            if n_declared is not None and 4 * n_rows * dim > _MAX_ARRAY_BYTES:
-                raise ValueError(
-                    f"{path!r} line 1: the header declares {n_declared} "
-                    f"vector{'' if n_declared == 1 else 's'} of {dim} "
-                    f"dimensions: {'one vector' if n_rows == 1 else f'{n_rows} vectors'} "
-                    f"would take {4 * n_rows * dim} bytes of float32, more than an array "
-                    f"can hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector "
-                    f"size is wrong")
-            if not compressed and n_declared is not None:
-                _check_declared_size(path, binary, n_max, dim, header_bytes)
-            reader = _BinaryReader if binary else _TextReader
-            return reader(f, path, n_declared, n_max, dim, header_bytes, compressed,
-                          limit, encoding, unicode_errors).read()
-        except STREAM_ERRORS as exc:
-            if not compressed:
-                raise
-            raise ValueError(f"cannot read {path!r}: the compressed data is truncated or "
-                             f"corrupt ({exc})") from exc
+    with f, broken_compression_named(path, compressed=compressed):
+        if no_header:
+            n_declared, dim, header_bytes = None, None, 0
+        else:
+            n_declared, dim, header_bytes = _read_header(f, path, binary)
+        n_max = n_declared if not limit else (
+            limit if n_declared is None else min(limit, n_declared))
+        # the vectors to read (limit= applies), also for compressed files, whose
+        # length is not known up front; at least one, so that a header declaring 0
+        # vectors still has its vector size checked
+        n_rows = max(n_max or 0, 1)
+        if n_declared is not None and 4 * n_rows * dim > _MAX_ARRAY_BYTES:
+            raise ValueError(
+                f"{path!r} line 1: the header declares {n_declared} "
+                f"vector{'' if n_declared == 1 else 's'} of {dim} "
+                f"dimensions: {'one vector' if n_rows == 1 else f'{n_rows} vectors'} "
+                f"would take {4 * n_rows * dim} bytes of float32, more than an array "
+                f"can hold ({_MAX_ARRAY_BYTES} bytes); the header's count or vector "
+                f"size is wrong")
+        if not compressed and n_declared is not None:
+            _check_declared_size(path, binary, n_max, dim, header_bytes)
+        reader = _BinaryReader if binary else _TextReader
+        return reader(f, path, n_declared, n_max, dim, header_bytes, compressed,
+                      limit, encoding, unicode_errors).read()
 
 
 def check_row_count(name, value):
@@ -564,14 +556,8 @@ def read_vocab_counts(path, unicode_errors="strict", encoding="utf-8"):
         raise ValueError(f"{os.fspath(path)!r} is a device, not a vocabulary file of "
                          f"'word count' lines")
     f, compressed = open_binary(os.fspath(path))
-    try:
-        with f:
-            return _read_vocab_lines(f, os.fspath(path), unicode_errors, encoding)
-    except STREAM_ERRORS as exc:
-        if not compressed or isinstance(exc, (FileNotFoundError, PermissionError)):
-            raise
-        raise ValueError(f"cannot read {os.fspath(path)!r}: the compressed data is "
-                         f"truncated or corrupt ({exc})") from exc
+    with f, broken_compression_named(path, compressed=compressed):
+        return _read_vocab_lines(f, os.fspath(path), unicode_errors, encoding)
 
 
 def _read_vocab_lines(f, path, unicode_errors, encoding):

@@ -429,20 +429,26 @@ class KeyedVectors:
             if counts is not None:
                 self.counts[[self.key_to_index[keys[i]] for i in known]] = counts[known]
         if new:
-            extra = max(16, n // 2) if spare else 0
-            self.vectors = self._appended("vectors", self.vectors, weights[new], extra)
-            if self.counts is not None:
-                added = counts[new] if counts is not None else np.zeros(len(new), np.int64)
-                self.counts = self._appended("counts", self.counts, added, extra)
-            if lockf is not None:
-                lockf = self._appended("vectors_lockf", lockf,
-                                       np.ones(len(new), np.float32), extra)
-            self.vectors_lockf = lockf
+            self._append_rows(weights[new], None if counts is None else counts[new], lockf,
+                              max(16, n // 2) if spare else 0)
             for i in new:
                 self.key_to_index[keys[i]] = len(self.index_to_key)
                 self.index_to_key.append(keys[i])
             self._int_keys = self._int_keys or any(native.is_int_key(keys[i]) for i in new)
         self._forget_norms()
+
+    def _append_rows(self, rows, counts, lockf, extra):
+        """Append vectors `rows`, their `counts` (None: 0) and lock factors 1 to the
+        matrix, counts (if kept) and `lockf` (the checked factors of the old rows, or
+        None), with `extra` rows of room left when they must grow."""
+        self.vectors = self._appended("vectors", self.vectors, rows, extra)
+        if self.counts is not None:
+            added = counts if counts is not None else np.zeros(len(rows), np.int64)
+            self.counts = self._appended("counts", self.counts, added, extra)
+        if lockf is not None:
+            lockf = self._appended("vectors_lockf", lockf, np.ones(len(rows), np.float32),
+                                   extra)
+        self.vectors_lockf = lockf
 
     def _appended(self, name, arr, tail, extra):
         """`arr` with the rows `tail` after its own: written into the free rows of the
@@ -480,14 +486,8 @@ class KeyedVectors:
             fresh *= 2.0
             fresh -= 1.0
             fresh /= dim
-            lockf = lockf_array(self.vectors_lockf, n, "vectors_lockf")
-            self.vectors = self._appended("vectors", self.vectors, fresh, 0)
-            if self.counts is not None:
-                self.counts = self._appended("counts", self.counts,
-                                             np.zeros(m - n, np.int64), 0)
-            if lockf is not None:
-                lockf = self._appended("vectors_lockf", lockf, np.ones(m - n, np.float32), 0)
-            self.vectors_lockf = lockf
+            self._append_rows(fresh, None, lockf_array(self.vectors_lockf, n,
+                                                       "vectors_lockf"), 0)
         elif m < n:
             self.vectors = self.vectors[:m]
             if self.counts is not None:

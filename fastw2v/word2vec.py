@@ -310,7 +310,9 @@ class Word2Vec:
             self._check_weights("build_vocab(update=True)", writable=False)
             self._lockf()
         if encoded_dir is not None:
-            check_encoded_dir(encoded_dir)       # before the corpus is read
+            # before the corpus is counted (the encoder checks it again when it starts,
+            # as train(), which reads the corpus once, relies on)
+            check_encoded_dir(encoded_dir)
         source = _Source(corpus_iterable, corpus_file)
         if update and source.ids is not None:
             self.vocab.id_lookup()       # (ids beside words that are not ints: TypeError)
@@ -676,8 +678,6 @@ class Word2Vec:
             # invalid UTF-8 raises under unicode_errors='strict', and under 'replace' or
             # 'ignore' other spellings of a vocabulary word decode to it
             # (encoded in one pass: a generator will do, for any number of epochs)
-            if encoded_dir is not None:
-                check_encoded_dir(encoded_dir)   # (last of the checks: it creates it)
             corpus = _Source(corpus_iterable, corpus_file, passes=1).encode(
                 self.vocab, cfg, encoded_dir, unicode_errors=cfg.unicode_errors)
         elif self.corpus is None:
