@@ -7,10 +7,12 @@
     fastw2v analogy man king woman --vectors vectors.bin
     fastw2v eval vectors.bin --analogy questions-words.txt --pairs wordsim353.txt
     fastw2v convert vectors.bin vectors.txt
+    fastw2v phrases -train corpus.txt -output phrased.txt -threshold 100  # word2phrase
+    fastw2v phrases --corpus-file corpus.txt --output phrased.txt --connector-words english
 
 word2vec.c's single-dash flags take word2vec.c's defaults (CBOW, alpha 0.05 for CBOW and
-0.025 for skip-gram, 12 threads); the long options take the Python API's (gensim's)
-defaults. A user error ends with one line on stderr and exit status 2.
+0.025 for skip-gram, 12 threads; for phrases word2phrase's score, threshold 100); the long
+options take the Python API's (gensim's) defaults. A user error ends with one line on stderr and exit status 2.
 """
 from __future__ import annotations
 
@@ -48,6 +50,16 @@ W2V_C_FLAGS = {
     "-unicode-errors": ("unicode_errors", str, Word2VecConfig.unicode_errors),
 }
 
+# word2phrase's flags: name -> (Phrases setting, type, default)
+W2P_FLAGS = {
+    "-train": ("corpus_file", str, None),
+    "-output": ("output", str, None),
+    "-min-count": ("min_count", int, 5),
+    "-threshold": ("threshold", float, 100.0),
+    "-debug": ("debug", int, 2),
+    "-unicode-errors": ("unicode_errors", str, "strict"),
+}
+
 FORMATS = ("text", "binary", "native")
 _ASCII_SPACE = frozenset(" \t\n\r\x0b\x0c")    # where the corpus is split into tokens
 
@@ -63,6 +75,8 @@ def main(argv=None) -> int:
     try:
         if len(argv) >= 2 and argv[0] == "train" and argv[1] in W2V_C_FLAGS:
             return cmd_train(parse_w2v_c(argv[1:]))
+        if len(argv) >= 2 and argv[0] == "phrases" and argv[1] in W2P_FLAGS:
+            return cmd_phrases(parse_word2phrase(argv[1:]))
         try:
             args = build_parser().parse_args(argv)
         except UserError as exc:
@@ -114,28 +128,33 @@ def _memory_message(exc, training) -> str:
 
 # ---- train ----
 
-def parse_w2v_c(argv) -> argparse.Namespace:
-    """word2vec.c's `-flag value` pairs, with its defaults."""
-    values = {dest: default for dest, _, default in W2V_C_FLAGS.values()}
+def _single_dash_flags(argv, known, tool) -> dict:
+    """`-flag value` pairs as the C tool reads them, over its defaults: {dest: value}."""
+    values = {dest: default for dest, _, default in known.values()}
     seen = set()
     i = 0
     while i < len(argv):
         flag = argv[i]
-        if flag not in W2V_C_FLAGS:
-            raise UserError(f"unknown word2vec.c option {flag!r}; known: "
-                            f"{' '.join(W2V_C_FLAGS)}")
+        if flag not in known:
+            raise UserError(f"unknown {tool} option {flag!r}; known: {' '.join(known)}")
         if i + 1 >= len(argv):
             raise UserError(f"option {flag} needs a value")
-        dest, kind, _ = W2V_C_FLAGS[flag]
+        dest, kind, _ = known[flag]
         try:
             value = kind(argv[i + 1])
         except ValueError:
             raise UserError(f"option {flag} needs {kind.__name__} value, "
                             f"got {argv[i + 1]!r}") from None
-        if flag not in seen:          # a repeated flag: word2vec.c takes the first
+        if flag not in seen:          # a repeated flag: the C tools take the first
             values[dest] = value
             seen.add(flag)
         i += 2
+    return values
+
+
+def parse_w2v_c(argv) -> argparse.Namespace:
+    """word2vec.c's `-flag value` pairs, with its defaults."""
+    values = _single_dash_flags(argv, W2V_C_FLAGS, "word2vec.c")
     if values["classes"]:
         raise UserError("-classes (k-means word classes) is not supported; "
                         "train vectors and cluster them with your tool of choice")
@@ -505,6 +524,77 @@ def cmd_convert(args) -> int:
     return 0
 
 
+# ---- phrases ----
+
+def parse_word2phrase(argv) -> argparse.Namespace:
+    """word2phrase's `-flag value` pairs, with its defaults and its score."""
+    values = _single_dash_flags(argv, W2P_FLAGS, "word2phrase")
+    for flag in ("-train", "-output"):
+        if values[W2P_FLAGS[flag][0]] is None:
+            raise UserError(f"{flag} FILE is required")
+    return argparse.Namespace(
+        corpus_file=values["corpus_file"], output=values["output"],
+        quiet=values["debug"] == 0, connector_words=None,
+        params=dict(min_count=values["min_count"], threshold=values["threshold"],
+                    scoring="word2phrase", unicode_errors=values["unicode_errors"]),
+        flags={dest: flag for flag, (dest, _, _) in W2P_FLAGS.items()})
+
+
+def _long_phrases_args(a) -> argparse.Namespace:
+    params = dict(min_count=a.min_count, threshold=a.threshold, scoring=a.scoring,
+                  delimiter=a.delimiter, unicode_errors=a.unicode_errors)
+    return argparse.Namespace(corpus_file=a.corpus_file, output=a.output, quiet=a.quiet,
+                              connector_words=a.connector_words, params=params, flags={})
+
+
+def cmd_phrases(args) -> int:
+    from fastw2v.corpus import check_path
+    from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
+
+    check_path(args.corpus_file)
+    _check_writable(args.output)
+    if _same_file(args.output, args.corpus_file):
+        raise UserError(f"{args.output} is also the input: writing it would destroy it; "
+                        f"choose another output file")
+    connectors = frozenset()
+    if args.connector_words == "english":
+        connectors = ENGLISH_CONNECTOR_WORDS
+    elif args.connector_words is not None:
+        with open(args.connector_words, encoding="utf-8") as f:
+            connectors = frozenset(f.read().split())
+    t0 = time.perf_counter()
+    try:
+        model = Phrases(connector_words=connectors, **args.params)
+    except ValueError as exc:                # a setting's value
+        message = str(exc)
+        name = next((n for n in args.params if message.startswith(n)), None)
+        if name is None:
+            raise
+        flag = next((f for f, d in args.flags.items() if d == name),
+                    "--" + name.replace("_", "-"))
+        raise UserError(f"{message} (option {flag})") from None
+    model.add_vocab(corpus_file=args.corpus_file,
+                    unicode_errors=args.params["unicode_errors"])
+    n_phrases = len(model.export_phrases())
+    n_made = model.transform_file(args.corpus_file, args.output,
+                                  unicode_errors=args.params["unicode_errors"])
+    if not args.quiet:
+        print(f"fastw2v: {model.corpus_word_count:,} words, {n_phrases:,} phrases "
+              f"scoring above {model.threshold} ({model.scoring}); {n_made:,} joined in "
+              f"{args.output} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _number(text):
+    """--min-count: an int if the text is one, else a float."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    raise argparse.ArgumentTypeError(f"must be a number, got {text!r}")
+
+
 def _count(text) -> int:
     """--topn: a number of answers, 0 or more."""
     try:
@@ -591,6 +681,29 @@ def build_parser():
                         "else text")
     reading_options(p)
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("phrases", help="join frequent word pairs into phrases (word2phrase)",
+                       description="Rewrite a text file with phrases joined (new_york), "
+                                   "gensim's Phrases on a file. Also accepts word2phrase's "
+                                   "flags verbatim (-train, -output, -min-count, "
+                                   "-threshold, -debug), with its defaults and score.")
+    p.add_argument("--corpus-file", required=True,
+                   help="text file, one sentence per line (.gz/.bz2/.xz ok)")
+    p.add_argument("--output", required=True, help="the rewritten text file")
+    p.add_argument("--min-count", type=_number, default=5,
+                   help="candidates seen fewer times are never phrases (default: 5)")
+    p.add_argument("--threshold", type=float, default=10.0,
+                   help="phrases score above it (default: 10.0)")
+    p.add_argument("--scoring", choices=("default", "npmi", "word2phrase"),
+                   default="default", help="default: gensim's score")
+    p.add_argument("--delimiter", default="_", help="joins a phrase's words (default: _)")
+    p.add_argument("--connector-words", default=None,
+                   help="'english' (of, the, and, ...: bank_of_america), or a file of "
+                        "words that may sit inside a phrase")
+    p.add_argument("--unicode-errors", choices=("strict", "replace", "ignore"),
+                   default="strict", help="for words that are not valid UTF-8")
+    p.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    p.set_defaults(func=lambda a: cmd_phrases(_long_phrases_args(a)))
     return parser
 
 

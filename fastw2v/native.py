@@ -52,7 +52,9 @@ _MAX_NPY_HEADER = 1 << 16
 # numeric and bool only, little-endian or byte-order free: no object, string or void data
 _DTYPE_RE = re.compile(r"^(\|b1|\|[iu]1|<[iu][248]|<f[248]|<c(8|16))$")
 _LOADERS = {"keyedvectors": "fastw2v.KeyedVectors.load(path)",
-            "word2vec": "fastw2v.Word2Vec.load(path)"}
+            "word2vec": "fastw2v.Word2Vec.load(path)",
+            "phrases": "fastw2v.Phrases.load(path)",
+            "frozen_phrases": "fastw2v.FrozenPhrases.load(path)"}
 
 
 # ---------------------------------------------------------------------------------------

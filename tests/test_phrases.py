@@ -1,0 +1,373 @@
+"""Phrase detection against a plain-Python reference, gensim's Phrases and known answers."""
+import gzip
+import math
+import os
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from fastw2v import FrozenPhrases, Phrases, Word2Vec, cli, phrases
+from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, original_scorer
+
+
+def make_corpus(n_sentences=2000, seed=0):
+    """Random sentences salted with fixed collocations, connector phrases included."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(50)] + ["of", "the", "a"]
+    corpus = []
+    for _ in range(n_sentences):
+        sentence = []
+        target = rng.randint(0, 14)
+        while len(sentence) < target:
+            r = rng.random()
+            if r < 0.1:
+                sentence += ["new", "york"]
+            elif r < 0.15:
+                sentence += ["bank", "of", "america"]
+            elif r < 0.18:
+                sentence += ["eye", "of", "the", "beholder"]
+            elif r < 0.2:
+                sentence += ["w1", "of", "the", "a", "w2"]
+            else:
+                sentence.append(rng.choice(words[:rng.randint(1, len(words))]))
+        corpus.append(sentence)
+    return corpus
+
+
+def reference(corpus, min_count, threshold, scoring, connectors=frozenset()):
+    """Counts, scores and the greedy rewrite, written out plainly."""
+    words, cands, total = Counter(), Counter(), 0
+    for sentence in corpus:
+        start, between = None, []
+        for w in sentence:
+            total += 1
+            if w in connectors:
+                if start is not None:
+                    between.append(w)
+                continue
+            words[w] += 1
+            if start is not None:
+                cands[(start, *between, w)] += 1
+            start, between = w, []
+    len_vocab = len(words) + len(cands)
+
+    def score(c):
+        ca, cb, cab = words[c[0]], words[c[-1]], cands[c]
+        if cab < min_count:
+            return -math.inf
+        if scoring == "default":
+            return (cab - min_count) / (ca * cb) * len_vocab
+        if scoring == "word2phrase":
+            return (cab - min_count) / (ca * cb) * total
+        pa, pb, pab = ca / total, cb / total, cab / total
+        return math.log(pab / (pa * pb)) / -math.log(pab) if pab < 1 else -math.inf
+
+    accepted = {c: score(c) for c in cands if score(c) > threshold}
+
+    def rewrite(sentence):
+        out, start, between = [], None, []
+        for w in sentence:
+            if w in connectors:
+                (between if start is not None else out).append(w)
+                continue
+            if start is not None and (start, *between, w) in accepted:
+                out.append("_".join((start, *between, w)))
+                start, between = None, []
+                continue
+            if start is not None:
+                out += [start] + between
+            start, between = w, []
+        return out + ([start] + between if start is not None else [])
+
+    return accepted, [rewrite(s) for s in corpus]
+
+
+CASES = [("default", 1.0, frozenset()), ("default", 2.0, ENGLISH_CONNECTOR_WORDS),
+         ("npmi", 0.3, frozenset()), ("npmi", 0.2, ENGLISH_CONNECTOR_WORDS),
+         ("word2phrase", 20.0, frozenset()), ("word2phrase", 5.0, ENGLISH_CONNECTOR_WORDS)]
+
+
+@pytest.mark.parametrize("scoring,threshold,connectors", CASES)
+def test_phrases_match_reference(scoring, threshold, connectors):
+    corpus = make_corpus()
+    model = Phrases(corpus, min_count=3, threshold=threshold, scoring=scoring,
+                    connector_words=connectors)
+    accepted, rewritten = reference(corpus, 3, threshold, scoring, connectors)
+    assert len(accepted) >= 2                        # the test sees phrases at all
+    assert model._accepted().keys() == accepted.keys()
+    for k, s in accepted.items():
+        assert model._accepted()[k] == pytest.approx(s, rel=1e-12)
+    assert [model[s] for s in corpus] == rewritten
+    assert model.corpus_word_count == sum(map(len, corpus))
+
+
+@pytest.mark.parametrize("scoring,threshold,connectors", [c for c in CASES
+                                                          if c[0] != "word2phrase"])
+def test_phrases_match_gensim(scoring, threshold, connectors):
+    gensim_phrases = pytest.importorskip("gensim.models.phrases")
+    corpus = make_corpus(seed=1)
+    ours = Phrases(corpus, min_count=3, threshold=threshold, scoring=scoring,
+                   connector_words=connectors)
+    theirs = gensim_phrases.Phrases(corpus, min_count=3, threshold=threshold,
+                                    scoring=scoring, connector_words=connectors)
+    want = theirs.export_phrases()
+    got = ours.export_phrases()
+    assert got.keys() == want.keys() and want
+    assert all(got[k] == pytest.approx(want[k], rel=1e-12) for k in want)
+    assert [ours[s] for s in corpus] == [theirs[s] for s in corpus]
+    assert ours.find_phrases(corpus) == pytest.approx(theirs.find_phrases(corpus))
+    frozen = theirs.freeze()
+    assert [ours.freeze()[s] for s in corpus] == [frozen[s] for s in corpus]
+
+
+def test_phrases_known_answer_word2phrase_score():
+    # "new york" 6 times among 20 tokens; new 7, york 6: (6 - 5) / (7 * 6) * 20 = 0.476
+    corpus = [["new", "york", f"x{i}"] for i in range(6)] + [["new", "y"]]
+    model = Phrases(corpus, min_count=5, threshold=0.4, scoring="word2phrase")
+    assert model.export_phrases() == {"new_york": pytest.approx(20 / 42)}
+    model.threshold = 0.5                             # takes effect at once
+    assert model.export_phrases() == {}
+    assert model[["new", "york"]] == ["new", "york"]
+
+
+def test_phrases_greedy_left_to_right():
+    # a b and b c are both phrases: "a b c" becomes a_b c (the pair after a phrase
+    # starts at its next word), "a b c a b" a_b c a_b
+    corpus = [["a", "b", "c"]] * 10
+    model = Phrases(corpus, min_count=1, threshold=0.1)
+    assert set(model.export_phrases()) == {"a_b", "b_c"}
+    assert model[["a", "b", "c", "a", "b"]] == ["a_b", "c", "a_b"]
+    assert model[["b", "c", "c"]] == ["b_c", "c"]
+
+
+def test_phrases_long_connector_runs_and_edges():
+    conn = {"of", "the"}
+    corpus = [["x", "of", "the", "of", "the", "of", "y"]] * 5 + [["of", "x", "y", "the"]]
+    model = Phrases(corpus, min_count=1, threshold=0.01, connector_words=conn)
+    assert "x_of_the_of_the_of_y" in model.export_phrases()
+    assert model[["of", "x", "of", "the", "of", "the", "of", "y", "the"]] == [
+        "of", "x_of_the_of_the_of_y", "the"]
+    # a connector run that was never counted does not make a phrase
+    assert model[["x", "the", "y"]] == ["x_the_y"] or "x_the_y" not in model.export_phrases()
+    assert model[["x", "of", "of", "y"]] == ["x", "of", "of", "y"]
+
+
+def test_phrases_delimiter_in_tokens_is_not_a_phrase():
+    corpus = [["new_york", "x"]] * 10 + [["new", "york"]] * 2
+    model = Phrases(corpus, min_count=1, threshold=0.1)
+    # gensim would count "new_york" 12 times; the candidate new+york was seen twice
+    assert model._count.tolist() == [10, 2] or sorted(model._count.tolist()) == [2, 10]
+    assert model.export_phrases()["new_york"] == pytest.approx(
+        original_scorer(2, 2, 2, 4 + 2, 1, 24))   # 4 words, 2 candidates
+
+
+def test_phrases_file_equals_iterable(tmp_path, monkeypatch):
+    corpus = make_corpus(seed=2)
+    path = tmp_path / "c.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for s in corpus:
+            f.write("\t ".join(s) + "\n\n")          # blank lines, mixed whitespace
+    # small batches: counts merged across batches must equal one pass
+    monkeypatch.setattr(phrases, "_BATCH_TOKENS", 100)
+    monkeypatch.setattr(phrases, "_WRITE_TOKENS", 50)
+    for conn in (frozenset(), ENGLISH_CONNECTOR_WORDS):
+        from_list = Phrases(corpus, min_count=3, threshold=1.0, connector_words=conn)
+        from_file = Phrases(corpus_file=path, min_count=3, threshold=1.0,
+                            connector_words=conn)
+        assert from_file.export_phrases() == from_list.export_phrases()
+        assert from_file.corpus_word_count == from_list.corpus_word_count
+        out = tmp_path / "out.txt"
+        n_made = from_file.freeze().transform_file(path, out)
+        rewritten = [from_list[s] for s in corpus if s]
+        assert out.read_text(encoding="utf-8").splitlines() == [" ".join(s) for s in rewritten]
+        assert n_made == sum(t.count("_") > 0 for s in rewritten for t in s) > 0
+
+
+def test_phrases_add_vocab_equals_one_pass():
+    corpus = make_corpus(seed=3)
+    whole = Phrases(corpus, min_count=2, threshold=1.0, connector_words={"of", "the"})
+    parts = Phrases(corpus[:700], min_count=2, threshold=1.0, connector_words={"of", "the"})
+    parts.add_vocab(corpus[700:])
+    assert parts.export_phrases() == pytest.approx(whole.export_phrases())
+    assert parts.corpus_word_count == whole.corpus_word_count
+    assert dict(zip(parts.words, parts.word_counts.tolist())) == dict(
+        zip(whole.words, whole.word_counts.tolist()))
+
+
+def test_phrases_grouping_without_packed_keys():
+    rng = np.random.default_rng(0)
+    cols = [rng.integers(0, 4, 200), rng.integers(0, 3, 200)]
+    packed, _ = phrases._group(cols, [4, 3])
+    huge, rows = phrases._group(cols, [2 ** 40, 2 ** 40])     # the lexsort path
+    assert np.array_equal(packed, huge)
+    assert np.array_equal(cols[0][rows][huge], cols[0]) and np.array_equal(cols[1][rows][huge], cols[1])
+    a, run, b = (rng.integers(0, 5, 300) for _ in range(3))
+    count = rng.integers(1, 9, 300)
+    want = Counter()
+    for x, r, y, c in zip(a.tolist(), run.tolist(), b.tolist(), count.tolist()):
+        want[(x, r, y)] += c
+    for n_words in (5, 2 ** 40):
+        got = phrases._sum_counts(a, run, b, count, n_words, 5)
+        assert dict(zip(zip(got[0].tolist(), got[1].tolist(), got[2].tolist()),
+                        got[3].tolist())) == want
+
+
+def test_phrases_custom_scorer():
+    corpus = make_corpus(seed=4)
+    calls = []
+
+    def scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count,
+               corpus_word_count):
+        calls.append(bigram_count)
+        return original_scorer(worda_count, wordb_count, bigram_count, len_vocab,
+                               min_count, corpus_word_count)
+
+    custom = Phrases(corpus, min_count=3, threshold=1.0, scoring=scorer)
+    builtin = Phrases(corpus, min_count=3, threshold=1.0)
+    assert custom.export_phrases() == pytest.approx(builtin.export_phrases())
+    assert calls and min(calls) >= 3                  # only candidates seen min_count times
+    with pytest.raises(ValueError, match="lacks len_vocab"):
+        Phrases(scoring=lambda worda_count, wordb_count, bigram_count: 0)
+    Phrases(scoring=lambda **kw: 0.0)                 # **kwargs takes them all
+
+
+def test_phrases_rewrite_corpus_restartable_and_word2vec():
+    corpus = [["new", "york", "is", "big"], ["i", "love", "new", "york"]] * 20
+    model = Phrases(corpus, min_count=1, threshold=0.1)
+    rewritten = model[corpus]
+    assert len(rewritten) == len(corpus)
+    assert list(rewritten) == list(rewritten)          # restartable
+    w2v = Word2Vec(rewritten, vector_size=8, min_count=1, epochs=1, workers=1, seed=1)
+    assert "new_york" in w2v.wv and "new" not in w2v.wv
+    once = model[iter(corpus)]
+    assert len(list(once)) == len(corpus)
+    with pytest.raises(TypeError, match="one-shot iterator, already read"):
+        list(once)
+    assert model[np.array(["new", "york"])] == ["new_york"]
+    assert model[[]] == []
+
+
+def test_phrases_save_load(tmp_path):
+    corpus = make_corpus(seed=5)
+    model = Phrases(corpus, min_count=3, threshold=1.0, connector_words={"of", "the"},
+                    delimiter="+")
+    model.save(tmp_path / "p.fw2v")
+    loaded = Phrases.load(tmp_path / "p.fw2v")
+    assert loaded.export_phrases() == model.export_phrases()
+    assert [loaded[s] for s in corpus] == [model[s] for s in corpus]
+    assert loaded.connector_words == {"of", "the"} and loaded.delimiter == "+"
+    loaded.add_vocab(corpus)                          # the counts came back too
+    assert loaded.corpus_word_count == 2 * model.corpus_word_count
+    frozen = model.freeze()
+    frozen.save(tmp_path / "f.fw2v")
+    again = FrozenPhrases.load(tmp_path / "f.fw2v")
+    assert again.phrasegrams == frozen.phrasegrams
+    assert [again[s] for s in corpus] == [model[s] for s in corpus]
+    with pytest.raises(ValueError, match="frozen_phrases.*FrozenPhrases.load"):
+        Phrases.load(tmp_path / "f.fw2v")
+    data = (tmp_path / "p.fw2v").read_bytes()
+    (tmp_path / "cut.fw2v").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match="cut.fw2v"):
+        Phrases.load(tmp_path / "cut.fw2v")
+    model.scoring = lambda **kw: 1.0
+    with pytest.raises(ValueError, match="cannot be saved"):
+        model.save(tmp_path / "x.fw2v")
+    model.freeze().save(tmp_path / "x.fw2v")          # the scores are what is kept
+
+
+def test_phrases_frozen_threshold():
+    corpus = make_corpus(seed=6)
+    model = Phrases(corpus, min_count=3, threshold=1.0)
+    frozen = model.freeze()
+    assert frozen.export_phrases() == model.export_phrases()
+    top = max(frozen.phrasegrams.values())
+    frozen.threshold = top - 1e-9
+    assert len(frozen.export_phrases()) == 1
+
+
+def test_phrases_non_utf8_file(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes(b"caf\xe9 au lait\n" * 6 + b"the end\n")
+    with pytest.raises(ValueError, match="UTF-8"):
+        Phrases(corpus_file=path, min_count=1)
+    model = Phrases(corpus_file=path, min_count=1, threshold=0.1, unicode_errors="replace")
+    assert "caf\ufffd_au" in model.export_phrases()
+    out = tmp_path / "out.txt"
+    model.transform_file(path, out, unicode_errors="replace")
+    assert out.read_bytes().splitlines()[0] == b"caf\xe9_au lait"     # bytes kept
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(min_count=0), ValueError, "min_count must be a positive"),
+    (dict(min_count="5"), TypeError, "min_count must be a number"),
+    (dict(threshold=-1.0), ValueError, "threshold must be positive"),
+    (dict(threshold=float("nan")), ValueError, "finite"),
+    (dict(threshold=2.0, scoring="npmi"), ValueError, "between -1 and 1"),
+    (dict(scoring="pmi"), ValueError, "scoring must be one of"),
+    (dict(delimiter="a b"), ValueError, "whitespace"),
+    (dict(delimiter=b"_"), TypeError, "delimiter must be a str"),
+    (dict(connector_words="the"), TypeError, "collection of words"),
+    (dict(connector_words=[1]), TypeError, "connector words must be str"),
+])
+def test_phrases_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Phrases(**kwargs)
+
+
+def test_phrases_bad_corpus(tmp_path):
+    with pytest.raises(TypeError, match="not a list of tokens"):
+        Phrases(["new york"])
+    with pytest.raises(TypeError, match="tokens must be str"):
+        Phrases([["a", 3]])
+    with pytest.raises(TypeError, match="not a str"):
+        Phrases([["a", ["b"]]])
+    with pytest.raises(TypeError, match="not both or neither"):
+        Phrases([["a"]], corpus_file="x")
+    with pytest.raises(TypeError, match="corpus_file="):
+        Phrases("corpus.txt")
+    with pytest.raises(TypeError, match="split it first"):
+        Phrases()["new york"]
+    model = Phrases([])                                # an empty corpus: no phrases
+    assert model.export_phrases() == {} and model[["a", "b"]] == ["a", "b"]
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert Phrases(corpus_file=empty).transform_file(empty, tmp_path / "o.txt") == 0
+    assert (tmp_path / "o.txt").read_bytes() == b""
+    with pytest.raises(ValueError, match="is the source file"):
+        Phrases(corpus_file=empty).transform_file(empty, empty)
+
+
+def test_cli_phrases(tmp_path, capsys):
+    corpus = make_corpus(seed=7)
+    src = tmp_path / "c.txt"
+    src.write_text("".join(" ".join(s) + "\n" for s in corpus if s), encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert cli.main(["phrases", "-train", str(src), "-output", str(out), "-min-count", "3",
+                     "-threshold", "20"]) == 0
+    model = Phrases(corpus, min_count=3, threshold=20, scoring="word2phrase")
+    assert out.read_text().splitlines() == [" ".join(model[s]) for s in corpus if s]
+    assert "phrases scoring above 20.0 (word2phrase)" in capsys.readouterr().err
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--min-count", "3", "--threshold", "1", "--connector-words", "english",
+                     "--quiet"]) == 0
+    model = Phrases(corpus, min_count=3, threshold=1, connector_words=ENGLISH_CONNECTOR_WORDS)
+    assert out.read_text().splitlines() == [" ".join(model[s]) for s in corpus if s]
+    words = tmp_path / "conn.txt"
+    words.write_text("of\nthe\n")
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--connector-words", str(words), "--quiet", "--min-count", "3",
+                     "--threshold", "1"]) == 0
+    assert "bank_of_america" in out.read_text()
+    capsys.readouterr()
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--threshold", "-1"]) == 2
+    assert "(option --threshold)" in capsys.readouterr().err
+    assert cli.main(["phrases", "-train", str(src), "-output", str(src)]) == 2
+    assert "also the input" in capsys.readouterr().err
+    assert cli.main(["phrases", "-train", str(src)]) == 2
+    assert "-output FILE is required" in capsys.readouterr().err
+    assert cli.main(["phrases", "-train", str(src), "-output", str(out), "-size", "3"]) == 2
+    assert "unknown word2phrase option '-size'" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "o")
