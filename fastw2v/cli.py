@@ -557,11 +557,17 @@ def cmd_phrases(args) -> int:
         raise UserError(f"{args.output} is also the input: writing it would destroy it; "
                         f"choose another output file")
     connectors = frozenset()
-    if args.connector_words == "english":
+    name = args.connector_words
+    if name is not None and name.lower() == "english" and not os.path.exists(name):
         connectors = ENGLISH_CONNECTOR_WORDS
-    elif args.connector_words is not None:
-        with open(args.connector_words, encoding="utf-8") as f:
-            connectors = frozenset(f.read().split())
+    elif name is not None:
+        try:
+            with open(name, encoding="utf-8") as f:
+                connectors = frozenset(f.read().split())
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read the connector words from {name!r} ({exc}) "
+                            f"(option --connector-words: 'english', or a UTF-8 file of "
+                            f"words)") from None
     t0 = time.perf_counter()
     try:
         model = Phrases(connector_words=connectors, **args.params)
@@ -570,8 +576,7 @@ def cmd_phrases(args) -> int:
         name = next((n for n in args.params if message.startswith(n)), None)
         if name is None:
             raise
-        flag = next((f for f, d in args.flags.items() if d == name),
-                    "--" + name.replace("_", "-"))
+        flag = args.flags.get(name) or "--" + name.replace("_", "-")
         raise UserError(f"{message} (option {flag})") from None
     model.add_vocab(corpus_file=args.corpus_file,
                     unicode_errors=args.params["unicode_errors"])

@@ -644,10 +644,10 @@ def write_word2vec(path, keys, vectors, *, binary=False, write_header=True, tota
     n, dim = vectors.shape
     header = f"{n if total_vec is None else int(total_vec)} {dim}\n".encode()
     if append:
-        with open(path, "ab") as raw, _compressor(path, raw) as f:
+        with open(path, "ab") as raw, compressor(path, raw) as f:
             _write_records(f, header if write_header else b"", words, vectors, order, binary)
     else:
-        with atomic_write(path) as raw, _compressor(path, raw) as f:
+        with atomic_write(path) as raw, compressor(path, raw) as f:
             _write_records(f, header if write_header else b"", words, vectors, order, binary)
 
 
@@ -678,7 +678,7 @@ def _encode_keys(keys, prefix):
     return words
 
 
-def _compressor(path, raw):
+def compressor(path, raw):
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)
@@ -730,8 +730,8 @@ def write_vocab_counts(path, keys, counts, prefix="", append=False):
     words = _encode_keys(keys, prefix)
     data = b"".join(b"%s %d\n" % (w, int(c)) for w, c in zip(words, counts))
     if append:
-        with open(path, "ab") as raw, _compressor(path, raw) as f:
+        with open(path, "ab") as raw, compressor(path, raw) as f:
             f.write(data)
     else:
-        with atomic_write(path) as raw, _compressor(path, raw) as f:
+        with atomic_write(path) as raw, compressor(path, raw) as f:
             f.write(data)

@@ -10,99 +10,108 @@ one pass makes pairs, and a second pass over the output (a new ``Phrases`` on th
 rewritten corpus) makes phrases of up to four words, as word2vec.c's demo does.
 
 Counting is vectorised: the corpus becomes an array of word ids (read from a file in
-compiled code), candidates are counted by sorting their keys, and every score comes from
-numpy at once. Counts are exact (no pruning), kept per word sequence, so a token that
-already holds the delimiter ("new_york" in the text) is never confused with a phrase.
+compiled code), cut into windows of about a million tokens (a sentence may span several:
+text8 is one line); candidates are counted by sorting packed keys, and every score comes
+from numpy at once, with gensim's arithmetic. Counts are exact (no pruning), kept per word
+sequence, so a token that already holds the delimiter ("new_york" in the text) is never
+confused with a phrase.
 """
 from __future__ import annotations
 
 import inspect
+import itertools
+import logging
 import math
 import numbers
 import os
+import time
+import types
 
 import numpy as np
 
-from fastw2v import native
+from fastw2v import _vocab, native
+from fastw2v.config import UNICODE_ERRORS
 from fastw2v.corpus import check_restartable, check_sentence
+from fastw2v.formats import compressor
 from fastw2v.vocab import count_file
+
+logger = logging.getLogger("fastw2v")
 
 # gensim's list (gensim.models.phrases.ENGLISH_CONNECTOR_WORDS): articles, prepositions
 # and conjunctions that may sit inside a phrase ("bank_of_america")
 ENGLISH_CONNECTOR_WORDS = frozenset(
     "a an the for of with without at from to in on by and or".split())
 
-SCORINGS = ("default", "npmi", "word2phrase")
 _SCORER_PARAMS = ("worda_count", "wordb_count", "bigram_count", "len_vocab", "min_count",
                   "corpus_word_count")
-_BATCH_TOKENS = 1 << 20         # tokens per counting batch (bounds the temporaries)
-_WRITE_TOKENS = 1 << 20         # tokens per block of rewritten text
+_WINDOW_TOKENS = 1 << 20        # tokens per window of counting or rewriting
 
 
 # ---------------------------------------------------------------------------------------
-# scores
+# scores: scalars or numpy arrays, with the peers' arithmetic
 
 def original_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count,
                     corpus_word_count):
     """gensim's default score, after Mikolov et al. (2013):
     ``(bigram_count - min_count) / (worda_count * wordb_count) * len_vocab``, where
     len_vocab is the number of distinct words (connector words aside) plus the number of
-    distinct candidates. Works on scalars and on numpy arrays."""
-    return (np.subtract(bigram_count, min_count, dtype=np.float64)
-            / np.multiply(worda_count, wordb_count, dtype=np.float64) * len_vocab)
+    distinct candidates."""
+    denom = np.multiply(worda_count, wordb_count, dtype=np.int64)   # (exact, as gensim's)
+    return np.subtract(bigram_count, min_count) / denom.astype(np.float64) * len_vocab
 
 
 def npmi_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count,
                 corpus_word_count):
     """Normalised pointwise mutual information (Bouma 2009), in [-1, 1]:
     ``ln(p(ab) / (p(a) p(b))) / -ln(p(ab))`` with p(x) = count(x) / corpus_word_count;
-    -inf for a candidate seen fewer than min_count times. Scalars or numpy arrays."""
+    -inf for a candidate seen fewer than min_count times."""
     n = float(corpus_word_count)
     pa = np.divide(worda_count, n)
     pb = np.divide(wordb_count, n)
     pab = np.divide(bigram_count, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.log(pab / (pa * pb)) / -np.log(pab)
-    score = np.where(np.greater_equal(bigram_count, min_count) & np.isfinite(score),
-                     score, -np.inf)
-    return score if score.ndim else float(score)
+    ratio = np.atleast_1d(pab / (pa * pb))
+    usable = np.atleast_1d(np.greater_equal(bigram_count, min_count) & (pab > 0))
+    score = np.full(ratio.shape, -np.inf)
+    # math.log, not numpy's: numpy's vectorised log may differ in the last bit, and a
+    # score on the threshold must fall where gensim's does
+    score[usable] = [math.log(r) / -math.log(p) for r, p in
+                     zip(ratio[usable].tolist(), np.atleast_1d(pab)[usable].tolist())]
+    return score if np.ndim(pab) else float(score[0])
 
 
 def word2phrase_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count,
                        corpus_word_count):
-    """word2vec.c's word2phrase score:
-    ``(bigram_count - min_count) / (worda_count * wordb_count) * corpus_word_count``
-    (its default threshold is 100). Scalars or numpy arrays."""
-    return original_scorer(worda_count, wordb_count, bigram_count, corpus_word_count,
-                           min_count, corpus_word_count)
+    """word2vec.c's word2phrase score, in float32 as it computes it:
+    ``(bigram_count - min_count) / worda_count / wordb_count * corpus_word_count``
+    (its default threshold is 100)."""
+    f32 = np.float32
+    return (np.asarray(np.subtract(bigram_count, min_count), f32) / np.asarray(worda_count, f32)
+            / np.asarray(wordb_count, f32) * f32(corpus_word_count))
 
 
 _SCORERS = {"default": original_scorer, "npmi": npmi_scorer,
             "word2phrase": word2phrase_scorer}
+SCORINGS = tuple(_SCORERS)
 
 
-def _check_scoring(scoring):
+# ---------------------------------------------------------------------------------------
+# settings: checked here only
+
+def check_settings(min_count, threshold, scoring, delimiter):
+    """Raise TypeError or ValueError, naming the setting and a fix, for a bad value."""
+    if isinstance(min_count, bool) or not isinstance(min_count, numbers.Real):
+        raise TypeError(f"min_count must be a number, got {type(min_count).__name__}")
+    if not (min_count > 0 and math.isfinite(min_count)):
+        raise ValueError(f"min_count must be a positive number, got {min_count}")
     if isinstance(scoring, str):
         if scoring not in _SCORERS:
             raise ValueError(f"scoring must be one of {SCORINGS} or a function, "
                              f"got {scoring!r}")
-        return
-    if not callable(scoring):
+    elif callable(scoring):
+        _check_scorer(scoring)
+    else:
         raise TypeError(f"scoring must be one of {SCORINGS} or a function, "
                         f"got {type(scoring).__name__}")
-    try:
-        params = inspect.signature(scoring).parameters
-    except (TypeError, ValueError):
-        return                                  # (a builtin without a signature)
-    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
-    missing = [p for p in _SCORER_PARAMS if p not in params]
-    if missing and not takes_any:
-        raise ValueError(f"a scoring function is called with the keyword arguments "
-                         f"{', '.join(_SCORER_PARAMS)}; {scoring!r} lacks "
-                         f"{', '.join(missing)} (add **kwargs to ignore those it needs not)")
-
-
-def _check_threshold(threshold, scoring):
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
     if not math.isfinite(threshold):
@@ -113,21 +122,29 @@ def _check_threshold(threshold, scoring):
     if scoring == "npmi" and not -1 <= threshold <= 1:
         raise ValueError(f"threshold must be between -1 and 1 with scoring='npmi' "
                          f"(npmi scores lie there), got {threshold}; try 0.5")
-
-
-def _check_min_count(min_count):
-    if isinstance(min_count, bool) or not isinstance(min_count, numbers.Real):
-        raise TypeError(f"min_count must be a number, got {type(min_count).__name__}")
-    if not min_count > 0 or not math.isfinite(min_count):
-        raise ValueError(f"min_count must be a positive number, got {min_count}")
+    _check_delimiter(delimiter)
 
 
 def _check_delimiter(delimiter):
     if not isinstance(delimiter, str):
         raise TypeError(f"delimiter must be a str, got {type(delimiter).__name__}")
-    if any(c in " \t\n\r\x0b\x0c" for c in delimiter):
-        raise ValueError(f"delimiter {delimiter!r} holds whitespace: a phrase written out "
-                         f"would be read back as separate words; use e.g. '_'")
+    if not delimiter or any(c in " \t\n\r\x0b\x0c" for c in delimiter):
+        raise ValueError(f"delimiter {delimiter!r} is empty or holds whitespace: a phrase "
+                         f"written out would be ambiguous or read back as separate "
+                         f"words; use e.g. '_'")
+
+
+def _check_scorer(scoring):
+    try:
+        params = inspect.signature(scoring).parameters
+    except (TypeError, ValueError):
+        return                                  # (a builtin without a signature)
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    missing = [p for p in _SCORER_PARAMS if p not in params]
+    if missing and not takes_any:
+        raise ValueError(f"a scoring function is called with the keyword arguments "
+                         f"{', '.join(_SCORER_PARAMS)}; {scoring!r} lacks "
+                         f"{', '.join(missing)} (add **kwargs to ignore those it needs not)")
 
 
 def _connector_set(connector_words):
@@ -142,18 +159,14 @@ def _connector_set(connector_words):
     return words
 
 
+def _check_unicode_errors(unicode_errors):
+    if unicode_errors not in UNICODE_ERRORS:
+        raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
+                         f"got {unicode_errors!r}")
+
+
 # ---------------------------------------------------------------------------------------
 # vectorised counting
-
-def _candidates(ids, lengths, is_conn):
-    """Start and end positions (s, e) of every candidate in the id stream `ids`, cut into
-    sentences of `lengths` ids: consecutive non-connector tokens of one sentence, with
-    only connector tokens between them."""
-    pos = np.flatnonzero(~is_conn[ids])
-    sentence = np.searchsorted(np.cumsum(lengths), pos, side="right")
-    same = sentence[1:] == sentence[:-1]
-    return pos[:-1][same], pos[1:][same]
-
 
 def _pack(columns, bounds):
     """One int64 key per row, ordered as the rows (mixed radix: column i below bounds[i]),
@@ -198,9 +211,46 @@ def _group(columns, bounds):
     return codes, rows
 
 
-def _run_codes(ids, s, e, conn_code, n_conn):
-    """Codes of the connector runs ids[s+1:e] (0 for none), equal exactly when the runs
-    are equal, with one candidate holding each code: interned one position at a time."""
+def _windows(ids, ends, is_conn, size):
+    """Cut the id stream (sentences ending at `ends`) into windows of `size` tokens, a
+    sentence possibly across several: yields (start, lo, hi), tokens lo:hi being the
+    window's own, and start <= lo where its candidates begin: the last non-connector token
+    before lo in lo's sentence (the candidate across the cut starts there; the window
+    before has no candidate starting there), else lo."""
+    n, lo, anchor = len(ids), 0, None
+    while lo < n:
+        hi = min(lo + size, n)
+        start = lo if anchor is None else anchor
+        yield start, lo, hi
+        k = int(np.searchsorted(ends, hi, side="left"))      # the sentence holding hi
+        sentence_start = int(ends[k - 1]) if k else 0
+        if hi < n and ends[k] != hi:
+            first = max(start, sentence_start)
+            words = np.flatnonzero(~is_conn[ids[first:hi]])
+            if len(words):
+                anchor = first + int(words[-1])
+            elif anchor is not None and anchor < sentence_start:
+                anchor = None
+        else:
+            anchor = None
+        lo = hi
+
+
+def _candidates(ids, ends, is_conn, start, hi):
+    """Start and end positions (s, e) of the candidates in ids[start:hi]: consecutive
+    non-connector tokens of one sentence, with only connector tokens between them."""
+    pos = start + np.flatnonzero(~is_conn[ids[start:hi]])
+    sentence = np.searchsorted(ends, pos, side="right")
+    same = sentence[1:] == sentence[:-1]
+    return pos[:-1][same], pos[1:][same]
+
+
+def _run_tuples(ids, s, e, is_conn):
+    """The connector runs ids[s+1:e] of the candidates: a code per candidate, equal exactly
+    when the runs are equal, and the run of each code as a tuple. Interned one position
+    at a time (prefixes of different lengths get different codes)."""
+    conn_code = np.cumsum(is_conn) - 1
+    n_conn = max(int(is_conn.sum()), 1)
     gap = e - s - 1
     code = np.zeros(len(s), np.int64)
     live = np.flatnonzero(gap > 0)
@@ -211,87 +261,64 @@ def _run_codes(ids, s, e, conn_code, n_conn):
         n_codes += int(step.max()) + 1
         live = live[gap[live] > level]
         level += 1
-    codes, first = _group([code], [n_codes])
-    return codes, first
+    codes, rows = _group([code], [n_codes])
+    return codes, [tuple(ids[s[j] + 1:e[j]].tolist()) for j in rows.tolist()]
 
 
 class _Runs:
     """The distinct connector runs (tuples of word ids), numbered from 1; 0 is no run."""
 
-    def __init__(self):
-        self.runs = [()]
-        self.index = {(): 0}
+    def __init__(self, runs=((),)):
+        self.runs = list(runs)
+        self.index = {r: i for i, r in enumerate(self.runs)}
 
-    def numbers(self, ids, s, e, is_conn, create=False, to_word=None):
-        """The run number of each candidate (s, e) in `ids`; with `to_word`, ids are first
-        mapped to the word ids the runs are made of (-1: not one of them). A run not yet
-        known is added (create=True) or numbered -1."""
-        conn_code = np.cumsum(is_conn) - 1
-        codes, first = _run_codes(ids, s, e, conn_code, max(int(is_conn.sum()), 1))
-        table = np.empty(len(first), np.int64)
-        for i, j in enumerate(first.tolist()):
-            run = ids[s[j] + 1:e[j]]
-            run = tuple((run if to_word is None else to_word[run]).tolist())
-            number = self.index.get(run)
-            if number is None and create:
-                number = self.index[run] = len(self.runs)
-                self.runs.append(run)
-            table[i] = -1 if number is None else number
-        return table[codes]
+    def intern(self, run) -> int:
+        number = self.index.get(run)
+        if number is None:
+            number = self.index[run] = len(self.runs)
+            self.runs.append(run)
+        return number
 
-
-def _count_candidates(ids, lengths, is_conn, runs):
-    """Candidates of one batch as (a, run, b, count) arrays, one row per distinct one."""
-    s, e = _candidates(ids, lengths, is_conn)
-    run = runs.numbers(ids, s, e, is_conn, create=True)
-    a, b = ids[s].astype(np.int64), ids[e].astype(np.int64)
-    return _sum_counts(a, run, b, None, len(is_conn), len(runs.runs))
+    def truncate(self, n):
+        for run in self.runs[n:]:
+            del self.index[run]
+        del self.runs[n:]
 
 
 def _sum_counts(a, run, b, count, n_words, n_runs):
-    """The distinct rows (a, run, b) with their summed counts (count None: each row 1)."""
+    """The distinct rows (a, run, b), int32, with their summed counts (count None: each
+    row counts 1)."""
     if not len(a):
-        return a.astype(np.int32), run.astype(np.int32), b.astype(np.int32), np.zeros(0, np.int64)
+        return (np.zeros(0, np.int32),) * 3 + (np.zeros(0, np.int64),)
     bounds = [n_runs, n_words, n_words]
     key = _pack([run, a, b], bounds)
     if key is None:
         codes, rows = _group([run, a, b], bounds)
         weights = np.ones(len(codes)) if count is None else count
-        return (a[rows].astype(np.int32), run[rows].astype(np.int32),
-                b[rows].astype(np.int32), np.bincount(codes, weights, len(rows)).astype(np.int64))
-    if count is None:
+        sums = np.bincount(codes, weights, len(rows))
+        a, run, b = a[rows], run[rows], b[rows]
+    elif count is None:
         key, sums = np.unique(key, return_counts=True)         # (a sort, no argsort)
+        run, a, b = _unpack(key, bounds)
     else:
         order = np.argsort(key, kind="stable")     # (merges sorted runs in linear time)
         key = key[order]
         starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
         key, sums = key[starts], np.add.reduceat(count[order], starts)
-    run, a, b = _unpack(key, bounds)
-    return a.astype(np.int32), run.astype(np.int32), b.astype(np.int32), sums.astype(np.int64)
+        run, a, b = _unpack(key, bounds)
+    return (a.astype(np.int32), run.astype(np.int32), b.astype(np.int32),
+            sums.astype(np.int64))
 
 
-def _taken(accepted, s, e):
+def _taken(accepted, s, e, first_blocked=False):
     """Which candidates the left-to-right rewrite joins: an accepted candidate is joined
-    unless the candidate just before it, ending where it starts, was joined."""
+    unless the one just before it, ending where it starts, was joined (first_blocked: the
+    first candidate's predecessor, in the window before, was)."""
     chained = np.zeros(len(s), bool)
     chained[1:] = accepted[:-1] & (e[:-1] == s[1:])
-    starts = np.where(~chained, np.arange(len(s)), 0)
-    place = np.arange(len(s)) - np.maximum.accumulate(starts)
+    chain_start = np.maximum.accumulate(np.where(~chained, np.arange(len(s)), 0))
+    place = np.arange(len(s)) - chain_start + (first_blocked & (chain_start == 0))
     return accepted & (place % 2 == 0)
-
-
-# ---------------------------------------------------------------------------------------
-# rewriting
-
-def _blocks(ends, size):
-    """(lo, hi, first, last): token range lo:hi of sentences first:last, about `size`
-    tokens a block (a longer sentence alone), for sentences ending at `ends`."""
-    lo = first = 0
-    while first < len(ends):
-        last = max(int(np.searchsorted(ends, lo + size, side="right")), first + 1)
-        hi = int(ends[last - 1])
-        yield lo, hi, first, last
-        lo, first = hi, last
 
 
 def _gather(pool, starts, lengths) -> bytes:
@@ -299,6 +326,22 @@ def _gather(pool, starts, lengths) -> bytes:
     out_start = np.cumsum(lengths) - lengths
     index = np.repeat(starts - out_start, lengths) + np.arange(int(lengths.sum()))
     return pool[index].tobytes()
+
+
+# ---------------------------------------------------------------------------------------
+# rewriting
+
+def _is_single(obj):
+    """(True, sentence) if obj is one sentence (empty, or its first item a str), else
+    (False, corpus); an iterator gets its first item back (gensim's rule)."""
+    it = iter(obj)
+    try:
+        first = next(it)
+    except StopIteration:
+        return True, obj
+    if it is obj:
+        obj = itertools.chain([first], it)
+    return isinstance(first, str), obj
 
 
 class _Rewritten:
@@ -328,19 +371,27 @@ class _Rewritten:
 class _PhraseTransform:
     """What Phrases and FrozenPhrases share: rewriting sentences, given the phrases."""
 
-    _compiled = _table = _table_for = _table_delim = None
-
     def _accepted(self) -> dict:
-        """{(word, ..., word): score} of the phrases above the threshold."""
+        """{(word, ..., word): score} of the phrases above the threshold (the same
+        object until something changes)."""
         raise NotImplementedError
+
+    @property
+    def connector_words(self) -> frozenset:
+        """Words that may sit inside a phrase but neither start nor end one."""
+        return self._connectors
+
+    @connector_words.setter
+    def connector_words(self, words):
+        self._connectors = _connector_set(words)
 
     def _phrase_table(self):
         """The accepted phrases with their joined forms: {words: (joined, score)}."""
         accepted = self._accepted()
-        if getattr(self, "_table_for", None) is not accepted or self._table_delim != self.delimiter:
+        key = (id(accepted), self.delimiter)
+        if getattr(self, "_table_key", None) != key or self._table_for is not accepted:
             self._table = {k: (self.delimiter.join(k), s) for k, s in accepted.items()}
-            self._table_for, self._table_delim = accepted, self.delimiter
-            self._compiled = None
+            self._table_key, self._table_for = key, accepted
         return self._table
 
     def analyze_sentence(self, sentence):
@@ -371,16 +422,17 @@ class _PhraseTransform:
 
     def __getitem__(self, sentence):
         """A sentence (list of str) rewritten, as a list; or, given a corpus (iterable of
-        sentences), a restartable iterable of rewritten sentences (as gensim)."""
+        sentences), a restartable iterable of rewritten sentences (as gensim: an empty
+        input, or one whose first item is a str, is a sentence)."""
         if isinstance(sentence, (str, bytes)):
             raise TypeError(f"expected a sentence (list of str) or a corpus, got a "
                             f"{type(sentence).__name__}; split it first, e.g. line.split()")
-        if isinstance(sentence, (list, tuple)):
-            if not sentence or isinstance(sentence[0], str):
-                return [token for token, _ in self.analyze_sentence(sentence)]
-        elif isinstance(sentence, np.ndarray) and sentence.dtype.kind == "U":
-            return [token for token, _ in self.analyze_sentence(sentence.tolist())]
-        return _Rewritten(self, check_restartable(sentence, "the corpus to rewrite", passes=1))
+        if isinstance(sentence, np.ndarray):
+            sentence = sentence.tolist()          # (a 1-D str array, or 2-D: rows)
+        single, sentence = _is_single(check_restartable(sentence, "the input", passes=1))
+        if single:
+            return [token for token, _ in self.analyze_sentence(sentence)]
+        return _Rewritten(self, sentence)
 
     def find_phrases(self, sentences) -> dict:
         """The phrases the rewrite makes in `sentences`: {joined: score}."""
@@ -396,84 +448,94 @@ class _PhraseTransform:
         """Every phrase above the threshold: {joined: score} (gensim's export_phrases)."""
         return {joined: score for joined, score in self._phrase_table().values()}
 
-    def transform_file(self, source, output, unicode_errors="strict"):
+    def transform_file(self, source, output, unicode_errors="strict") -> int:
         """Rewrite a text file (one sentence per line; .gz, .bz2 and .xz read) into
-        `output`, plain text with phrases joined, as word2phrase does: ready for
-        ``Word2Vec(corpus_file=output)`` or another Phrases pass.
+        `output` with the phrases joined, as word2phrase does: ready for
+        ``Word2Vec(corpus_file=output)`` or another Phrases pass. An output named .gz,
+        .bz2 or .xz is compressed; it is written atomically.
 
         Tokens keep their bytes; each line holding a token becomes one line of tokens
-        separated by single spaces (blank lines and extra whitespace go). The source is
-        read once, into memory as 4 bytes per token. Returns the number of phrases made.
+        separated by single spaces (blank lines and extra whitespace go). The source's
+        tokens are held in memory at 4 bytes each. Returns the number of phrases made.
         """
+        _check_unicode_errors(unicode_errors)
+        output = os.fspath(output)
+        directory = os.path.dirname(output) or "."
+        if not os.path.isdir(directory):
+            raise FileNotFoundError(f"cannot write {output!r}: no directory {directory!r}")
         if os.path.exists(output) and os.path.exists(source) and os.path.samefile(
                 source, output):
-            raise ValueError(f"output {os.fspath(output)!r} is the source file: it would be "
+            raise ValueError(f"output {output!r} is the source file: it would be "
                              f"overwritten while read; write to another file")
         raw = count_file(source, unicode_errors=unicode_errors, record=True)
-        counter = raw.recording.counter
-        table_keys = raw.recording.table_keys
+        counter, table_keys = raw.recording.counter, raw.recording.table_keys
         raw_words = counter.export()[0]
         ids, lengths = counter.take_encoded(np.arange(len(raw_words), dtype=np.int32))
-        words, runs, accepted_keys, conn_words = self._compile()
+        ends = np.cumsum(lengths)
+        words, runs, accepted_keys = self._compile()
         n_words = len(words) + 1
         # the file's words (table indices) as the phrases' word ids, -1 for others
         to_word = np.array([words.get(k, -1) for k in table_keys], np.int64)
-        is_conn = np.array([k in conn_words for k in table_keys], bool)
+        is_conn = np.array([k in self.connector_words for k in table_keys], bool)
+        # which candidates are joined, window by window (the rewrite's state carried)
+        joined_s, joined_e, last_end = [], [], -1
+        for start, lo, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
+            s, e = _candidates(ids, ends, is_conn, start, hi)
+            codes, tuples = _run_tuples(ids, s, e, is_conn)
+            run = np.array([runs.index.get(tuple(to_word[list(t)].tolist()), -1)
+                            for t in tuples], np.int64)[codes]
+            a, b = to_word[ids[s]], to_word[ids[e]]
+            key = np.where((a >= 0) & (b >= 0) & (run >= 0),
+                           (run * n_words + a) * n_words + b, -1)
+            at = np.minimum(np.searchsorted(accepted_keys, key), max(len(accepted_keys) - 1, 0))
+            accepted = (accepted_keys[at] == key) if len(accepted_keys) else key < -1
+            taken = _taken(accepted, s, e, bool(len(s)) and s[0] == last_end)
+            if taken.any():
+                joined_s.append(s[taken])
+                joined_e.append(e[taken])
+                last_end = int(e[taken][-1])
+        joined_s = np.concatenate(joined_s or [np.zeros(0, np.int64)])
+        joined_e = np.concatenate(joined_e or [np.zeros(0, np.int64)])
         pieces = raw_words + [b" ", b"\n", self.delimiter.encode("utf-8")]
         space, newline, delim = len(raw_words), len(raw_words) + 1, len(raw_words) + 2
         pool = np.frombuffer(b"".join(pieces), np.uint8)
         piece_len = np.array([len(p) for p in pieces], np.int64)
         piece_start = np.cumsum(piece_len) - piece_len
-        n_made = 0
-        ends = np.cumsum(lengths)
-        with native.atomic_write(output) as f:
-            for lo, hi, first, last in _blocks(ends, _WRITE_TOKENS):
-                block = ids[lo:hi]
-                block_ends = ends[first:last] - lo
-                s, e = _candidates(block, np.diff(block_ends, prepend=0), is_conn)
-                run = runs.numbers(block, s, e, is_conn, to_word=to_word)
-                a, b = to_word[block[s]], to_word[block[e]]
-                ok = (a >= 0) & (b >= 0) & (run >= 0)
-                key = (np.where(ok, run * n_words + a, 0)) * n_words + b
-                at = np.minimum(np.searchsorted(accepted_keys, key), len(accepted_keys) - 1)
-                found = accepted_keys[at] == key if len(accepted_keys) else np.zeros(len(key), bool)
-                taken = _taken(ok & found, s, e)
-                n_made += int(taken.sum())
-                # a token is glued to the one before it inside a phrase: s+1 .. e
-                n = len(block)
-                marks = (np.bincount(s[taken] + 1, minlength=n + 1)
-                         - np.bincount(e[taken] + 1, minlength=n + 1))
-                glued = np.cumsum(marks[:n]) > 0
-                sep = np.full(n, space, np.int64)           # what follows each token
-                sep[:-1][glued[1:]] = delim
-                sep[block_ends - 1] = newline
+        with native.atomic_write(output) as raw_file, compressor(output, raw_file) as f:
+            for lo in range(0, len(ids), _WINDOW_TOKENS):
+                hi = min(lo + _WINDOW_TOKENS, len(ids))
+                n = hi - lo
+                # tokens lo..hi glued to the one before: s+1 .. e of a joined candidate
+                k0 = np.searchsorted(joined_e, lo)
+                k1 = np.searchsorted(joined_s, hi + 1)
+                marks = (np.bincount(np.clip(joined_s[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2)
+                         - np.bincount(np.clip(joined_e[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2))
+                glued = np.cumsum(marks)[1:n + 1] > 0          # glued[i]: token lo + i + 1
+                sep = np.where(glued, delim, space)            # what follows each token
+                sentence_ends = ends[np.searchsorted(ends, lo + 1):
+                                     np.searchsorted(ends, hi, side="right")]
+                sep[sentence_ends - 1 - lo] = newline
                 order = np.empty(2 * n, np.int64)
-                order[0::2] = block
+                order[0::2] = ids[lo:hi]
                 order[1::2] = sep
                 f.write(_gather(pool, piece_start[order], piece_len[order]))
-        return n_made
+        return len(joined_s)
 
     def _compile(self):
-        """The accepted phrases over ids of their own words, for vectorised rewriting:
-        (word -> id, _Runs, sorted packed keys, connector words)."""
-        self._phrase_table()
-        if self._compiled is None:
+        """The accepted phrases over ids of their own words, for rewriting files:
+        (word -> id, _Runs, sorted packed keys); cached."""
+        table = self._phrase_table()
+        key = (id(table), self.connector_words)
+        if getattr(self, "_compiled_key", None) != key or self._compiled_for is not table:
             words, runs = {}, _Runs()
-            keys = []
-            for phrase in self._table:
+            for phrase in table:
                 for w in phrase:
                     words.setdefault(w, len(words))
             n_words = len(words) + 1
-            for phrase in self._table:
-                run = tuple(words[w] for w in phrase[1:-1])
-                number = runs.index.get(run)
-                if number is None:
-                    number = runs.index[run] = len(runs.runs)
-                    runs.runs.append(run)
-                keys.append((number * n_words + words[phrase[0]]) * n_words
-                            + words[phrase[-1]])
-            self._compiled = (words, runs, np.unique(np.array(keys, np.int64)),
-                              frozenset(self.connector_words))
+            keys = [(runs.intern(tuple(words[w] for w in p[1:-1])) * n_words
+                     + words[p[0]]) * n_words + words[p[-1]] for p in table]
+            self._compiled = (words, runs, np.unique(np.array(keys, np.int64)))
+            self._compiled_key, self._compiled_for = key, table
         return self._compiled
 
 
@@ -492,54 +554,64 @@ class Phrases(_PhraseTransform):
         A text file, one sentence per line, tokens separated by whitespace (.gz, .bz2
         and .xz are decompressed), counted in compiled code.
     min_count : int or float, default 5
-        A candidate seen fewer than min_count times is never a phrase; the default and
-        word2phrase scores also subtract it from the candidate's count.
+        gensim's: the default and word2phrase scores subtract it from a candidate's
+        count, and npmi gives -inf below it.
     threshold : float, default 10.0
         A candidate scoring above it is a phrase (word2phrase's default is 100 with its
         score; npmi scores lie in [-1, 1]).
     scoring : {'default', 'npmi', 'word2phrase'} or callable, default 'default'
         'default' is gensim's score (:func:`original_scorer`), 'npmi' normalised PMI
-        (:func:`npmi_scorer`), 'word2phrase' word2vec.c's (:func:`word2phrase_scorer`).
-        A function is called, with keyword arguments ``worda_count, wordb_count,
-        bigram_count, len_vocab, min_count, corpus_word_count``, once for each distinct
-        candidate seen at least min_count times (such a model cannot be saved).
+        (:func:`npmi_scorer`), 'word2phrase' word2vec.c's, in float32 as it computes it
+        (:func:`word2phrase_scorer`). A function is called, as gensim calls it, with the
+        keyword arguments ``worda_count, wordb_count, bigram_count, len_vocab,
+        min_count, corpus_word_count``, once for each distinct candidate (a Python call
+        each: slower; such a model cannot be saved, its frozen phrases can).
     delimiter : str, default '_'
-        Joins the words of a phrase (no whitespace).
+        Joins the words of a phrase (not empty, no whitespace).
     connector_words : collection of str, default none
         Words that may sit inside a phrase but neither start nor end one
         (:data:`ENGLISH_CONNECTOR_WORDS` for English: "bank_of_america"). They are not
         counted as words, and a candidate's score is that of its first and last words.
+        Fixed once words are counted (the counts depend on them).
     unicode_errors : {'strict', 'replace', 'ignore'}, default 'strict'
         For `corpus_file`: what to do with tokens that are not valid UTF-8.
+    max_vocab_size, progress_per
+        gensim's, accepted for compatibility: ``max_vocab_size=None`` (counts are exact,
+        never pruned; another value is refused) and any ``progress_per`` (one INFO line
+        is logged per corpus counted).
 
     Notes
     -----
     After counting, ``phrases[sentence]`` rewrites a sentence, ``phrases[corpus]`` a
     whole corpus as it is read, and :meth:`transform_file` a file. Changing
-    ``threshold``, ``min_count`` or ``scoring`` afterwards takes effect at once; counts
-    are kept, and :meth:`add_vocab` adds more.
+    ``threshold``, ``min_count``, ``scoring`` or ``delimiter`` afterwards takes effect at
+    once; counts are kept, and :meth:`add_vocab` adds more (its time grows with the
+    counts held: give it large batches).
 
-    Counts are exact, so memory grows with the number of distinct candidates (about 32
-    bytes each; gensim's ``max_vocab_size`` pruning is not offered), and counting a file
-    holds its tokens (4 bytes each) in memory. gensim counts phrases by their joined
-    text, so a token that already holds the delimiter adds to the phrase's count there;
-    here it does not, and otherwise the phrases and scores are gensim's.
+    Counts are exact, so memory grows with the number of distinct candidates (about 20
+    bytes each, a few times that while they are merged; gensim's ``max_vocab_size``
+    pruning is not offered), and counting a file holds its tokens (4 bytes each) in
+    memory. gensim counts phrases by their joined text, so a token that already holds
+    the delimiter adds to the phrase's count there; here it does not, and otherwise the
+    phrases and scores are gensim's.
     """
 
     def __init__(self, sentences=None, *, corpus_file=None, min_count=5, threshold=10.0,
                  scoring="default", delimiter="_", connector_words=frozenset(),
-                 unicode_errors="strict"):
-        _check_min_count(min_count)
-        _check_scoring(scoring)
-        _check_threshold(threshold, scoring)
-        _check_delimiter(delimiter)
+                 unicode_errors="strict", max_vocab_size=None, progress_per=None):
+        if max_vocab_size is not None:
+            raise ValueError(f"max_vocab_size={max_vocab_size!r}: fastw2v counts exactly and "
+                             f"never prunes (memory: about 20 bytes per distinct word pair); "
+                             f"leave max_vocab_size out")
+        check_settings(min_count, threshold, scoring, delimiter)
         self.min_count, self.threshold, self.scoring = min_count, threshold, scoring
         self.delimiter = delimiter
-        self.connector_words = _connector_set(connector_words)
+        self.connector_words = connector_words
         self.words = []                     # id -> word
         self._index = {}                    # word -> id
         self.word_counts = np.zeros(0, np.int64)
         self.corpus_word_count = 0
+        self._conn_mask = np.zeros(0, bool)
         self._runs = _Runs()
         # the distinct candidates: first word, connector run, last word (ids), count
         self._a = self._run = self._b = np.zeros(0, np.int32)
@@ -554,79 +626,101 @@ class Phrases(_PhraseTransform):
                 f"min_count={self.min_count}, threshold={self.threshold}, "
                 f"scoring={self.scoring!r}>")
 
+    @_PhraseTransform.connector_words.setter
+    def connector_words(self, words):
+        words = _connector_set(words)
+        if getattr(self, "words", None) and words != self._connectors:
+            raise ValueError("connector_words are fixed once words are counted (the counts "
+                             "depend on them): make a new Phrases with the new ones")
+        self._connectors = words
+
     def add_vocab(self, sentences=None, *, corpus_file=None, unicode_errors="strict"):
         """Count the words and candidates of more text (an iterable of sentences, or
-        `corpus_file`), adding to the counts held."""
+        `corpus_file`), adding to the counts held. On any error the model is left as it
+        was."""
         if (sentences is None) == (corpus_file is None):
             raise TypeError("give the text to count as sentences (an iterable of token "
                             "lists) or as corpus_file (a path), not both or neither")
-        if corpus_file is not None:
-            batches = self._read_file(corpus_file, unicode_errors)
-        else:
-            batches = self._read_sentences(check_restartable(sentences, "sentences",
-                                                             passes=1))
-        found = [(self._a, self._run, self._b, self._count)]
-        counts = [self.word_counts]
-        n_tokens = 0
-        for ids, lengths in batches:
-            counts.append(np.bincount(ids, minlength=len(self.words)))
-            found.append(_count_candidates(ids, lengths, self._connector_mask(), self._runs))
-            n_tokens += len(ids)
-        self.word_counts = sum(np.pad(c, (0, len(self.words) - len(c))) for c in counts)
-        a, run, b, count = (np.concatenate(col) for col in zip(*found))
-        self._a, self._run, self._b, self._count = _sum_counts(
-            a, run, b, count, len(self.words), len(self._runs.runs))
+        _check_unicode_errors(unicode_errors)
+        n_words, n_runs = len(self.words), len(self._runs.runs)
+        t0 = time.perf_counter()
+        try:
+            if corpus_file is not None:
+                batches = self._read_file(corpus_file, unicode_errors)
+            else:
+                batches = self._read_sentences(check_restartable(sentences, "sentences",
+                                                                 passes=1))
+            found = [(self._a, self._run, self._b, self._count)]
+            counts = [self.word_counts]
+            n_tokens = 0
+            for ids, ends in batches:
+                is_conn = self._connector_mask()
+                counts.append(np.bincount(ids, minlength=len(self.words)))
+                for start, _, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
+                    s, e = _candidates(ids, ends, is_conn, start, hi)
+                    codes, tuples = _run_tuples(ids, s, e, is_conn)
+                    run = np.array([self._runs.intern(t) for t in tuples], np.int64)[codes]
+                    found.append(_sum_counts(ids[s].astype(np.int64), run,
+                                             ids[e].astype(np.int64), None,
+                                             len(self.words), len(self._runs.runs)))
+                n_tokens += len(ids)
+            word_counts = sum(np.pad(c, (0, len(self.words) - len(c))) for c in counts)
+            a, run, b, count = (np.concatenate(col) for col in zip(*found))
+            table = _sum_counts(a, run, b, count, len(self.words), len(self._runs.runs))
+        except BaseException:
+            for word in list(self._index)[n_words:]:     # (ids are in insertion order)
+                del self._index[word]
+            del self.words[n_words:]
+            self._conn_mask = self._conn_mask[:n_words]
+            self._runs.truncate(n_runs)
+            raise
+        self.word_counts = word_counts
+        self._a, self._run, self._b, self._count = table
         self.corpus_word_count += n_tokens
         self._n_updates += 1
+        logger.info("phrases: counted %d words (%d distinct) and %d distinct candidates in "
+                    "%.1fs", n_tokens, len(self.words), len(self._a), time.perf_counter() - t0)
         return self
 
     def _connector_mask(self):
         """Whether each word is a connector word."""
-        mask = getattr(self, "_conn_mask", np.zeros(0, bool))
+        mask = self._conn_mask
         if len(mask) < len(self.words):
             new = [w in self.connector_words for w in self.words[len(mask):]]
             self._conn_mask = mask = np.concatenate([mask, np.array(new, bool)])
         return mask
 
     def _read_sentences(self, sentences):
-        """Batches (ids int32, sentence lengths) of a corpus of token lists; new words
-        are added to the vocabulary."""
+        """Batches (ids int32, sentence ends) of a corpus of token lists; new words are
+        added to the vocabulary."""
         index, words = self._index, self.words
-        ids, lengths = [], []
+        ids, ends = [], []
         for i, sentence in enumerate(sentences):
             check_sentence(sentence, i, passes=1)
-            n0 = len(ids)
-            n_words = len(words)
+            n_words = len(index)
             try:
                 ids.extend([index.setdefault(w, len(index)) for w in sentence])
-                new = []
-                if len(index) > n_words:       # (in the order setdefault numbered them)
-                    new = list(dict.fromkeys(w for w in sentence if index[w] >= n_words))
-                bad = next((w for w in new if not isinstance(w, str)), None)
-                if bad is not None:
-                    raise TypeError(f"sentence {i} holds {bad!r} ({type(bad).__name__}): "
-                                    f"Phrases joins words into text, so tokens must be "
-                                    f"str; convert them, e.g. [str(t) for t in sentence]")
             except TypeError as exc:
-                for w in sentence:                   # (the words stay aligned)
-                    try:
-                        if index.get(w, -1) >= n_words:
-                            del index[w]
-                    except TypeError:
-                        break
-                if "unhashable" in str(exc):
-                    raise TypeError(f"sentence {i} holds a token that is not a str "
-                                    f"({exc}); Phrases joins words into text") from None
-                raise
-            words.extend(str(w) for w in new)
-            lengths.append(len(ids) - n0)
-            if len(ids) >= _BATCH_TOKENS:
-                yield np.array(ids, np.int32), np.array(lengths, np.int64)
-                ids, lengths = [], []
-        yield np.array(ids, np.int32), np.array(lengths, np.int64)
+                raise TypeError(f"sentence {i} holds a token that is not a str ({exc}); "
+                                f"Phrases joins words into text") from None
+            if len(index) > n_words:       # (the new words, in the order they were numbered)
+                new = list(dict.fromkeys(w for w in sentence if index[w] >= n_words))
+                for w in new:
+                    if not isinstance(w, str):
+                        raise TypeError(f"sentence {i} holds {w!r} ({type(w).__name__}): "
+                                        f"Phrases joins words into text, so tokens must be "
+                                        f"str; convert them, e.g. [str(t) for t in "
+                                        f"sentence]")
+                words.extend(map(str, new))
+            if len(ids) > (ends[-1] if ends else 0):
+                ends.append(len(ids))
+            if len(ids) >= _WINDOW_TOKENS:
+                yield np.array(ids, np.int32), np.array(ends, np.int64)
+                ids, ends = [], []
+        yield np.array(ids, np.int32), np.array(ends, np.int64)
 
     def _read_file(self, path, unicode_errors):
-        """Batches (ids, sentence lengths) of a text file, counted in compiled code."""
+        """The ids and sentence ends of a text file, counted in compiled code."""
         raw = count_file(path, unicode_errors=unicode_errors, record=True)
         table_keys = raw.recording.table_keys
         remap = np.empty(len(table_keys), np.int32)
@@ -637,47 +731,45 @@ class Phrases(_PhraseTransform):
                 self.words.append(key)
             remap[i] = j
         ids, lengths = raw.recording.counter.take_encoded(remap)
-        ends = np.cumsum(lengths)
-        for lo, hi, first, last in _blocks(ends, _BATCH_TOKENS):
-            yield ids[lo:hi], np.diff(ends[first:last] - lo, prepend=0)
+        yield ids, np.cumsum(lengths)
 
     def _scores(self):
-        """The score of every distinct candidate (-inf where min_count rules it out)."""
+        """The score of every distinct candidate, as gensim computes it."""
         a, b, count = self._a, self._b, self._count
         ca, cb = self.word_counts[a], self.word_counts[b]
         conn = self._connector_mask()
         len_vocab = int(np.count_nonzero((self.word_counts > 0) & ~conn)) + len(a)
-        usable = count >= self.min_count
-        empty = self._index.get("")      # (a token that decoded to nothing is no word)
-        if empty is not None:
-            usable &= (a != empty) & (b != empty)
         args = dict(len_vocab=len_vocab, min_count=self.min_count,
                     corpus_word_count=self.corpus_word_count)
         if isinstance(self.scoring, str):
             with np.errstate(divide="ignore", invalid="ignore"):
-                scores = np.asarray(_SCORERS[self.scoring](ca, cb, count, **args), np.float64)
-            return np.where(usable, scores, -np.inf)
-        scores = np.full(len(a), -np.inf)
-        for i in np.flatnonzero(usable).tolist():
-            scores[i] = self.scoring(worda_count=int(ca[i]), wordb_count=int(cb[i]),
-                                     bigram_count=int(count[i]), **args)
+                return np.asarray(_SCORERS[self.scoring](ca, cb, count, **args))
+        scores = np.empty(len(a))
+        for i, (x, y, z) in enumerate(zip(ca.tolist(), cb.tolist(), count.tolist())):
+            score = self.scoring(worda_count=x, wordb_count=y, bigram_count=z, **args)
+            if isinstance(score, bool) or not isinstance(score, numbers.Real):
+                raise TypeError(f"the scoring function returned {score!r} for the "
+                                f"candidate {self._words_of(i)}: it must return a number")
+            if math.isnan(score):
+                raise ValueError(f"the scoring function returned nan for the candidate "
+                                 f"{self._words_of(i)}")
+            scores[i] = score
         return scores
 
+    def _words_of(self, i):
+        words = self.words
+        return (words[self._a[i]], *(words[w] for w in self._runs.runs[self._run[i]]),
+                words[self._b[i]])
+
     def _accepted(self):
-        _check_min_count(self.min_count)
-        _check_scoring(self.scoring)
-        _check_threshold(self.threshold, self.scoring)
-        _check_delimiter(self.delimiter)
-        key = (self.min_count, self.threshold, self.scoring, self._n_updates)
+        key = (self.min_count, self.threshold, self.scoring, self.delimiter, self._n_updates)
         if self._cache[0] != key:
+            check_settings(self.min_count, self.threshold, self.scoring, self.delimiter)
             scores = self._scores()
-            words, runs = self.words, self._runs.runs
-            accepted = {}
-            for i in np.flatnonzero(scores > self.threshold).tolist():
-                phrase = (words[self._a[i]], *(words[w] for w in runs[self._run[i]]),
-                          words[self._b[i]])
-                accepted[phrase] = float(scores[i])
-            self._cache = (key, accepted)
+            threshold = (np.float32(self.threshold) if self.scoring == "word2phrase"
+                         else self.threshold)        # (word2phrase compares in float32)
+            self._cache = (key, {self._words_of(i): float(scores[i])
+                                 for i in np.flatnonzero(scores > threshold).tolist()})
         return self._cache[1]
 
     def freeze(self) -> "FrozenPhrases":
@@ -690,15 +782,12 @@ class Phrases(_PhraseTransform):
             raise ValueError("a model with a scoring function cannot be saved (fastw2v "
                              "files hold no code): save phrases.freeze() instead, or set "
                              "phrases.scoring to one of " + ", ".join(SCORINGS))
-        self._accepted()                        # (checks the settings)
+        check_settings(self.min_count, self.threshold, self.scoring, self.delimiter)
         arrays, encoding = native.pack_keys(self.words)
-        runs = self._runs.runs
-        run_offsets = np.zeros(len(runs) + 1, np.int64)
-        np.cumsum([len(r) for r in runs], out=run_offsets[1:])
+        flat, offsets = _flatten(self._runs.runs)
         arrays.update(word_counts=self.word_counts, first=self._a.astype(np.int64),
                       run=self._run.astype(np.int64), last=self._b.astype(np.int64),
-                      count=self._count, run_offsets=run_offsets,
-                      run_words=np.array([w for r in runs for w in r], np.int64))
+                      count=self._count, run_words=flat, run_offsets=offsets)
         native.save_arrays(path, arrays, dict(_settings(self), key_encoding=encoding,
                                               corpus_word_count=self.corpus_word_count),
                            kind="phrases")
@@ -710,15 +799,21 @@ class Phrases(_PhraseTransform):
         try:
             model = cls(**_settings_from(meta))
             words = native.unpack_keys(arrays, meta["key_encoding"])
-            counts, runs = arrays["word_counts"], _unpack_runs(arrays, len(words))
-            columns = [arrays[k] for k in ("first", "run", "last", "count")]
-            _check_ints(counts, len(words), "word_counts")
-            for col in columns:
-                _check_ints(col, len(columns[0]), "candidate columns")
-            if len(columns[0]) and (max(columns[0].max(), columns[2].max()) >= len(words)
-                                    or columns[1].max() >= len(runs)
-                                    or min(c.min() for c in columns) < 0):
+            counts = _int_array(arrays, "word_counts", len(words))
+            first, run, last, count = (_int_array(arrays, k, len(arrays["count"]))
+                                       for k in ("first", "run", "last", "count"))
+            runs = _unflatten(arrays, "run_words", "run_offsets", len(words))
+            if runs[:1] != [()]:
+                raise ValueError("run 0 must be empty")
+            if len(count) and (min(first.min(), last.min(), run.min()) < 0
+                               or max(first.max(), last.max()) >= len(words)
+                               or run.max() >= len(runs)):
                 raise ValueError("a candidate refers to a word or run that is not there")
+            if len(count) and (count.min() < 1 or counts[first].min() < 1
+                               or counts[last].min() < 1):
+                raise ValueError("a count is below 1")
+            if counts.min(initial=0) < 0:
+                raise ValueError("a word count is negative")
             corpus_word_count = meta["corpus_word_count"]
             if not isinstance(corpus_word_count, int) or corpus_word_count < 0:
                 raise ValueError(f"corpus_word_count {corpus_word_count!r}")
@@ -727,51 +822,73 @@ class Phrases(_PhraseTransform):
                              f"({type(exc).__name__}: {exc})") from None
         model.words = words
         model._index = {w: i for i, w in enumerate(words)}
-        model.word_counts = counts.astype(np.int64)
-        model._runs.runs = runs
-        model._runs.index = {r: i for i, r in enumerate(runs)}
-        model._a, model._run, model._b = (c.astype(np.int32) for c in columns[:3])
-        model._count = columns[3]
+        model.word_counts = counts
+        model._runs = _Runs(runs)
+        model._a, model._run, model._b = (c.astype(np.int32) for c in (first, run, last))
+        model._count = count
         model.corpus_word_count = corpus_word_count
         return model
 
 
 class FrozenPhrases(_PhraseTransform):
     """The phrases of a :class:`Phrases` model without its counts (gensim's
-    ``FrozenPhrases``): ``phrasegrams`` maps each phrase, a tuple of words, to its
-    score. Raising ``threshold`` drops the phrases below it; lowering it cannot bring
-    back phrases that were not exported."""
+    ``FrozenPhrases``).
+
+    ``phrasegrams`` maps each phrase, a tuple of words, to its score (read-only; assign
+    a new dict to change it: tuple keys, or gensim's joined strings, split at the
+    delimiter). Raising ``threshold`` drops the phrases below it; lowering it cannot
+    bring back phrases that were not exported.
+    """
 
     def __init__(self, phrases_model):
         self.min_count, self.threshold = phrases_model.min_count, phrases_model.threshold
         self.scoring, self.delimiter = phrases_model.scoring, phrases_model.delimiter
         self.connector_words = phrases_model.connector_words
-        self.phrasegrams = dict(phrases_model._accepted())
-        self._cache = (None, None, None)
+        self.phrasegrams = phrases_model._accepted()
+        self._cache = (None, None)
 
     def __repr__(self):
-        return (f"FrozenPhrases<{len(self.phrasegrams)} phrases, min_count={self.min_count}, "
-                f"threshold={self.threshold}>")
+        return (f"FrozenPhrases<{len(self._phrasegrams)} phrases, "
+                f"min_count={self.min_count}, threshold={self.threshold}>")
+
+    @property
+    def phrasegrams(self):
+        return types.MappingProxyType(self._phrasegrams)
+
+    @phrasegrams.setter
+    def phrasegrams(self, phrases):
+        grams = {}
+        for key, score in dict(phrases).items():
+            words = tuple(key.split(self.delimiter)) if isinstance(key, str) else key
+            if (not isinstance(words, tuple) or len(words) < 2
+                    or not all(isinstance(w, str) for w in words)):
+                raise ValueError(f"phrase {key!r}: a phrase is a tuple of two or more "
+                                 f"words (str), or a str of them joined by the delimiter")
+            if isinstance(score, bool) or not isinstance(score, numbers.Real) or math.isnan(score):
+                raise ValueError(f"phrase {key!r}: its score must be a number, got {score!r}")
+            grams[words] = float(score)
+        self._phrasegrams = grams
+        self._cache = (None, None)
 
     def _accepted(self):
-        _check_delimiter(self.delimiter)
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
-            raise TypeError(f"threshold must be a number, got {type(self.threshold).__name__}")
-        key = (self.threshold, len(self.phrasegrams))
-        if self._cache[0] != key or self._cache[2] is not self.phrasegrams:
-            accepted = {k: s for k, s in self.phrasegrams.items() if s > self.threshold}
-            self._cache = (key, accepted, self.phrasegrams)
+        key = (self.threshold, self.delimiter)
+        if self._cache[0] != key:
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
+                raise TypeError(f"threshold must be a number, got "
+                                f"{type(self.threshold).__name__}")
+            _check_delimiter(self.delimiter)
+            self._cache = (key, {k: s for k, s in self._phrasegrams.items()
+                                 if s > self.threshold})
         return self._cache[1]
 
     def save(self, path):
         """Save the phrases in fastw2v's file format (no pickle), atomically."""
         words = {}
-        flat = [words.setdefault(w, len(words)) for p in self.phrasegrams for w in p]
+        ids = [[words.setdefault(w, len(words)) for w in p] for p in self._phrasegrams]
         arrays, encoding = native.pack_keys(list(words))
-        offsets = np.zeros(len(self.phrasegrams) + 1, np.int64)
-        np.cumsum([len(p) for p in self.phrasegrams], out=offsets[1:])
-        arrays.update(phrase_words=np.array(flat, np.int64), phrase_offsets=offsets,
-                      scores=np.array(list(self.phrasegrams.values()), np.float64))
+        flat, offsets = _flatten(ids)
+        arrays.update(phrase_words=flat, phrase_offsets=offsets,
+                      scores=np.array(list(self._phrasegrams.values()), np.float64))
         meta = _settings(self)
         if not isinstance(self.scoring, str):
             meta["scoring"] = None                   # (the scores are stored)
@@ -784,29 +901,18 @@ class FrozenPhrases(_PhraseTransform):
         arrays, meta = native.load_arrays(path, kind="frozen_phrases")
         model = cls.__new__(cls)
         try:
-            settings = _settings_from(meta, frozen=True)
+            for name, value in _settings_from(meta, frozen=True).items():
+                setattr(model, name, value)
             words = native.unpack_keys(arrays, meta["key_encoding"])
-            flat, offsets, scores = (arrays[k] for k in
-                                     ("phrase_words", "phrase_offsets", "scores"))
-            _check_ints(flat, len(flat), "phrase_words")
-            if len(flat) and (flat.min() < 0 or flat.max() >= len(words)):
-                raise ValueError("a phrase refers to a word that is not there")
-            if (offsets.dtype != np.int64 or offsets.ndim != 1
-                    or len(offsets) != len(scores) + 1
-                    or native._vocab.bad_offset(np.ascontiguousarray(offsets), len(flat)) >= 0
-                    or np.any(np.diff(offsets) < 2)):
-                raise ValueError("phrase_offsets do not describe the phrases")
-            if scores.dtype != np.float64 or scores.ndim != 1:
-                raise ValueError("scores must be 1-D float64")
+            phrases = _unflatten(arrays, "phrase_words", "phrase_offsets", len(words))
+            scores = arrays["scores"]
+            if scores.dtype != np.float64 or scores.shape != (len(phrases),):
+                raise ValueError(f"scores must be float64 of shape ({len(phrases)},)")
+            model.phrasegrams = {tuple(words[i] for i in p): s
+                                 for p, s in zip(phrases, scores.tolist())}
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{os.fspath(path)!r} is not a valid frozen phrases file "
                              f"({type(exc).__name__}: {exc})") from None
-        bounds, flat_words = offsets.tolist(), [words[i] for i in flat.tolist()]
-        model.phrasegrams = {tuple(flat_words[lo:hi]): s for lo, hi, s in
-                             zip(bounds[:-1], bounds[1:], scores.tolist())}
-        for name, value in settings.items():
-            setattr(model, name, value)
-        model._cache = (None, None, None)
         return model
 
 
@@ -819,28 +925,36 @@ def _settings(model) -> dict:
 def _settings_from(meta, frozen=False) -> dict:
     settings = {k: meta[k] for k in ("min_count", "threshold", "scoring", "delimiter",
                                      "connector_words")}
-    if not (frozen and settings["scoring"] is None):
-        _check_scoring(settings["scoring"])
-        _check_threshold(settings["threshold"], settings["scoring"])
-    _check_min_count(settings["min_count"])
-    _check_delimiter(settings["delimiter"])
+    check_settings(settings["min_count"], settings["threshold"],
+                   "default" if frozen and settings["scoring"] is None else settings["scoring"],
+                   settings["delimiter"])
     settings["connector_words"] = _connector_set(settings["connector_words"])
     return settings
 
 
-def _check_ints(a, n, what):
-    if a.dtype != np.int64 or a.ndim != 1 or len(a) != n:
-        raise ValueError(f"{what} must be 1-D int64 of length {n}, got {a.dtype} {a.shape}")
+def _flatten(sequences):
+    """Lists of ints as (flat int64, offsets int64 of shape (n + 1,))."""
+    offsets = np.zeros(len(sequences) + 1, np.int64)
+    np.cumsum([len(x) for x in sequences], out=offsets[1:])
+    return np.array([i for x in sequences for i in x], np.int64), offsets
 
 
-def _unpack_runs(arrays, n_words):
-    offsets, flat = arrays["run_offsets"], arrays["run_words"]
-    _check_ints(flat, len(flat), "run_words")
-    if (offsets.dtype != np.int64 or offsets.ndim != 1 or len(offsets) < 2
-            or offsets[1] != 0
-            or native._vocab.bad_offset(np.ascontiguousarray(offsets), len(flat)) >= 0):
-        raise ValueError("run_offsets do not describe run_words")
+def _unflatten(arrays, flat_name, offsets_name, n_words):
+    """The tuples _flatten stored, checked: offsets that describe the flat array, ids
+    below n_words."""
+    flat, offsets = arrays[flat_name], arrays[offsets_name]
+    _int_array(arrays, flat_name, len(flat))
+    if (offsets.dtype != np.int64 or offsets.ndim != 1 or len(offsets) < 1
+            or _vocab.bad_offset(np.ascontiguousarray(offsets), len(flat)) >= 0):
+        raise ValueError(f"{offsets_name} do not describe {flat_name}")
     if len(flat) and (flat.min() < 0 or flat.max() >= n_words):
-        raise ValueError("a connector run refers to a word that is not there")
+        raise ValueError(f"{flat_name} refers to a word that is not there")
     bounds, flat = offsets.tolist(), flat.tolist()
     return [tuple(flat[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def _int_array(arrays, name, n):
+    a = arrays[name]
+    if a.dtype != np.int64 or a.shape != (n,):
+        raise ValueError(f"{name} must be int64 of shape ({n},), got {a.dtype} {a.shape}")
+    return a

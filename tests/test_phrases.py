@@ -59,12 +59,15 @@ def reference(corpus, min_count, threshold, scoring, connectors=frozenset()):
             return -math.inf
         if scoring == "default":
             return (cab - min_count) / (ca * cb) * len_vocab
-        if scoring == "word2phrase":
-            return (cab - min_count) / (ca * cb) * total
+        if scoring == "word2phrase":           # word2vec.c computes in float32
+            f32 = np.float32
+            return f32(cab - min_count) / f32(ca) / f32(cb) * f32(total)
         pa, pb, pab = ca / total, cb / total, cab / total
         return math.log(pab / (pa * pb)) / -math.log(pab) if pab < 1 else -math.inf
 
-    accepted = {c: score(c) for c in cands if score(c) > threshold}
+    if scoring == "word2phrase":
+        threshold = np.float32(threshold)
+    accepted = {c: float(score(c)) for c in cands if score(c) > threshold}
 
     def rewrite(sentence):
         out, start, between = [], None, []
@@ -97,8 +100,7 @@ def test_phrases_match_reference(scoring, threshold, connectors):
     accepted, rewritten = reference(corpus, 3, threshold, scoring, connectors)
     assert len(accepted) >= 2                        # the test sees phrases at all
     assert model._accepted().keys() == accepted.keys()
-    for k, s in accepted.items():
-        assert model._accepted()[k] == pytest.approx(s, rel=1e-12)
+    assert model._accepted() == accepted                 # the same arithmetic: exact
     assert [model[s] for s in corpus] == rewritten
     assert model.corpus_word_count == sum(map(len, corpus))
 
@@ -114,8 +116,7 @@ def test_phrases_match_gensim(scoring, threshold, connectors):
                                     scoring=scoring, connector_words=connectors)
     want = theirs.export_phrases()
     got = ours.export_phrases()
-    assert got.keys() == want.keys() and want
-    assert all(got[k] == pytest.approx(want[k], rel=1e-12) for k in want)
+    assert got == want and want                            # exactly gensim's scores
     assert [ours[s] for s in corpus] == [theirs[s] for s in corpus]
     assert ours.find_phrases(corpus) == pytest.approx(theirs.find_phrases(corpus))
     frozen = theirs.freeze()
@@ -163,15 +164,15 @@ def test_phrases_delimiter_in_tokens_is_not_a_phrase():
         original_scorer(2, 2, 2, 4 + 2, 1, 24))   # 4 words, 2 candidates
 
 
-def test_phrases_file_equals_iterable(tmp_path, monkeypatch):
-    corpus = make_corpus(seed=2)
+@pytest.mark.parametrize("window", [1 << 20, 7, 2])
+def test_phrases_file_equals_iterable(tmp_path, monkeypatch, window):
+    corpus = make_corpus(2000 if window > 100 else 400, seed=2)
     path = tmp_path / "c.txt.gz"
     with gzip.open(path, "wt", encoding="utf-8") as f:
         for s in corpus:
             f.write("\t ".join(s) + "\n\n")          # blank lines, mixed whitespace
-    # small batches: counts merged across batches must equal one pass
-    monkeypatch.setattr(phrases, "_BATCH_TOKENS", 100)
-    monkeypatch.setattr(phrases, "_WRITE_TOKENS", 50)
+    # small windows: sentences cut across windows must give the same counts and rewrite
+    monkeypatch.setattr(phrases, "_WINDOW_TOKENS", window)
     for conn in (frozenset(), ENGLISH_CONNECTOR_WORDS):
         from_list = Phrases(corpus, min_count=3, threshold=1.0, connector_words=conn)
         from_file = Phrases(corpus_file=path, min_count=3, threshold=1.0,
@@ -183,6 +184,26 @@ def test_phrases_file_equals_iterable(tmp_path, monkeypatch):
         rewritten = [from_list[s] for s in corpus if s]
         assert out.read_text(encoding="utf-8").splitlines() == [" ".join(s) for s in rewritten]
         assert n_made == sum(t.count("_") > 0 for s in rewritten for t in s) > 0
+
+
+@pytest.mark.parametrize("window", [1 << 20, 5, 3, 2])
+def test_phrases_one_line_corpus(tmp_path, monkeypatch, window):
+    # text8 is one line: windows cut it anywhere, in runs of connectors too
+    monkeypatch.setattr(phrases, "_WINDOW_TOKENS", window)
+    line = [w for s in make_corpus(300, seed=8) for w in s]
+    line += ["x", "of", "the", "of", "the", "y"] * 4
+    path = tmp_path / "one.txt"
+    path.write_text(" ".join(line), encoding="utf-8")          # (no final newline)
+    want = Phrases([line], min_count=3, threshold=0.5, connector_words={"of", "the"})
+    got = Phrases(corpus_file=path, min_count=3, threshold=0.5, connector_words={"of", "the"})
+    assert got.export_phrases() == want.export_phrases()
+    assert "x_of_the_of_the_y" in want.export_phrases()
+    out = tmp_path / "out.txt.gz"                              # written compressed
+    assert got.transform_file(path, out) > 0
+    monkeypatch.setattr(phrases, "_WINDOW_TOKENS", 1 << 20)
+    assert gzip.decompress(out.read_bytes()).decode().split("\n") == [" ".join(want[line]), ""]
+    again = Phrases([line], min_count=3, threshold=0.5, connector_words={"of", "the"})
+    assert again[line] == want[line]
 
 
 def test_phrases_add_vocab_equals_one_pass():
@@ -226,11 +247,89 @@ def test_phrases_custom_scorer():
 
     custom = Phrases(corpus, min_count=3, threshold=1.0, scoring=scorer)
     builtin = Phrases(corpus, min_count=3, threshold=1.0)
-    assert custom.export_phrases() == pytest.approx(builtin.export_phrases())
-    assert calls and min(calls) >= 3                  # only candidates seen min_count times
+    assert custom.export_phrases() == builtin.export_phrases()
+    assert len(calls) == len(custom._a) and min(calls) == 1   # every candidate, as gensim
     with pytest.raises(ValueError, match="lacks len_vocab"):
         Phrases(scoring=lambda worda_count, wordb_count, bigram_count: 0)
     Phrases(scoring=lambda **kw: 0.0)                 # **kwargs takes them all
+    # a scorer that ignores min_count decides alone (gensim calls it for every candidate)
+    loose = Phrases([["a", "b"], ["a", "b"], ["c", "d"]], min_count=5, threshold=0.1,
+                    scoring=lambda bigram_count, worda_count, **kw: bigram_count / worda_count)
+    assert loose.export_phrases() == {"a_b": 1.0, "c_d": 1.0}
+    for bad, error in ((None, TypeError), (float("nan"), ValueError)):
+        model = Phrases([["a", "b"]], min_count=1, scoring=lambda **kw: bad)
+        with pytest.raises(error, match="scoring function returned"):
+            model[["a", "b"]]
+
+
+def test_phrases_gensim_edge_cases():
+    gensim_phrases = pytest.importorskip("gensim.models.phrases")
+    # npmi on the threshold: the last bit of the log decides (math.log, as gensim)
+    corpus = [["a", "b"]] + [["a"]] * 4 + [["b"]] * 9 + [[f"f{i}"] for i in range(35)]
+    threshold = gensim_phrases.Phrases(corpus, min_count=1, threshold=-1,
+                                       scoring="npmi").export_phrases()["a_b"]
+    ours = Phrases(corpus, min_count=1, threshold=threshold, scoring="npmi")
+    theirs = gensim_phrases.Phrases(corpus, min_count=1, threshold=threshold, scoring="npmi")
+    assert ours[["a", "b"]] == theirs[["a", "b"]] == ["a", "b"]
+    ours.threshold = theirs.threshold = -1
+    assert ours.export_phrases() == theirs.export_phrases() and ours.export_phrases()
+
+
+def test_phrases_word2phrase_float32():
+    # word2phrase scores in float32: 100.00001 > 100 there, exactly 100.0 in float64
+    line = ["A", "B"] * 20 + ["B"] + [f"f{i}" for i in range(2759)]
+    model = Phrases([line], min_count=5, threshold=100, scoring="word2phrase")
+    assert model.export_phrases() == {"A_B": pytest.approx(100.00001, abs=1e-5)}
+    assert model[line][:2] == ["A_B", "A_B"]
+
+
+def test_phrases_failed_add_vocab_changes_nothing():
+    model = Phrases([["new", "york"]] * 3, min_count=1, threshold=0.1)
+    before = (list(model.words), model.word_counts.copy(), model.export_phrases())
+
+    def broken():
+        yield ["los", "angeles", "of"]
+        raise OSError("disk")
+
+    with pytest.raises(OSError):
+        model.add_vocab(broken())
+    with pytest.raises(TypeError, match="tokens must be str"):
+        model.add_vocab([["san", "diego"], ["x", 3]])
+    with pytest.raises(TypeError, match="tokens must be str"):
+        model.add_vocab([["rome", None]])
+    assert (model.words, model.word_counts.tolist(), model.export_phrases()) == (
+        before[0], before[1].tolist(), before[2])
+    model.min_count = 2
+    model.add_vocab([["los", "angeles"]] * 4)        # and it goes on counting
+    assert set(model.export_phrases()) == {"new_york", "los_angeles"}
+
+
+def test_phrases_connector_words_fixed_once_counted(tmp_path):
+    model = Phrases([["bank", "of", "america"]] * 5, min_count=1, threshold=0.1,
+                    connector_words={"of"})
+    with pytest.raises(ValueError, match="fixed once words are counted"):
+        model.connector_words = frozenset()
+    model.connector_words = {"of"}                    # the same set is fine
+    frozen = model.freeze()
+    path = tmp_path / "in.txt"
+    path.write_text("bank of america\n")
+    frozen.transform_file(path, tmp_path / "a.txt")
+    assert (tmp_path / "a.txt").read_text() == "bank_of_america\n"
+    frozen.connector_words = frozenset()              # a frozen model applies it everywhere
+    assert frozen[["bank", "of", "america"]] == ["bank", "of", "america"]
+    frozen.transform_file(path, tmp_path / "b.txt")
+    assert (tmp_path / "b.txt").read_text() == "bank of america\n"
+
+
+def test_phrases_frozen_phrasegrams():
+    frozen = Phrases([["new", "york"]] * 5, min_count=1, threshold=0.1).freeze()
+    with pytest.raises(TypeError):
+        frozen.phrasegrams[("new", "york")] = 0.0     # read-only: assign a new dict
+    frozen.phrasegrams = {"los_angeles": 5.0, ("new", "york"): 0.05}   # gensim's str keys too
+    assert frozen[["los", "angeles", "new", "york"]] == ["los_angeles", "new", "york"]
+    for bad in ({"solo": 5.0}, {(): 1.0}, {("a", 1): 1.0}, {("a", "b"): "x"}):
+        with pytest.raises(ValueError, match="phrase"):
+            frozen.phrasegrams = bad
 
 
 def test_phrases_rewrite_corpus_restartable_and_word2vec():
@@ -307,9 +406,11 @@ def test_phrases_non_utf8_file(tmp_path):
     (dict(threshold=2.0, scoring="npmi"), ValueError, "between -1 and 1"),
     (dict(scoring="pmi"), ValueError, "scoring must be one of"),
     (dict(delimiter="a b"), ValueError, "whitespace"),
+    (dict(delimiter=""), ValueError, "empty"),
     (dict(delimiter=b"_"), TypeError, "delimiter must be a str"),
     (dict(connector_words="the"), TypeError, "collection of words"),
     (dict(connector_words=[1]), TypeError, "connector words must be str"),
+    (dict(max_vocab_size=40000000), ValueError, "counts exactly and never prunes"),
 ])
 def test_phrases_bad_settings(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -329,6 +430,14 @@ def test_phrases_bad_corpus(tmp_path):
         Phrases("corpus.txt")
     with pytest.raises(TypeError, match="split it first"):
         Phrases()["new york"]
+    model = Phrases([["new", "york"]] * 3, min_count=1, threshold=0.1)
+    assert model[(w for w in ["new", "york"])] == ["new_york"]     # gensim's rule
+    assert list(model[np.array([["new", "york"], ["york", "new"]])]) == [
+        ["new_york"], ["york", "new"]]
+    with pytest.raises(ValueError, match="unicode_errors must be one of"):
+        model.add_vocab(corpus_file=tmp_path / "x", unicode_errors="bogus")
+    with pytest.raises(FileNotFoundError, match="no directory"):
+        model.transform_file(tmp_path / "x", tmp_path / "missing" / "out.txt")
     model = Phrases([])                                # an empty corpus: no phrases
     assert model.export_phrases() == {} and model[["a", "b"]] == ["a", "b"]
     empty = tmp_path / "empty.txt"
@@ -360,10 +469,18 @@ def test_cli_phrases(tmp_path, capsys):
                      "--connector-words", str(words), "--quiet", "--min-count", "3",
                      "--threshold", "1"]) == 0
     assert "bank_of_america" in out.read_text()
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--connector-words", "English", "--quiet"]) == 0     # (any case)
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--connector-words", str(tmp_path / "nope.txt")]) == 2
+    assert "option --connector-words" in capsys.readouterr().err
     capsys.readouterr()
     assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
                      "--threshold", "-1"]) == 2
     assert "(option --threshold)" in capsys.readouterr().err
+    assert cli.main(["phrases", "-train", str(src), "-output", str(out),
+                     "-min-count", "0"]) == 2
+    assert "(option -min-count)" in capsys.readouterr().err
     assert cli.main(["phrases", "-train", str(src), "-output", str(src)]) == 2
     assert "also the input" in capsys.readouterr().err
     assert cli.main(["phrases", "-train", str(src)]) == 2
