@@ -388,10 +388,9 @@ class _PhraseTransform:
     def _phrase_table(self):
         """The accepted phrases with their joined forms: {words: (joined, score)}."""
         accepted = self._accepted()
-        key = (id(accepted), self.delimiter)
-        if getattr(self, "_table_key", None) != key or self._table_for is not accepted:
+        if getattr(self, "_table_for", None) != (accepted, self.delimiter):
             self._table = {k: (self.delimiter.join(k), s) for k, s in accepted.items()}
-            self._table_key, self._table_for = key, accepted
+            self._table_for = (accepted, self.delimiter)
         return self._table
 
     def analyze_sentence(self, sentence):
@@ -525,8 +524,7 @@ class _PhraseTransform:
         """The accepted phrases over ids of their own words, for rewriting files:
         (word -> id, _Runs, sorted packed keys); cached."""
         table = self._phrase_table()
-        key = (id(table), self.connector_words)
-        if getattr(self, "_compiled_key", None) != key or self._compiled_for is not table:
+        if getattr(self, "_compiled_for", None) != (table, self.connector_words):
             words, runs = {}, _Runs()
             for phrase in table:
                 for w in phrase:
@@ -535,7 +533,7 @@ class _PhraseTransform:
             keys = [(runs.intern(tuple(words[w] for w in p[1:-1])) * n_words
                      + words[p[0]]) * n_words + words[p[-1]] for p in table]
             self._compiled = (words, runs, np.unique(np.array(keys, np.int64)))
-            self._compiled_key, self._compiled_for = key, table
+            self._compiled_for = (table, self.connector_words)
         return self._compiled
 
 
