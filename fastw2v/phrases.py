@@ -31,7 +31,7 @@ import numpy as np
 
 from fastw2v import _vocab, native
 from fastw2v.config import UNICODE_ERRORS
-from fastw2v.corpus import check_restartable, check_sentence
+from fastw2v.corpus import check_path, check_restartable, check_sentence
 from fastw2v.formats import compressor
 from fastw2v.vocab import count_file
 
@@ -45,6 +45,7 @@ ENGLISH_CONNECTOR_WORDS = frozenset(
 _SCORER_PARAMS = ("worda_count", "wordb_count", "bigram_count", "len_vocab", "min_count",
                   "corpus_word_count")
 _WINDOW_TOKENS = 1 << 20        # tokens per window of counting or rewriting
+_RUN_LEVELS = 8                 # connector runs longer than this are interned in Python
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,7 +57,10 @@ def original_scorer(worda_count, wordb_count, bigram_count, len_vocab, min_count
     ``(bigram_count - min_count) / (worda_count * wordb_count) * len_vocab``, where
     len_vocab is the number of distinct words (connector words aside) plus the number of
     distinct candidates."""
-    denom = np.multiply(worda_count, wordb_count, dtype=np.int64)   # (exact, as gensim's)
+    if np.max(worda_count, initial=0) * np.max(wordb_count, initial=0) < 2 ** 63:
+        denom = np.multiply(worda_count, wordb_count, dtype=np.int64)  # (exact, as gensim)
+    else:           # (counts of billions: the product in float, as it cannot wrap there)
+        denom = np.multiply(worda_count, wordb_count, dtype=np.float64)
     return np.subtract(bigram_count, min_count) / denom.astype(np.float64) * len_vocab
 
 
@@ -101,8 +105,8 @@ def check_settings(min_count, threshold, scoring, delimiter):
     """Raise TypeError or ValueError, naming the setting and a fix, for a bad value."""
     if isinstance(min_count, bool) or not isinstance(min_count, numbers.Real):
         raise TypeError(f"min_count must be a number, got {type(min_count).__name__}")
-    if not (min_count > 0 and math.isfinite(min_count)):
-        raise ValueError(f"min_count must be a positive number, got {min_count}")
+    if not 0 < min_count < 2 ** 62:
+        raise ValueError(f"min_count must be a positive number below 2**62, got {min_count}")
     if isinstance(scoring, str):
         if scoring not in _SCORERS:
             raise ValueError(f"scoring must be one of {SCORINGS} or a function, "
@@ -112,10 +116,7 @@ def check_settings(min_count, threshold, scoring, delimiter):
     else:
         raise TypeError(f"scoring must be one of {SCORINGS} or a function, "
                         f"got {type(scoring).__name__}")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
-        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
-    if not math.isfinite(threshold):
-        raise ValueError(f"threshold must be finite, got {threshold}")
+    _check_threshold(threshold)
     if scoring in ("default", "word2phrase") and threshold <= 0:
         raise ValueError(f"threshold must be positive with scoring={scoring!r}, got "
                          f"{threshold} (gensim's default is 10, word2phrase's 100)")
@@ -134,6 +135,13 @@ def _check_delimiter(delimiter):
                          f"words; use e.g. '_'")
 
 
+def _check_threshold(threshold):
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number, got {type(threshold).__name__}")
+    if not -1e300 < threshold < 1e300:
+        raise ValueError(f"threshold must be a finite number, got {threshold}")
+
+
 def _check_scorer(scoring):
     try:
         params = inspect.signature(scoring).parameters
@@ -148,6 +156,9 @@ def _check_scorer(scoring):
 
 
 def _connector_set(connector_words):
+    if connector_words is None:
+        raise TypeError("connector_words must be a collection of words; for none, "
+                        "leave it out (or pass frozenset())")
     if isinstance(connector_words, (str, bytes)):
         raise TypeError(f"connector_words must be a collection of words, not one "
                         f"{type(connector_words).__name__} (its characters would be the "
@@ -213,33 +224,35 @@ def _group(columns, bounds):
 
 def _windows(ids, ends, is_conn, size):
     """Cut the id stream (sentences ending at `ends`) into windows of `size` tokens, a
-    sentence possibly across several: yields (start, lo, hi), tokens lo:hi being the
-    window's own, and start <= lo where its candidates begin: the last non-connector token
-    before lo in lo's sentence (the candidate across the cut starts there; the window
-    before has no candidate starting there), else lo."""
+    sentence possibly across several: yields (anchor, lo, hi), tokens lo:hi being the
+    window's own, and anchor the last non-connector token before lo in lo's sentence (a
+    candidate across the cut starts there; the window before has none starting there),
+    or None."""
     n, lo, anchor = len(ids), 0, None
     while lo < n:
         hi = min(lo + size, n)
-        start = lo if anchor is None else anchor
-        yield start, lo, hi
+        yield anchor, lo, hi
         k = int(np.searchsorted(ends, hi, side="left"))      # the sentence holding hi
         sentence_start = int(ends[k - 1]) if k else 0
-        if hi < n and ends[k] != hi:
-            first = max(start, sentence_start)
+        if hi == n or ends[k] == hi:
+            anchor = None
+        else:
+            first = max(lo, sentence_start)
             words = np.flatnonzero(~is_conn[ids[first:hi]])
             if len(words):
                 anchor = first + int(words[-1])
-            elif anchor is not None and anchor < sentence_start:
+            elif sentence_start >= lo:       # (else lo's anchor is hi's: same sentence)
                 anchor = None
-        else:
-            anchor = None
         lo = hi
 
 
-def _candidates(ids, ends, is_conn, start, hi):
-    """Start and end positions (s, e) of the candidates in ids[start:hi]: consecutive
-    non-connector tokens of one sentence, with only connector tokens between them."""
-    pos = start + np.flatnonzero(~is_conn[ids[start:hi]])
+def _candidates(ids, ends, is_conn, anchor, lo, hi):
+    """Start and end positions (s, e) of the candidates of a window: consecutive
+    non-connector tokens of one sentence, with only connector tokens between them, the
+    first starting at the anchor if there is one."""
+    pos = lo + np.flatnonzero(~is_conn[ids[lo:hi]])
+    if anchor is not None:
+        pos = np.concatenate([[anchor], pos])
     sentence = np.searchsorted(ends, pos, side="right")
     same = sentence[1:] == sentence[:-1]
     return pos[:-1][same], pos[1:][same]
@@ -248,12 +261,13 @@ def _candidates(ids, ends, is_conn, start, hi):
 def _run_tuples(ids, s, e, is_conn):
     """The connector runs ids[s+1:e] of the candidates: a code per candidate, equal exactly
     when the runs are equal, and the run of each code as a tuple. Interned one position
-    at a time (prefixes of different lengths get different codes)."""
+    at a time (prefixes of different lengths get different codes); runs longer than
+    _RUN_LEVELS, rare, as tuples."""
     conn_code = np.cumsum(is_conn) - 1
     n_conn = max(int(is_conn.sum()), 1)
     gap = e - s - 1
     code = np.zeros(len(s), np.int64)
-    live = np.flatnonzero(gap > 0)
+    live = np.flatnonzero((gap > 0) & (gap <= _RUN_LEVELS))
     n_codes, level = 1, 1
     while live.size:
         step, _ = _group([code[live], conn_code[ids[s[live] + level]]], [n_codes, n_conn])
@@ -261,8 +275,16 @@ def _run_tuples(ids, s, e, is_conn):
         n_codes += int(step.max()) + 1
         live = live[gap[live] > level]
         level += 1
-    codes, rows = _group([code], [n_codes])
-    return codes, [tuple(ids[s[j] + 1:e[j]].tolist()) for j in rows.tolist()]
+    long_runs = {}
+    for j in np.flatnonzero(gap > _RUN_LEVELS).tolist():
+        code[j] = n_codes + long_runs.setdefault(ids[s[j] + 1:e[j]].tobytes(), len(long_runs))
+    codes, runs = np.zeros(len(s), np.int64), [()]        # (most candidates: no run)
+    with_run = np.flatnonzero(code)
+    if with_run.size:
+        sub, rows = _group([code[with_run]], [n_codes + len(long_runs)])
+        codes[with_run] = sub + 1
+        runs += [tuple(ids[s[j] + 1:e[j]].tolist()) for j in with_run[rows].tolist()]
+    return codes, runs
 
 
 class _Runs:
@@ -458,67 +480,49 @@ class _PhraseTransform:
         tokens are held in memory at 4 bytes each. Returns the number of phrases made.
         """
         _check_unicode_errors(unicode_errors)
+        source = check_path(source)
         output = os.fspath(output)
         directory = os.path.dirname(output) or "."
         if not os.path.isdir(directory):
             raise FileNotFoundError(f"cannot write {output!r}: no directory {directory!r}")
-        if os.path.exists(output) and os.path.exists(source) and os.path.samefile(
-                source, output):
+        if os.path.exists(output) and os.path.samefile(source, output):
             raise ValueError(f"output {output!r} is the source file: it would be "
                              f"overwritten while read; write to another file")
         raw = count_file(source, unicode_errors=unicode_errors, record=True)
-        counter, table_keys = raw.recording.counter, raw.recording.table_keys
-        raw_words = counter.export()[0]
-        ids, lengths = counter.take_encoded(np.arange(len(raw_words), dtype=np.int32))
+        raw_words = raw.recording.counter.export()[0]
+        ids, lengths = raw.recording.counter.take_encoded(
+            np.arange(len(raw_words), dtype=np.int32))
         ends = np.cumsum(lengths)
+        joined_s, joined_e = self._joined(ids, ends, raw.recording.table_keys)
+        with native.atomic_write(output) as raw_file, compressor(output, raw_file) as f:
+            _write_joined(f, raw_words, ids, ends, joined_s, joined_e,
+                          self.delimiter.encode("utf-8"))
+        return len(joined_s)
+
+    def _joined(self, ids, ends, table_keys):
+        """The (start, end) token positions of the phrases the rewrite makes in the id
+        stream, whose id i is the word table_keys[i]; window by window, the rewrite's
+        state carried across."""
         words, runs, accepted_keys = self._compile()
-        n_words = len(words) + 1
-        # the file's words (table indices) as the phrases' word ids, -1 for others
+        # the stream's words as the phrases' word ids, -1 for the others
         to_word = np.array([words.get(k, -1) for k in table_keys], np.int64)
         is_conn = np.array([k in self.connector_words for k in table_keys], bool)
-        # which candidates are joined, window by window (the rewrite's state carried)
         joined_s, joined_e, last_end = [], [], -1
-        for start, lo, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
-            s, e = _candidates(ids, ends, is_conn, start, hi)
+        for anchor, lo, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
+            s, e = _candidates(ids, ends, is_conn, anchor, lo, hi)
             codes, tuples = _run_tuples(ids, s, e, is_conn)
             run = np.array([runs.index.get(tuple(to_word[list(t)].tolist()), -1)
                             for t in tuples], np.int64)[codes]
             a, b = to_word[ids[s]], to_word[ids[e]]
-            key = np.where((a >= 0) & (b >= 0) & (run >= 0),
-                           (run * n_words + a) * n_words + b, -1)
-            at = np.minimum(np.searchsorted(accepted_keys, key), max(len(accepted_keys) - 1, 0))
-            accepted = (accepted_keys[at] == key) if len(accepted_keys) else key < -1
+            known = (a >= 0) & (b >= 0) & (run >= 0)
+            accepted = known & _in_sorted(_phrase_key(run, a, b, len(words)), accepted_keys)
             taken = _taken(accepted, s, e, bool(len(s)) and s[0] == last_end)
             if taken.any():
                 joined_s.append(s[taken])
                 joined_e.append(e[taken])
                 last_end = int(e[taken][-1])
-        joined_s = np.concatenate(joined_s or [np.zeros(0, np.int64)])
-        joined_e = np.concatenate(joined_e or [np.zeros(0, np.int64)])
-        pieces = raw_words + [b" ", b"\n", self.delimiter.encode("utf-8")]
-        space, newline, delim = len(raw_words), len(raw_words) + 1, len(raw_words) + 2
-        pool = np.frombuffer(b"".join(pieces), np.uint8)
-        piece_len = np.array([len(p) for p in pieces], np.int64)
-        piece_start = np.cumsum(piece_len) - piece_len
-        with native.atomic_write(output) as raw_file, compressor(output, raw_file) as f:
-            for lo in range(0, len(ids), _WINDOW_TOKENS):
-                hi = min(lo + _WINDOW_TOKENS, len(ids))
-                n = hi - lo
-                # tokens lo..hi glued to the one before: s+1 .. e of a joined candidate
-                k0 = np.searchsorted(joined_e, lo)
-                k1 = np.searchsorted(joined_s, hi + 1)
-                marks = (np.bincount(np.clip(joined_s[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2)
-                         - np.bincount(np.clip(joined_e[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2))
-                glued = np.cumsum(marks)[1:n + 1] > 0          # glued[i]: token lo + i + 1
-                sep = np.where(glued, delim, space)            # what follows each token
-                sentence_ends = ends[np.searchsorted(ends, lo + 1):
-                                     np.searchsorted(ends, hi, side="right")]
-                sep[sentence_ends - 1 - lo] = newline
-                order = np.empty(2 * n, np.int64)
-                order[0::2] = ids[lo:hi]
-                order[1::2] = sep
-                f.write(_gather(pool, piece_start[order], piece_len[order]))
-        return len(joined_s)
+        return (np.concatenate(joined_s or [np.zeros(0, np.int64)]),
+                np.concatenate(joined_e or [np.zeros(0, np.int64)]))
 
     def _compile(self):
         """The accepted phrases over ids of their own words, for rewriting files:
@@ -529,12 +533,52 @@ class _PhraseTransform:
             for phrase in table:
                 for w in phrase:
                     words.setdefault(w, len(words))
-            n_words = len(words) + 1
-            keys = [(runs.intern(tuple(words[w] for w in p[1:-1])) * n_words
-                     + words[p[0]]) * n_words + words[p[-1]] for p in table]
-            self._compiled = (words, runs, np.unique(np.array(keys, np.int64)))
+            run = [runs.intern(tuple(words[w] for w in p[1:-1])) for p in table]
+            first = [words[p[0]] for p in table]
+            last = [words[p[-1]] for p in table]
+            keys = _phrase_key(np.array(run, np.int64), np.array(first, np.int64),
+                               np.array(last, np.int64), len(words))
+            self._compiled = (words, runs, np.unique(keys))
             self._compiled_for = (table, self.connector_words)
         return self._compiled
+
+
+def _phrase_key(run, a, b, n_words):
+    """One int64 per (run, first word, last word) of ids below n_words (the rewrite's
+    phrase words: few, so it never overflows); -1 where a run or word is -1."""
+    return np.where((run < 0) | (a < 0) | (b < 0), -1, (run * n_words + a) * n_words + b)
+
+
+def _in_sorted(x, values):
+    """Whether each of x is in the sorted array `values` (a binary search each)."""
+    at = np.minimum(np.searchsorted(values, x), max(len(values) - 1, 0))
+    return (values[at] == x) if len(values) else np.zeros(len(x), bool)
+
+
+def _write_joined(f, raw_words, ids, ends, joined_s, joined_e, delimiter):
+    """Write the id stream as text: raw_words[id] for each token, a newline after each
+    sentence, the delimiter inside the phrases joined_s[k] .. joined_e[k] (positions,
+    sorted, disjoint), else a space; window by window."""
+    pieces = raw_words + [b" ", b"\n", delimiter]
+    space, newline, delim = len(raw_words), len(raw_words) + 1, len(raw_words) + 2
+    pool = np.frombuffer(b"".join(pieces), np.uint8)
+    piece_len = np.array([len(p) for p in pieces], np.int64)
+    piece_start = np.cumsum(piece_len) - piece_len
+    for lo in range(0, len(ids), _WINDOW_TOKENS):
+        hi = min(lo + _WINDOW_TOKENS, len(ids))
+        n = hi - lo
+        # token t is glued to the one before when s < t <= e for a phrase (s, e)
+        k0, k1 = np.searchsorted(joined_e, lo), np.searchsorted(joined_s, hi + 1)
+        marks = (np.bincount(np.clip(joined_s[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2)
+                 - np.bincount(np.clip(joined_e[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2))
+        glued_next = np.cumsum(marks)[1:n + 1] > 0        # token lo + i + 1 is glued
+        sep = np.where(glued_next, delim, space)          # what follows each token
+        sentence_ends = ends[np.searchsorted(ends, lo + 1):np.searchsorted(ends, hi, "right")]
+        sep[sentence_ends - 1 - lo] = newline
+        order = np.empty(2 * n, np.int64)
+        order[0::2] = ids[lo:hi]
+        order[1::2] = sep
+        f.write(_gather(pool, piece_start[order], piece_len[order]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -590,8 +634,9 @@ class Phrases(_PhraseTransform):
     bytes each, a few times that while they are merged; gensim's ``max_vocab_size``
     pruning is not offered), and counting a file holds its tokens (4 bytes each) in
     memory. gensim counts phrases by their joined text, so a token that already holds
-    the delimiter adds to the phrase's count there; here it does not, and otherwise the
-    phrases and scores are gensim's.
+    the delimiter adds to the phrase's count there, and its FrozenPhrases splits such
+    tokens again (a second pass over rewritten text differs there); here a token is a
+    token, and otherwise the phrases and scores are gensim's.
     """
 
     def __init__(self, sentences=None, *, corpus_file=None, min_count=5, threshold=10.0,
@@ -602,6 +647,7 @@ class Phrases(_PhraseTransform):
                              f"never prunes (memory: about 20 bytes per distinct word pair); "
                              f"leave max_vocab_size out")
         check_settings(min_count, threshold, scoring, delimiter)
+        _check_unicode_errors(unicode_errors)
         self.min_count, self.threshold, self.scoring = min_count, threshold, scoring
         self.delimiter = delimiter
         self.connector_words = connector_words
@@ -654,8 +700,8 @@ class Phrases(_PhraseTransform):
             for ids, ends in batches:
                 is_conn = self._connector_mask()
                 counts.append(np.bincount(ids, minlength=len(self.words)))
-                for start, _, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
-                    s, e = _candidates(ids, ends, is_conn, start, hi)
+                for anchor, lo, hi in _windows(ids, ends, is_conn, _WINDOW_TOKENS):
+                    s, e = _candidates(ids, ends, is_conn, anchor, lo, hi)
                     codes, tuples = _run_tuples(ids, s, e, is_conn)
                     run = np.array([self._runs.intern(t) for t in tuples], np.int64)[codes]
                     found.append(_sum_counts(ids[s].astype(np.int64), run,
@@ -699,17 +745,17 @@ class Phrases(_PhraseTransform):
             try:
                 ids.extend([index.setdefault(w, len(index)) for w in sentence])
             except TypeError as exc:
-                raise TypeError(f"sentence {i} holds a token that is not a str ({exc}); "
-                                f"Phrases joins words into text") from None
-            if len(index) > n_words:       # (the new words, in the order they were numbered)
-                new = list(dict.fromkeys(w for w in sentence if index[w] >= n_words))
-                for w in new:
-                    if not isinstance(w, str):
-                        raise TypeError(f"sentence {i} holds {w!r} ({type(w).__name__}): "
-                                        f"Phrases joins words into text, so tokens must be "
-                                        f"str; convert them, e.g. [str(t) for t in "
-                                        f"sentence]")
-                words.extend(map(str, new))
+                raise TypeError(f"sentence {i} holds an unhashable token ({exc}); Phrases "
+                                f"joins words into text, so tokens must be str") from None
+            # the new words, in the order they were numbered (a sentence may be an
+            # iterator, read once)
+            new = list(itertools.islice(reversed(index), len(index) - n_words))[::-1]
+            bad = [w for w in new if not isinstance(w, str)]
+            if bad:
+                raise TypeError(f"sentence {i} holds {bad[0]!r} ({type(bad[0]).__name__}): "
+                                f"Phrases joins words into text, so tokens must be str; "
+                                f"convert them, e.g. [str(t) for t in sentence]")
+            words.extend(map(str, new))
             if len(ids) > (ends[-1] if ends else 0):
                 ends.append(len(ids))
             if len(ids) >= _WINDOW_TOKENS:
@@ -871,9 +917,7 @@ class FrozenPhrases(_PhraseTransform):
     def _accepted(self):
         key = (self.threshold, self.delimiter)
         if self._cache[0] != key:
-            if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
-                raise TypeError(f"threshold must be a number, got "
-                                f"{type(self.threshold).__name__}")
+            _check_threshold(self.threshold)
             _check_delimiter(self.delimiter)
             self._cache = (key, {k: s for k, s in self._phrasegrams.items()
                                  if s > self.threshold})
@@ -923,9 +967,14 @@ def _settings(model) -> dict:
 def _settings_from(meta, frozen=False) -> dict:
     settings = {k: meta[k] for k in ("min_count", "threshold", "scoring", "delimiter",
                                      "connector_words")}
-    check_settings(settings["min_count"], settings["threshold"],
-                   "default" if frozen and settings["scoring"] is None else settings["scoring"],
-                   settings["delimiter"])
+    if frozen:          # (the scores are stored: any finite threshold filters them)
+        _check_threshold(settings["threshold"])
+        _check_delimiter(settings["delimiter"])
+        if settings["scoring"] is not None and settings["scoring"] not in SCORINGS:
+            raise ValueError(f"unknown scoring {settings['scoring']!r}")
+    else:
+        check_settings(settings["min_count"], settings["threshold"], settings["scoring"],
+                       settings["delimiter"])
     settings["connector_words"] = _connector_set(settings["connector_words"])
     return settings
 

@@ -192,12 +192,14 @@ def test_phrases_one_line_corpus(tmp_path, monkeypatch, window):
     monkeypatch.setattr(phrases, "_WINDOW_TOKENS", window)
     line = [w for s in make_corpus(300, seed=8) for w in s]
     line += ["x", "of", "the", "of", "the", "y"] * 4
+    line += (["u"] + ["of", "the"] * 6 + ["v"]) * 4           # runs past _RUN_LEVELS
     path = tmp_path / "one.txt"
     path.write_text(" ".join(line), encoding="utf-8")          # (no final newline)
     want = Phrases([line], min_count=3, threshold=0.5, connector_words={"of", "the"})
     got = Phrases(corpus_file=path, min_count=3, threshold=0.5, connector_words={"of", "the"})
     assert got.export_phrases() == want.export_phrases()
     assert "x_of_the_of_the_y" in want.export_phrases()
+    assert "u_" + "_".join(["of", "the"] * 6) + "_v" in want.export_phrases()
     out = tmp_path / "out.txt.gz"                              # written compressed
     assert got.transform_file(path, out) > 0
     monkeypatch.setattr(phrases, "_WINDOW_TOKENS", 1 << 20)
@@ -376,6 +378,28 @@ def test_phrases_save_load(tmp_path):
     model.freeze().save(tmp_path / "x.fw2v")          # the scores are what is kept
 
 
+def test_phrases_sentences_as_iterators():
+    lines = ["new york is big", "i love new york"] * 3
+    from_iterators = Phrases(((w for w in line.split()) for line in lines), min_count=1,
+                             threshold=0.1)
+    from_lists = Phrases([line.split() for line in lines], min_count=1, threshold=0.1)
+    assert from_iterators.export_phrases() == from_lists.export_phrases()
+    assert from_iterators.words == from_lists.words
+
+
+def test_phrases_frozen_any_threshold_saves(tmp_path):
+    model = Phrases([["a", "b"]] * 4 + [["c", "d"]], min_count=1, threshold=-1.0,
+                    scoring=lambda bigram_count, **kw: bigram_count - 2.5)
+    frozen = model.freeze()
+    frozen.save(tmp_path / "f.fw2v")
+    again = FrozenPhrases.load(tmp_path / "f.fw2v")
+    assert again.phrasegrams == frozen.phrasegrams and again.threshold == -1.0
+    assert again[["c", "d", "a", "b"]] == ["c", "d", "a_b"]     # c_d: -1.5
+    again.threshold = float("nan")
+    with pytest.raises(ValueError, match="finite"):
+        again[["a", "b"]]
+
+
 def test_phrases_frozen_threshold():
     corpus = make_corpus(seed=6)
     model = Phrases(corpus, min_count=3, threshold=1.0)
@@ -411,6 +435,10 @@ def test_phrases_non_utf8_file(tmp_path):
     (dict(connector_words="the"), TypeError, "collection of words"),
     (dict(connector_words=[1]), TypeError, "connector words must be str"),
     (dict(max_vocab_size=40000000), ValueError, "counts exactly and never prunes"),
+    (dict(min_count=10 ** 30), ValueError, "below 2\\*\\*62"),
+    (dict(threshold=10 ** 400), ValueError, "finite"),
+    (dict(connector_words=None), TypeError, "leave it out"),
+    (dict(unicode_errors="bogus"), ValueError, "unicode_errors must be one of"),
 ])
 def test_phrases_bad_settings(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -422,7 +450,7 @@ def test_phrases_bad_corpus(tmp_path):
         Phrases(["new york"])
     with pytest.raises(TypeError, match="tokens must be str"):
         Phrases([["a", 3]])
-    with pytest.raises(TypeError, match="not a str"):
+    with pytest.raises(TypeError, match="unhashable token"):
         Phrases([["a", ["b"]]])
     with pytest.raises(TypeError, match="not both or neither"):
         Phrases([["a"]], corpus_file="x")
@@ -436,6 +464,9 @@ def test_phrases_bad_corpus(tmp_path):
         ["new_york"], ["york", "new"]]
     with pytest.raises(ValueError, match="unicode_errors must be one of"):
         model.add_vocab(corpus_file=tmp_path / "x", unicode_errors="bogus")
+    with pytest.raises(TypeError, match="corpus_file must be a path"):
+        model.transform_file(None, tmp_path / "o.txt")
+    (tmp_path / "x").write_text("new york\n")
     with pytest.raises(FileNotFoundError, match="no directory"):
         model.transform_file(tmp_path / "x", tmp_path / "missing" / "out.txt")
     model = Phrases([])                                # an empty corpus: no phrases
