@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import itertools
 import lzma
 import os
 import stat
@@ -275,3 +276,129 @@ def as_id_sequences(corpus):
                      and any(s.size for s in corpus))):
         return IdSequences.from_arrays(corpus)
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# gensim's corpus iterables, for code written against them (corpus_file= is faster: the
+# file is then read in compiled code, not in Python)
+
+def _check_reader_args(max_sentence_length, limit, unicode_errors):
+    from fastw2v.config import UNICODE_ERRORS
+    if isinstance(max_sentence_length, bool) or not isinstance(max_sentence_length, int) \
+            or max_sentence_length < 1:
+        raise ValueError(f"max_sentence_length must be an int >= 1, got "
+                         f"{max_sentence_length!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 0):
+        raise ValueError(f"limit must be None or an int >= 0 (lines read), got {limit!r}")
+    if unicode_errors not in UNICODE_ERRORS:
+        raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
+                         f"got {unicode_errors!r}")
+
+
+def _line_sentences(lines, name, max_sentence_length, limit, unicode_errors):
+    """The token lists of lines (bytes or str): each line split at whitespace (str.split,
+    as gensim), cut into pieces of at most max_sentence_length; empty lines give none."""
+    for number, line in enumerate(itertools.islice(lines, limit)):
+        if isinstance(line, bytes):
+            if number == 0:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = line.decode("utf-8", unicode_errors)
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{name}, line {number + 1}: not UTF-8 ({exc}); pass "
+                                 f"unicode_errors='replace' (or 'ignore')") from None
+        elif number == 0:
+            line = line.removeprefix("\ufeff")
+        words = line.split()
+        for i in range(0, len(words), max_sentence_length):
+            yield words[i:i + max_sentence_length]
+
+
+class LineSentence:
+    """gensim's ``LineSentence``: a file (plain, gzip, bz2 or xz, told by its content) or
+    an open file object, one sentence per line, tokens separated by whitespace; restartable.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or file object
+        A file object is rewound (``seek(0)``) before each pass, as gensim does.
+    max_sentence_length : int, default 10000
+        Longer lines are cut into sentences of this many tokens.
+    limit : int, optional
+        Read only the first `limit` lines.
+    unicode_errors : {'strict', 'replace', 'ignore'}, default 'strict'
+        For bytes that are not UTF-8 (gensim: always strict).
+    """
+
+    def __init__(self, source, max_sentence_length=10000, limit=None,
+                 unicode_errors="strict"):
+        _check_reader_args(max_sentence_length, limit, unicode_errors)
+        if not hasattr(source, "read"):
+            source = check_path(source)
+        self.source, self.max_sentence_length, self.limit = source, max_sentence_length, limit
+        self.unicode_errors = unicode_errors
+
+    def __iter__(self):
+        args = (self.max_sentence_length, self.limit, self.unicode_errors)
+        if hasattr(self.source, "read"):
+            self.source.seek(0)
+            yield from _line_sentences(self.source, repr(self.source), *args)
+            return
+        with broken_compression_named(self.source, "corpus_file "), _open(self.source) as f:
+            yield from _line_sentences(f, repr(self.source), *args)
+
+
+class PathLineSentences:
+    """gensim's ``PathLineSentences``: like :class:`LineSentence` over every file of a
+    directory (not its subdirectories), in name order, or over one file; `limit` counts
+    the lines of each file."""
+
+    def __init__(self, source, max_sentence_length=10000, limit=None,
+                 unicode_errors="strict"):
+        _check_reader_args(max_sentence_length, limit, unicode_errors)
+        if isinstance(source, (str, os.PathLike)) and os.path.isdir(source):
+            names = sorted(os.listdir(source))
+            self.input_files = [os.path.join(source, n) for n in names
+                                if os.path.isfile(os.path.join(source, n))]
+        elif isinstance(source, (str, os.PathLike)) and os.path.isfile(source):
+            self.input_files = [os.fspath(source)]
+        else:
+            raise ValueError(f"source {source!r} is neither a file nor a directory")
+        self.source, self.max_sentence_length, self.limit = source, max_sentence_length, limit
+        self.unicode_errors = unicode_errors
+
+    def __iter__(self):
+        for path in self.input_files:
+            yield from LineSentence(path, self.max_sentence_length, self.limit,
+                                    self.unicode_errors)
+
+
+class Text8Corpus:
+    """gensim's ``Text8Corpus``: the tokens of a file read as one stream (line breaks are
+    whitespace like any other), in sentences of max_sentence_length tokens."""
+
+    def __init__(self, fname, max_sentence_length=10000, unicode_errors="strict"):
+        _check_reader_args(max_sentence_length, None, unicode_errors)
+        self.fname = check_path(fname)
+        self.max_sentence_length, self.unicode_errors = max_sentence_length, unicode_errors
+
+    def __iter__(self):
+        sentence, rest = [], b""
+        for chunk in itertools.chain(iter_chunks(self.fname, 1 << 16), [None]):
+            if chunk is None:
+                text, rest = rest, b""
+            else:
+                text = rest + chunk
+                cut = max(text.rfind(c) for c in (b" ", b"\t", b"\n", b"\r", b"\v", b"\f"))
+                text, rest = (text[:cut], text[cut:]) if cut >= 0 else (b"", text)
+            try:
+                sentence.extend(text.decode("utf-8", self.unicode_errors).split())
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{self.fname!r}: not UTF-8 ({exc}); pass "
+                                 f"unicode_errors='replace' (or 'ignore')") from None
+            while len(sentence) >= self.max_sentence_length:
+                yield sentence[:self.max_sentence_length]
+                sentence = sentence[self.max_sentence_length:]
+        if sentence:
+            yield sentence

@@ -167,3 +167,74 @@ def test_a_byte_order_mark_at_the_start_is_not_part_of_the_first_word(tmp_path):
     assert b"".join(iter_chunks(tmp_path / "mid")) == b"x \xef\xbb\xbfy"
     (tmp_path / "only").write_bytes(b"\xef\xbb\xbf")
     assert b"".join(iter_chunks(tmp_path / "only")) == b""
+
+
+# ---- gensim's corpus iterables ----
+
+def _text_file(tmp_path, name="c.txt", seed=0):
+    rng = np.random.default_rng(seed)
+    words = ["a", "bb", "ccc", "día", "naïve", "x\u00a0y", "東京"]
+    lines = []
+    for _ in range(60):
+        n = int(rng.integers(0, 9))
+        seps = [" ", "  ", "\t", " \v "]
+        lines.append("".join(str(rng.choice(words)) + str(rng.choice(seps)) for _ in range(n)))
+    text = "\n".join(lines) + "\n\n"
+    path = tmp_path / name
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    return path, text
+
+
+@pytest.mark.parametrize("name", ["c.txt", "c.txt.gz"])
+@pytest.mark.parametrize("max_len,limit", [(10000, None), (3, None), (2, 7), (1, 0)])
+def test_line_sentence_matches_gensim(tmp_path, name, max_len, limit):
+    word2vec = pytest.importorskip("gensim.models.word2vec")
+    from fastw2v import LineSentence, PathLineSentences
+    path, _ = _text_file(tmp_path, name)
+    want = list(word2vec.LineSentence(str(path), max_sentence_length=max_len, limit=limit))
+    ours = LineSentence(path, max_sentence_length=max_len, limit=limit)
+    assert list(ours) == want and list(ours) == want            # restartable
+    assert list(PathLineSentences(path, max_len, limit)) == want
+    with open(path, "rb") as f:                                  # a file object, rewound
+        if not name.endswith(".gz"):
+            assert list(LineSentence(f, max_len, limit)) == want == list(LineSentence(f, max_len, limit))
+
+
+def test_path_line_sentences_and_text8_match_gensim(tmp_path):
+    word2vec = pytest.importorskip("gensim.models.word2vec")
+    from fastw2v import PathLineSentences, Text8Corpus
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for i in (2, 0, 1):
+        _text_file(folder, f"part{i}.txt", seed=i)
+    want = list(word2vec.PathLineSentences(str(folder), limit=20))
+    (folder / "sub").mkdir()            # (gensim fails on a subdirectory; fastw2v skips it)
+    assert list(PathLineSentences(folder, limit=20)) == want
+    path, text = _text_file(tmp_path, seed=5)
+    for max_len in (10000, 7, 1):
+        assert list(Text8Corpus(path, max_len)) == list(word2vec.Text8Corpus(str(path), max_len))
+
+
+def test_gensim_readers_refuse_bad_input(tmp_path):
+    from fastw2v import LineSentence, PathLineSentences, Text8Corpus, Word2Vec
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok line\ncaf\xe9 x\n")
+    with pytest.raises(ValueError, match="line 2: not UTF-8.*unicode_errors='replace'"):
+        list(LineSentence(bad))
+    assert list(LineSentence(bad, unicode_errors="replace"))[1] == ["caf\ufffd", "x"]
+    with pytest.raises(ValueError, match="not UTF-8"):
+        list(Text8Corpus(bad))
+    with pytest.raises(FileNotFoundError):
+        LineSentence(tmp_path / "missing.txt")
+    with pytest.raises(ValueError, match="neither a file nor a directory"):
+        PathLineSentences(tmp_path / "missing")
+    with pytest.raises(ValueError, match="max_sentence_length"):
+        LineSentence(bad, max_sentence_length=0)
+    with pytest.raises(ValueError, match="limit"):
+        LineSentence(bad, limit=-1)
+    # a LineSentence is a corpus Word2Vec reads twice (counting, then encoding)
+    good = tmp_path / "good.txt"
+    good.write_text("the cat sat\nthe dog ran\n" * 20)
+    model = Word2Vec(LineSentence(good), min_count=1, vector_size=8, epochs=1, workers=1)
+    assert set(model.wv.index_to_key) == {"the", "cat", "sat", "dog", "ran"}
