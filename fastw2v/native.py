@@ -493,7 +493,8 @@ def _foreign_hint(head):
                 "never loads because unpickling runs code. Convert it with gensim: "
                 "gensim.models.KeyedVectors.load(p).save_word2vec_format(out, "
                 "binary=True), then fastw2v.KeyedVectors.load_word2vec_format(out, "
-                "binary=True)")
+                "binary=True); for gensim phrases, "
+                "fastw2v.FrozenPhrases.from_gensim(gensim.models.phrases.Phrases.load(p))")
     if head.startswith(b"\x93NUMPY"):
         return "; it is a single .npy array: read it with numpy.load(path)"
     if head[:1].isdigit():

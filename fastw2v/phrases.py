@@ -634,18 +634,25 @@ class Phrases(_PhraseTransform):
     bytes each, a few times that while they are merged; gensim's ``max_vocab_size``
     pruning is not offered), and counting a file holds its tokens (4 bytes each) in
     memory. gensim counts phrases by their joined text, so a token that already holds
-    the delimiter adds to the phrase's count there, and its FrozenPhrases splits such
-    tokens again (a second pass over rewritten text differs there); here a token is a
-    token, and otherwise the phrases and scores are gensim's.
+    the delimiter adds to the phrase's count there, and its export_phrases (hence its
+    FrozenPhrases) splits such tokens again; here a token is a token. On text without
+    such tokens (a first pass) the phrases, scores and rewrites are gensim's; on a
+    second pass over rewritten text the rewrites still equal gensim's unfrozen model's,
+    the exported phrases differ.
     """
 
-    def __init__(self, sentences=None, *, corpus_file=None, min_count=5, threshold=10.0,
-                 scoring="default", delimiter="_", connector_words=frozenset(),
-                 unicode_errors="strict", max_vocab_size=None, progress_per=None):
-        if max_vocab_size is not None:
-            raise ValueError(f"max_vocab_size={max_vocab_size!r}: fastw2v counts exactly and "
-                             f"never prunes (memory: about 20 bytes per distinct word pair); "
-                             f"leave max_vocab_size out")
+    def __init__(self, sentences=None, *positional, corpus_file=None, min_count=5,
+                 threshold=10.0, scoring="default", delimiter="_",
+                 connector_words=frozenset(), unicode_errors="strict", max_vocab_size=None,
+                 progress_per=None):
+        if positional:
+            raise TypeError("Phrases takes its settings by keyword after the sentences: "
+                            "Phrases(sentences, min_count=5, threshold=10.0, ...)")
+        if max_vocab_size is not None and (isinstance(max_vocab_size, bool) or not isinstance(
+                max_vocab_size, int) or max_vocab_size < 1):
+            raise ValueError(f"max_vocab_size must be None or an int >= 1, got "
+                             f"{max_vocab_size!r}")
+        self.max_vocab_size = max_vocab_size
         check_settings(min_count, threshold, scoring, delimiter)
         _check_unicode_errors(unicode_errors)
         self.min_count, self.threshold, self.scoring = min_count, threshold, scoring
@@ -682,9 +689,12 @@ class Phrases(_PhraseTransform):
         """Count the words and candidates of more text (an iterable of sentences, or
         `corpus_file`), adding to the counts held. On any error the model is left as it
         was."""
-        if (sentences is None) == (corpus_file is None):
+        if sentences is not None and corpus_file is not None:
             raise TypeError("give the text to count as sentences (an iterable of token "
-                            "lists) or as corpus_file (a path), not both or neither")
+                            "lists) or as corpus_file (a path), not both")
+        if sentences is None and corpus_file is None:
+            raise TypeError("add_vocab needs text: sentences (an iterable of token lists) "
+                            "or corpus_file (a path)")
         _check_unicode_errors(unicode_errors)
         n_words, n_runs = len(self.words), len(self._runs.runs)
         t0 = time.perf_counter()
@@ -724,6 +734,11 @@ class Phrases(_PhraseTransform):
         self._n_updates += 1
         logger.info("phrases: counted %d words (%d distinct) and %d distinct candidates in "
                     "%.1fs", n_tokens, len(self.words), len(self._a), time.perf_counter() - t0)
+        if self.max_vocab_size and len(self.words) + len(self._a) > self.max_vocab_size:
+            logger.warning("phrases: %d distinct words and pairs, more than max_vocab_size=%d:"
+                           " gensim would have pruned its counts there (and its phrases would"
+                           " differ); fastw2v keeps them all", len(self.words) + len(self._a),
+                           self.max_vocab_size)
         return self
 
     def _connector_mask(self):
@@ -885,6 +900,10 @@ class FrozenPhrases(_PhraseTransform):
     """
 
     def __init__(self, phrases_model):
+        if not isinstance(phrases_model, Phrases):
+            raise TypeError(f"FrozenPhrases(model) takes a fastw2v Phrases, got "
+                            f"{type(phrases_model).__module__}.{type(phrases_model).__name__};"
+                            f" for gensim's, use FrozenPhrases.from_gensim(model)")
         self.min_count, self.threshold = phrases_model.min_count, phrases_model.threshold
         self.scoring, self.delimiter = phrases_model.scoring, phrases_model.delimiter
         self.connector_words = phrases_model.connector_words
@@ -923,6 +942,22 @@ class FrozenPhrases(_PhraseTransform):
                                  if s > self.threshold})
         return self._cache[1]
 
+    @classmethod
+    def from_gensim(cls, model) -> "FrozenPhrases":
+        """The phrases of a gensim 4 ``Phrases`` or ``FrozenPhrases`` (its settings,
+        connector words and phrase scores; gensim's joined phrases are split at its
+        delimiter)."""
+        phrasegrams = (model.phrasegrams if hasattr(model, "phrasegrams")
+                       else model.export_phrases())
+        scoring = {"original_scorer": "default", "npmi_scorer": "npmi"}.get(
+            getattr(model.scoring, "__name__", None))
+        frozen = cls.__new__(cls)
+        frozen.min_count, frozen.threshold = model.min_count, model.threshold
+        frozen.scoring, frozen.delimiter = scoring, model.delimiter
+        frozen.connector_words = model.connector_words
+        frozen.phrasegrams = phrasegrams
+        return frozen
+
     def save(self, path):
         """Save the phrases in fastw2v's file format (no pickle), atomically."""
         words = {}
@@ -932,7 +967,7 @@ class FrozenPhrases(_PhraseTransform):
         arrays.update(phrase_words=flat, phrase_offsets=offsets,
                       scores=np.array(list(self._phrasegrams.values()), np.float64))
         meta = _settings(self)
-        if not isinstance(self.scoring, str):
+        if not isinstance(self.scoring, str) or self.scoring not in SCORINGS:
             meta["scoring"] = None                   # (the scores are stored)
         native.save_arrays(path, arrays, dict(meta, key_encoding=encoding),
                            kind="frozen_phrases")
@@ -956,6 +991,9 @@ class FrozenPhrases(_PhraseTransform):
             raise ValueError(f"{os.fspath(path)!r} is not a valid frozen phrases file "
                              f"({type(exc).__name__}: {exc})") from None
         return model
+
+
+Phraser = FrozenPhrases          # (gensim's older name, which gensim 4 keeps)
 
 
 def _settings(model) -> dict:

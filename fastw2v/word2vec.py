@@ -19,6 +19,7 @@ import numpy as np
 
 from fastw2v import _train, native
 from fastw2v.config import Word2VecConfig, check_learning_rate
+from fastw2v import corpus as _corpus
 from fastw2v.corpus import (as_id_sequences, check_path, check_restartable,
                             without_tensors)
 from fastw2v.encoded import (check_encoded_dir, encode_file, encode_ids, encode_iterable,
@@ -29,6 +30,10 @@ from fastw2v.vocab import (RULE_KEEP, RawCounts, Vocab, count_file, count_ids,
                            count_iterable, freq_counts, python_key, select_words)
 
 logger = logging.getLogger("fastw2v")
+
+# gensim's corpus readers, where gensim has them (gensim.models.word2vec.LineSentence)
+LineSentence, PathLineSentences = _corpus.LineSentence, _corpus.PathLineSentences
+Text8Corpus = _corpus.Text8Corpus
 
 _CALLBACK_HOOKS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
 # guards the test-and-set of a model's `_busy` (which call runs on it, and on which thread)

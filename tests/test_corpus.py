@@ -191,6 +191,8 @@ def _text_file(tmp_path, name="c.txt", seed=0):
 def test_line_sentence_matches_gensim(tmp_path, name, max_len, limit):
     word2vec = pytest.importorskip("gensim.models.word2vec")
     from fastw2v import LineSentence, PathLineSentences
+    from fastw2v.word2vec import LineSentence as where_gensim_has_it
+    assert where_gensim_has_it is LineSentence
     path, _ = _text_file(tmp_path, name)
     want = list(word2vec.LineSentence(str(path), max_sentence_length=max_len, limit=limit))
     ours = LineSentence(path, max_sentence_length=max_len, limit=limit)

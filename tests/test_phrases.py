@@ -434,7 +434,7 @@ def test_phrases_non_utf8_file(tmp_path):
     (dict(delimiter=b"_"), TypeError, "delimiter must be a str"),
     (dict(connector_words="the"), TypeError, "collection of words"),
     (dict(connector_words=[1]), TypeError, "connector words must be str"),
-    (dict(max_vocab_size=40000000), ValueError, "counts exactly and never prunes"),
+    (dict(max_vocab_size=0), ValueError, "max_vocab_size must be None or an int"),
     (dict(min_count=10 ** 30), ValueError, "below 2\\*\\*62"),
     (dict(threshold=10 ** 400), ValueError, "finite"),
     (dict(connector_words=None), TypeError, "leave it out"),
@@ -452,8 +452,14 @@ def test_phrases_bad_corpus(tmp_path):
         Phrases([["a", 3]])
     with pytest.raises(TypeError, match="unhashable token"):
         Phrases([["a", ["b"]]])
-    with pytest.raises(TypeError, match="not both or neither"):
+    with pytest.raises(TypeError, match="not both"):
         Phrases([["a"]], corpus_file="x")
+    with pytest.raises(TypeError, match="add_vocab needs text"):
+        Phrases().add_vocab()
+    with pytest.raises(TypeError, match="by keyword after the sentences"):
+        Phrases([["a"]], 5, 10)
+    with pytest.raises(TypeError, match="from_gensim"):
+        FrozenPhrases(object())
     with pytest.raises(TypeError, match="corpus_file="):
         Phrases("corpus.txt")
     with pytest.raises(TypeError, match="split it first"):
@@ -519,3 +525,24 @@ def test_cli_phrases(tmp_path, capsys):
     assert cli.main(["phrases", "-train", str(src), "-output", str(out), "-size", "3"]) == 2
     assert "unknown word2phrase option '-size'" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_phrases_from_gensim_and_gensim_names(tmp_path, caplog):
+    gensim_phrases = pytest.importorskip("gensim.models.phrases")
+    corpus = make_corpus(seed=9)
+    for conn in (frozenset(), ENGLISH_CONNECTOR_WORDS):
+        theirs = gensim_phrases.Phrases(corpus, min_count=3, threshold=1.0, connector_words=conn)
+        ours = Phrases(corpus, min_count=3, threshold=1.0, connector_words=conn)
+        for source in (theirs, theirs.freeze()):
+            converted = FrozenPhrases.from_gensim(source)
+            assert converted.export_phrases() == ours.export_phrases()
+            assert [converted[s] for s in corpus] == [ours[s] for s in corpus]
+        converted.save(tmp_path / "g.fw2v")
+        assert FrozenPhrases.load(tmp_path / "g.fw2v").phrasegrams == converted.phrasegrams
+    theirs.save(str(tmp_path / "gensim.pkl"))
+    with pytest.raises(ValueError, match="FrozenPhrases.from_gensim"):
+        FrozenPhrases.load(tmp_path / "gensim.pkl")
+    assert phrases.Phraser is FrozenPhrases
+    with caplog.at_level("WARNING", logger="fastw2v"):
+        Phrases(corpus, max_vocab_size=10)              # gensim's would prune: said
+    assert "gensim would have pruned" in caplog.text
