@@ -541,10 +541,26 @@ def parse_word2phrase(argv) -> argparse.Namespace:
 
 
 def _long_phrases_args(a) -> argparse.Namespace:
-    params = dict(min_count=a.min_count, threshold=a.threshold, scoring=a.scoring,
+    if a.phrases is not None:
+        given = [flag for flag, value in (("--min-count", a.min_count), ("--scoring", a.scoring),
+                                          ("--connector-words", a.connector_words),
+                                          ("--save-phrases", a.save_phrases))
+                 if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} cannot be combined with --phrases: the "
+                            f"phrases are loaded, not counted (--threshold may raise theirs)")
+    threshold = a.threshold
+    if threshold is None and a.phrases is None:
+        if a.scoring == "npmi":
+            raise UserError("--scoring npmi needs --threshold (npmi scores lie in [-1, 1]; "
+                            "e.g. --threshold 0.5)")
+        threshold = 10.0
+    params = dict(min_count=5 if a.min_count is None else a.min_count,
+                  threshold=threshold, scoring=a.scoring or "default",
                   delimiter=a.delimiter, unicode_errors=a.unicode_errors)
     return argparse.Namespace(corpus_file=a.corpus_file, output=a.output, quiet=a.quiet,
-                              connector_words=a.connector_words, params=params, flags={})
+                              connector_words=a.connector_words, params=params, flags={},
+                              phrases=a.phrases, save_phrases=a.save_phrases)
 
 
 def cmd_phrases(args) -> int:
@@ -552,10 +568,14 @@ def cmd_phrases(args) -> int:
     from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 
     check_path(args.corpus_file)
-    _check_writable(args.output)
-    if _same_file(args.output, args.corpus_file):
-        raise UserError(f"{args.output} is also the input: writing it would destroy it; "
-                        f"choose another output file")
+    outputs = [p for p in (args.output, getattr(args, "save_phrases", None)) if p]
+    for path in outputs:
+        _check_writable(path)
+        if _same_file(path, args.corpus_file):
+            raise UserError(f"{path} is also the input: writing it would destroy it; "
+                            f"choose another output file")
+    if getattr(args, "phrases", None):
+        return _rewrite_with_saved(args)
     connectors = frozenset()
     name = args.connector_words
     if name is not None and name.lower() == "english" and not os.path.exists(name):
@@ -581,12 +601,38 @@ def cmd_phrases(args) -> int:
     model.add_vocab(corpus_file=args.corpus_file,
                     unicode_errors=args.params["unicode_errors"])
     n_phrases = len(model.export_phrases())
+    if getattr(args, "save_phrases", None):
+        model.freeze().save(args.save_phrases)
     n_made = model.transform_file(args.corpus_file, args.output,
                                   unicode_errors=args.params["unicode_errors"])
     if not args.quiet:
         print(f"fastw2v: {model.corpus_word_count:,} words, {n_phrases:,} phrases "
               f"scoring above {model.threshold} ({model.scoring}); {n_made:,} joined in "
               f"{args.output} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _rewrite_with_saved(args) -> int:
+    """fastw2v phrases --phrases FILE: rewrite with phrases saved before."""
+    from fastw2v import native
+    from fastw2v.phrases import FrozenPhrases, Phrases
+
+    kind = native.file_kind(args.phrases)
+    loader = {"phrases": Phrases.load, "frozen_phrases": FrozenPhrases.load}.get(kind)
+    if loader is None:
+        raise UserError(f"{args.phrases} holds {kind}, not phrases (option --phrases: a file "
+                        f"written by --save-phrases or by Phrases.save / FrozenPhrases.save)")
+    model = loader(args.phrases)
+    if args.params["threshold"] is not None:
+        model.threshold = args.params["threshold"]
+    model.delimiter = args.params["delimiter"]
+    t0 = time.perf_counter()
+    n_made = model.transform_file(args.corpus_file, args.output,
+                                  unicode_errors=args.params["unicode_errors"])
+    if not args.quiet:
+        print(f"fastw2v: {len(model.export_phrases()):,} phrases from {args.phrases} "
+              f"(threshold {model.threshold}); {n_made:,} joined in {args.output} in "
+              f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
     return 0
 
 
@@ -695,18 +741,23 @@ def build_parser():
     p.add_argument("--corpus-file", required=True,
                    help="text file, one sentence per line (.gz/.bz2/.xz ok)")
     p.add_argument("--output", required=True, help="the rewritten text file")
-    p.add_argument("--min-count", type=_number, default=5,
+    p.add_argument("--min-count", type=_number, default=None,
                    help="candidates seen fewer times are never phrases (default: 5)")
-    p.add_argument("--threshold", type=float, default=10.0,
+    p.add_argument("--threshold", type=float, default=None,
                    help="phrases score above it (default: 10.0)")
     p.add_argument("--scoring", choices=("default", "npmi", "word2phrase"),
-                   default="default", help="default: gensim's score")
+                   default=None, help="default: gensim's score ('default')")
     p.add_argument("--delimiter", default="_", help="joins a phrase's words (default: _)")
     p.add_argument("--connector-words", default=None,
                    help="'english' (of, the, and, ...: bank_of_america), or a file of "
                         "words that may sit inside a phrase")
     p.add_argument("--unicode-errors", choices=("strict", "replace", "ignore"),
                    default="strict", help="for words that are not valid UTF-8")
+    p.add_argument("--save-phrases", default=None,
+                   help="also save the phrases found (native format), for --phrases")
+    p.add_argument("--phrases", default=None,
+                   help="rewrite with phrases saved before (--save-phrases, Phrases.save, "
+                        "FrozenPhrases.save) instead of counting the corpus")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(func=lambda a: cmd_phrases(_long_phrases_args(a)))
     return parser

@@ -8,7 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from fastw2v import FrozenPhrases, Phrases, Word2Vec, cli, phrases
+from fastw2v import FrozenPhrases, KeyedVectors, Phrases, Word2Vec, cli, phrases
 from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, original_scorer
 
 
@@ -546,3 +546,36 @@ def test_phrases_from_gensim_and_gensim_names(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="fastw2v"):
         Phrases(corpus, max_vocab_size=10)              # gensim's would prune: said
     assert "gensim would have pruned" in caplog.text
+
+
+def test_cli_phrases_saved_and_reused(tmp_path, capsys):
+    corpus = make_corpus(seed=10)
+    src = tmp_path / "c.txt"
+    src.write_text("".join(" ".join(s) + "\n" for s in corpus if s), encoding="utf-8")
+    saved, out, again = tmp_path / "p.fw2v", tmp_path / "out.txt", tmp_path / "again.txt"
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(out),
+                     "--min-count", "3", "--threshold", "1", "--save-phrases", str(saved),
+                     "--quiet"]) == 0
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--phrases", str(saved), "--quiet"]) == 0
+    assert again.read_text() == out.read_text() and "_" in out.read_text()
+    top = max(FrozenPhrases.load(saved).phrasegrams.values())
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--phrases", str(saved), "--threshold", str(top - 1e-6), "--quiet"]) == 0
+    assert again.read_text() != out.read_text()              # only the top phrase now
+    capsys.readouterr()
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--phrases", str(saved), "--min-count", "2"]) == 2
+    assert "cannot be combined with --phrases" in capsys.readouterr().err
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--phrases", str(src)]) == 2
+    assert "is not a fastw2v file" in capsys.readouterr().err
+    kv = KeyedVectors(2)
+    kv["a"] = [1.0, 2.0]
+    kv.save(tmp_path / "kv.fw2v")
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--phrases", str(tmp_path / "kv.fw2v")]) == 2
+    assert "holds keyedvectors, not phrases (option --phrases" in capsys.readouterr().err
+    assert cli.main(["phrases", "--corpus-file", str(src), "--output", str(again),
+                     "--scoring", "npmi"]) == 2
+    assert "needs --threshold" in capsys.readouterr().err
