@@ -555,9 +555,12 @@ def _long_phrases_args(a) -> argparse.Namespace:
             raise UserError("--scoring npmi needs --threshold (npmi scores lie in [-1, 1]; "
                             "e.g. --threshold 0.5)")
         threshold = 10.0
+    delimiter = a.delimiter
+    if delimiter is None and a.phrases is None:
+        delimiter = "_"
     params = dict(min_count=5 if a.min_count is None else a.min_count,
                   threshold=threshold, scoring=a.scoring or "default",
-                  delimiter=a.delimiter, unicode_errors=a.unicode_errors)
+                  delimiter=delimiter, unicode_errors=a.unicode_errors)
     return argparse.Namespace(corpus_file=a.corpus_file, output=a.output, quiet=a.quiet,
                               connector_words=a.connector_words, params=params, flags={},
                               phrases=a.phrases, save_phrases=a.save_phrases)
@@ -565,7 +568,6 @@ def _long_phrases_args(a) -> argparse.Namespace:
 
 def cmd_phrases(args) -> int:
     from fastw2v.corpus import check_path
-    from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
 
     check_path(args.corpus_file)
     outputs = [p for p in (args.output, getattr(args, "save_phrases", None)) if p]
@@ -574,8 +576,25 @@ def cmd_phrases(args) -> int:
         if _same_file(path, args.corpus_file):
             raise UserError(f"{path} is also the input: writing it would destroy it; "
                             f"choose another output file")
+    t0 = time.perf_counter()
     if getattr(args, "phrases", None):
-        return _rewrite_with_saved(args)
+        model, found = _load_phrases(args)
+    else:
+        model, found = _count_phrases(args)
+    n_made = model.transform_file(args.corpus_file, args.output,
+                                  unicode_errors=args.params["unicode_errors"])
+    if not args.quiet:
+        print(f"fastw2v: {found}, {len(model.export_phrases()):,} phrases scoring above "
+              f"{model.threshold}; {n_made:,} joined in {args.output} in "
+              f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    return 0
+
+
+def _count_phrases(args):
+    """The phrases of the corpus file, counted with the command line's settings (and
+    saved with --save-phrases): (model, what was done, for the summary)."""
+    from fastw2v.phrases import ENGLISH_CONNECTOR_WORDS, Phrases
+
     connectors = frozenset()
     name = args.connector_words
     if name is not None and name.lower() == "english" and not os.path.exists(name):
@@ -588,7 +607,6 @@ def cmd_phrases(args) -> int:
             raise UserError(f"cannot read the connector words from {name!r} ({exc}) "
                             f"(option --connector-words: 'english', or a UTF-8 file of "
                             f"words)") from None
-    t0 = time.perf_counter()
     try:
         model = Phrases(connector_words=connectors, **args.params)
     except ValueError as exc:                # a setting's value
@@ -600,20 +618,14 @@ def cmd_phrases(args) -> int:
         raise UserError(f"{message} (option {flag})") from None
     model.add_vocab(corpus_file=args.corpus_file,
                     unicode_errors=args.params["unicode_errors"])
-    n_phrases = len(model.export_phrases())
     if getattr(args, "save_phrases", None):
         model.freeze().save(args.save_phrases)
-    n_made = model.transform_file(args.corpus_file, args.output,
-                                  unicode_errors=args.params["unicode_errors"])
-    if not args.quiet:
-        print(f"fastw2v: {model.corpus_word_count:,} words, {n_phrases:,} phrases "
-              f"scoring above {model.threshold} ({model.scoring}); {n_made:,} joined in "
-              f"{args.output} in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    return 0
+    return model, f"{model.corpus_word_count:,} words counted ({model.scoring} score)"
 
 
-def _rewrite_with_saved(args) -> int:
-    """fastw2v phrases --phrases FILE: rewrite with phrases saved before."""
+def _load_phrases(args):
+    """--phrases FILE: phrases saved before, with --threshold and --delimiter applied if
+    given: (model, what was done, for the summary)."""
     from fastw2v import native
     from fastw2v.phrases import FrozenPhrases, Phrases
 
@@ -623,17 +635,10 @@ def _rewrite_with_saved(args) -> int:
         raise UserError(f"{args.phrases} holds {kind}, not phrases (option --phrases: a file "
                         f"written by --save-phrases or by Phrases.save / FrozenPhrases.save)")
     model = loader(args.phrases)
-    if args.params["threshold"] is not None:
-        model.threshold = args.params["threshold"]
-    model.delimiter = args.params["delimiter"]
-    t0 = time.perf_counter()
-    n_made = model.transform_file(args.corpus_file, args.output,
-                                  unicode_errors=args.params["unicode_errors"])
-    if not args.quiet:
-        print(f"fastw2v: {len(model.export_phrases()):,} phrases from {args.phrases} "
-              f"(threshold {model.threshold}); {n_made:,} joined in {args.output} in "
-              f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    return 0
+    for name in ("threshold", "delimiter"):
+        if args.params[name] is not None:
+            setattr(model, name, args.params[name])
+    return model, f"phrases from {args.phrases}"
 
 
 def _number(text):
@@ -747,7 +752,8 @@ def build_parser():
                    help="phrases score above it (default: 10.0)")
     p.add_argument("--scoring", choices=("default", "npmi", "word2phrase"),
                    default=None, help="default: gensim's score ('default')")
-    p.add_argument("--delimiter", default="_", help="joins a phrase's words (default: _)")
+    p.add_argument("--delimiter", default=None,
+                   help="joins a phrase's words (default: _, or the saved phrases')")
     p.add_argument("--connector-words", default=None,
                    help="'english' (of, the, and, ...: bank_of_america), or a file of "
                         "words that may sit inside a phrase")

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from fastw2v import _vocab
+from fastw2v.config import UNICODE_ERRORS
 
 CHUNK_BYTES = 1 << 22   # 4 MiB: big enough to amortise calls, small enough to bound memory
 
@@ -283,7 +284,6 @@ def as_id_sequences(corpus):
 # file is then read in compiled code, not in Python)
 
 def _check_reader_args(max_sentence_length, limit, unicode_errors):
-    from fastw2v.config import UNICODE_ERRORS
     if isinstance(max_sentence_length, bool) or not isinstance(max_sentence_length, int) \
             or max_sentence_length < 1:
         raise ValueError(f"max_sentence_length must be an int >= 1, got "
@@ -291,6 +291,11 @@ def _check_reader_args(max_sentence_length, limit, unicode_errors):
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
                               or limit < 0):
         raise ValueError(f"limit must be None or an int >= 0 (lines read), got {limit!r}")
+    check_unicode_errors(unicode_errors)
+
+
+def check_unicode_errors(unicode_errors):
+    """ValueError unless it is one of Python's decoders' strict, replace or ignore."""
     if unicode_errors not in UNICODE_ERRORS:
         raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
                          f"got {unicode_errors!r}")

@@ -30,8 +30,8 @@ import types
 import numpy as np
 
 from fastw2v import _vocab, native
-from fastw2v.config import UNICODE_ERRORS
-from fastw2v.corpus import check_path, check_restartable, check_sentence
+from fastw2v.corpus import (check_path, check_restartable, check_sentence,
+                            check_unicode_errors)
 from fastw2v.formats import compressor
 from fastw2v.vocab import count_file
 
@@ -168,12 +168,6 @@ def _connector_set(connector_words):
     if bad:
         raise TypeError(f"connector words must be str, got {bad[0]!r}")
     return words
-
-
-def _check_unicode_errors(unicode_errors):
-    if unicode_errors not in UNICODE_ERRORS:
-        raise ValueError(f"unicode_errors must be one of {UNICODE_ERRORS}, "
-                         f"got {unicode_errors!r}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -411,6 +405,7 @@ class _PhraseTransform:
         """The accepted phrases with their joined forms: {words: (joined, score)}."""
         accepted = self._accepted()
         if getattr(self, "_table_for", None) != (accepted, self.delimiter):
+            _check_delimiter(self.delimiter)
             self._table = {k: (self.delimiter.join(k), s) for k, s in accepted.items()}
             self._table_for = (accepted, self.delimiter)
         return self._table
@@ -479,7 +474,7 @@ class _PhraseTransform:
         separated by single spaces (blank lines and extra whitespace go). The source's
         tokens are held in memory at 4 bytes each. Returns the number of phrases made.
         """
-        _check_unicode_errors(unicode_errors)
+        check_unicode_errors(unicode_errors)
         source = check_path(source)
         output = os.fspath(output)
         directory = os.path.dirname(output) or "."
@@ -654,7 +649,7 @@ class Phrases(_PhraseTransform):
                              f"{max_vocab_size!r}")
         self.max_vocab_size = max_vocab_size
         check_settings(min_count, threshold, scoring, delimiter)
-        _check_unicode_errors(unicode_errors)
+        check_unicode_errors(unicode_errors)
         self.min_count, self.threshold, self.scoring = min_count, threshold, scoring
         self.delimiter = delimiter
         self.connector_words = connector_words
@@ -695,7 +690,7 @@ class Phrases(_PhraseTransform):
         if sentences is None and corpus_file is None:
             raise TypeError("add_vocab needs text: sentences (an iterable of token lists) "
                             "or corpus_file (a path)")
-        _check_unicode_errors(unicode_errors)
+        check_unicode_errors(unicode_errors)
         n_words, n_runs = len(self.words), len(self._runs.runs)
         t0 = time.perf_counter()
         try:
@@ -821,7 +816,7 @@ class Phrases(_PhraseTransform):
                 words[self._b[i]])
 
     def _accepted(self):
-        key = (self.min_count, self.threshold, self.scoring, self.delimiter, self._n_updates)
+        key = (self.min_count, self.threshold, self.scoring, self._n_updates)
         if self._cache[0] != key:
             check_settings(self.min_count, self.threshold, self.scoring, self.delimiter)
             scores = self._scores()
@@ -934,11 +929,9 @@ class FrozenPhrases(_PhraseTransform):
         self._cache = (None, None)
 
     def _accepted(self):
-        key = (self.threshold, self.delimiter)
-        if self._cache[0] != key:
+        if self._cache[0] != self.threshold:
             _check_threshold(self.threshold)
-            _check_delimiter(self.delimiter)
-            self._cache = (key, {k: s for k, s in self._phrasegrams.items()
+            self._cache = (self.threshold, {k: s for k, s in self._phrasegrams.items()
                                  if s > self.threshold})
         return self._cache[1]
 
