@@ -7,8 +7,9 @@ vocabulary scan of the same file.
 The first --mb megabytes of the (decompressed) corpus, repeated if it is shorter, are
 written to a temporary plain text file, cut at a line end, so that decompression is not
 measured. build_vocab(corpus_file=...) counts and encodes in one read (the counter
-keeps the token stream and it is renumbered in place once the vocabulary is chosen). Every timing is the
-best of --repeat runs. Counting and encoding each use one thread. gensim is measured only
+keeps the token stream and it is renumbered in place once the vocabulary is chosen), and
+so does build_vocab on an iterable of token lists (LineSentence, or the lists held in
+memory). Every timing is the best of --repeat runs. Counting and encoding each use one thread. gensim is measured only
 if it is importable (bench/requirements.txt).
 """
 from __future__ import annotations
@@ -68,6 +69,12 @@ def main(argv=None):
         t_one, enc_one = best(one_read, a.repeat)
         assert np.array_equal(enc_one.ids, enc.ids)
         t_build, _ = best(lambda: Word2Vec(min_count=5).build_vocab(corpus_file=path), a.repeat)
+        # gensim's way: an iterable of token lists, read from the file or held in memory
+        from fastw2v import LineSentence as FastLineSentence
+        t_lines, _ = best(lambda: Word2Vec(min_count=5).build_vocab(FastLineSentence(path)),
+                          a.repeat)
+        sentences = list(FastLineSentence(path))
+        t_list, _ = best(lambda: Word2Vec(min_count=5).build_vocab(sentences), a.repeat)
         rows = [("fastw2v count_file", t_count),
                 ("fastw2v encode_file (a second read)", t_encode),
                 ("fastw2v encode_file, invalid UTF-8 checked (train(corpus_file=...) on "
@@ -76,7 +83,9 @@ def main(argv=None):
                 ("fastw2v count + encode, one read (count_file(record=True) + "
                  "encode_recorded)", t_one),
                 ("fastw2v Word2Vec.build_vocab(corpus_file=...) (one read, + tables, "
-                 "weights)", t_build)]
+                 "weights)", t_build),
+                ("fastw2v Word2Vec.build_vocab(LineSentence(path))", t_lines),
+                ("fastw2v Word2Vec.build_vocab(token lists in memory)", t_list)]
         try:
             from gensim.models import Word2Vec as GensimWord2Vec
             from gensim.models.word2vec import LineSentence
@@ -89,6 +98,10 @@ def main(argv=None):
                 return model
             t_gensim, _ = best(gensim_scan, a.repeat)
             rows.append(("gensim build_vocab (LineSentence)", t_gensim))
+            t_gensim_list, _ = best(lambda: GensimWord2Vec(vector_size=100, min_count=5,
+                                                           workers=1).build_vocab(sentences),
+                                    a.repeat)
+            rows.append(("gensim build_vocab (token lists in memory)", t_gensim_list))
         print(f"{mb:.1f} MB of text, {enc.n_tokens:,} tokens, {len(vocab):,} words at "
               f"min_count 5; best of {a.repeat}; command: python bench/bench_text.py "
               f"--corpus {a.corpus} --mb {a.mb:g}\n")

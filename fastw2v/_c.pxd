@@ -38,6 +38,8 @@ cdef extern from "w2v_text.h" nogil:
     void w2v_counter_free(w2v_counter *c)
     int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final)
     int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap)
+    int64_t w2v_remap_stream(int32_t *ids, int64_t *ends, int64_t n_sentences,
+                             const int32_t *remap)
 
     ctypedef struct w2v_encoder:
         int64_t out_len

@@ -6,6 +6,7 @@ from cython.view cimport array as cvarray
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcpy
+from cpython.exc cimport PyErr_CheckSignals
 
 from fastw2v._c cimport *
 
@@ -130,6 +131,160 @@ cdef class TokenCounter:
             kept = w2v_counter_remap(self.c, &remap[0]) if self.c.n_tokens else 0
         ids = _owned(<void **>&self.c.rec_ids, kept, 4, "i")
         lengths = _owned(<void **>&self.c.rec_ends, self.c.n_sentences, 8, "q")
+        return ids, lengths
+
+
+cdef int _fit(void **p, int64_t *cap, int64_t need, int itemsize) except -1:
+    """Grow the malloc'ed buffer *p of *cap items (by half again) until it holds need."""
+    if need <= cap[0]:
+        return 0
+    cdef int64_t new_cap = max(need, cap[0] + cap[0] // 2, 1024)
+    cdef void *q = realloc(p[0], <size_t>new_cap * itemsize)
+    if q is NULL:
+        raise MemoryError("out of memory while counting the corpus; set max_vocab_size to "
+                          "bound the vocabulary, or encoded_dir to keep the encoded corpus "
+                          "on disk")
+    p[0] = q
+    cap[0] = new_cap
+    return 0
+
+
+cdef class ListCounter:
+    """Counts the tokens of an iterable of token lists (tokens: any hashable objects), in
+    one pass, as TokenCounter counts a file: the distinct tokens in order of first
+    appearance, their counts, and with max_size > 0 word2vec.c's pruning. With
+    record=True (no pruning) it also keeps every token's index among the distinct tokens
+    and every sentence's end, which take_encoded() turns into the encoded corpus, so that
+    the corpus need not be read a second time.
+    """
+    cdef dict index
+    cdef readonly list keys                 # the distinct tokens, in order of first appearance
+    cdef int64_t *counts
+    cdef int64_t counts_cap
+    cdef int32_t *rec_ids
+    cdef int64_t *rec_ends
+    cdef int64_t rec_cap, rec_ends_cap
+    cdef int64_t max_size
+    cdef bint record, taken
+    cdef int64_t first_sentence
+    cdef readonly int64_t n_tokens, n_sentences, n_iterated, min_reduce
+
+    def __cinit__(self, int64_t max_size=0, bint record=False, int64_t first_sentence=0):
+        if record and max_size > 0:
+            raise ValueError("a recording counter cannot prune (max_size must be 0)")
+        self.index, self.keys = {}, []
+        self.max_size, self.record, self.min_reduce = max_size, record, 1
+        self.first_sentence = first_sentence
+
+    def __dealloc__(self):
+        free(self.counts)
+        free(self.rec_ids)
+        free(self.rec_ends)
+
+    def count(self, sentences, check_sentence, int64_t max_tokens=-1):
+        """Count the sentences of an iterable, or of an iterator until max_tokens tokens
+        (>= 0) are counted, at the end of a sentence; returns True if it ran out of
+        sentences. check_sentence(sentence, i) is called before sentence i (numbered from
+        first_sentence, empty ones too) is read, unless it is a list or tuple, which it
+        always accepts."""
+        if self.taken:
+            raise RuntimeError("the recorded stream was already taken: count with a new "
+                               "counter")
+        cdef int64_t number
+        for sentence in sentences:
+            PyErr_CheckSignals()        # Ctrl-C: lists of str tokens run no Python code
+            number = self.first_sentence + self.n_iterated
+            if type(sentence) is not list and type(sentence) is not tuple:
+                check_sentence(sentence, number)
+            start = self.n_tokens
+            token = None
+            try:
+                if type(sentence) is list:
+                    for token in <list>sentence:
+                        self._add(token)
+                else:
+                    for token in sentence:
+                        self._add(token)
+            except TypeError as exc:
+                try:
+                    hash(token)
+                except TypeError:
+                    raise TypeError(f"sentence {number} holds an unhashable token: "
+                                    f"{exc}") from None
+                raise
+            self.n_iterated += 1
+            if self.n_tokens > start:
+                self.n_sentences += 1
+                if self.record:
+                    _fit(<void **>&self.rec_ends, &self.rec_ends_cap, self.n_sentences, 8)
+                    self.rec_ends[self.n_sentences - 1] = self.n_tokens
+            if 0 <= max_tokens <= self.n_tokens:
+                return False
+        return True
+
+    cdef int _add(self, token) except -1:
+        cdef int64_t k
+        got = self.index.get(token)
+        if got is None:
+            k = len(self.keys)
+            if k >= 2147483647:
+                raise ValueError("more than 2**31 - 1 distinct tokens; set max_vocab_size "
+                                 "to prune rare words while counting")
+            _fit(<void **>&self.counts, &self.counts_cap, k + 1, 8)
+            self.index[token] = k
+            self.keys.append(token)
+            self.counts[k] = 0
+        else:
+            k = got
+        self.counts[k] += 1
+        if self.record:
+            if self.n_tokens >= self.rec_cap:
+                _fit(<void **>&self.rec_ids, &self.rec_cap, self.n_tokens + 1, 4)
+            self.rec_ids[self.n_tokens] = <int32_t>k
+        self.n_tokens += 1
+        if got is None and self.max_size > 0 and len(self.keys) > self.max_size:
+            self._prune()
+        return 0
+
+    cdef _prune(self):
+        """word2vec.c's ReduceVocab: drop the words counted min_reduce times or fewer,
+        raise min_reduce, until at most max_size are left (the survivors keep their
+        order)."""
+        cdef int64_t i, n
+        while len(self.keys) > self.max_size:
+            keys, self.keys, self.index = self.keys, [], {}
+            n = 0
+            for i in range(len(keys)):
+                if self.counts[i] > self.min_reduce:
+                    self.counts[n] = self.counts[i]
+                    self.index[keys[i]] = n
+                    self.keys.append(keys[i])
+                    n += 1
+            self.min_reduce += 1
+
+    def export_counts(self):
+        """The count of each of keys, as int64."""
+        cdef int64_t n = len(self.keys)
+        return np.array(<int64_t[:n]> self.counts, dtype=np.int64) if n else np.zeros(0, np.int64)
+
+    def take_encoded(self, const int32_t[::1] remap):
+        """The recorded stream as an encoded corpus, as TokenCounter.take_encoded: remap[i]
+        is the id of keys[i], or -1 to drop it. Returns (ids int32, lengths int64: ids kept
+        from each sentence that held a token). Can be called once."""
+        if not self.record:
+            raise RuntimeError("take_encoded needs a recording counter")
+        if self.taken:
+            raise RuntimeError("the recorded stream was already taken")
+        if remap.shape[0] != len(self.keys):
+            raise ValueError(f"remap has {remap.shape[0]} entries for {len(self.keys)} words")
+        cdef int64_t kept = 0
+        self.taken = True
+        if self.n_tokens:
+            with nogil:
+                kept = w2v_remap_stream(self.rec_ids, self.rec_ends, self.n_sentences,
+                                        &remap[0])
+        ids = _owned(<void **>&self.rec_ids, kept, 4, "i")
+        lengths = _owned(<void **>&self.rec_ends, self.n_sentences, 8, "q")
         return ids, lengths
 
 

@@ -115,6 +115,11 @@ def broken_compression_named(path, what="", compressed=True):
                          f"truncated or corrupt ({exc})") from exc
 
 
+# why a corpus may be read twice
+TWO_PASSES = ("counted, then encoded: Word2Vec reads its corpus twice with max_vocab_size "
+              "or encoded_dir, else once")
+
+
 def check_restartable(corpus, name: str = "corpus_iterable", passes: int = 2) -> Iterable:
     """Reject what is not a corpus of token lists at all, or, if it must be read `passes`
     > 1 times, what cannot be iterated twice (a generator, an iterator)."""
@@ -127,7 +132,7 @@ def check_restartable(corpus, name: str = "corpus_iterable", passes: int = 2) ->
     if passes > 1 and iter(corpus) is corpus:
         raise TypeError(
             f"{name} is a one-shot iterator ({type(corpus).__name__}): it would be empty "
-            f"on the second pass (counting, then encoding). Pass a list, or an object "
+            f"on the second pass ({TWO_PASSES}). Pass a list, or an object "
             f"whose __iter__ starts a new pass each time, e.g.\n"
             f"    class Corpus:\n"
             f"        def __iter__(self):\n"
@@ -149,7 +154,7 @@ def check_sentence(sentence, index: int, passes: int = 2):
     if passes > 1 and iter(sentence) is sentence:
         raise TypeError(
             f"sentence {index} is a one-shot iterator ({type(sentence).__name__}): it "
-            f"would be empty on the second pass (counting, then encoding), and its words "
+            f"would be empty on the second pass ({TWO_PASSES}), and its words "
             f"never trained. Give each sentence as a list (or tuple, or array) of tokens, "
             f"e.g. list(map(str.lower, words)) instead of map(str.lower, words)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import itertools
 import os
 import tempfile
@@ -295,17 +296,26 @@ def encode_file(path, vocab, max_sentence_length, directory=None, unicode_errors
 
 
 def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:
-    """Encode the token stream that count_file(record=True) kept, in place: the same
-    result as encode_file on the same file, without reading it a second time. Can be
-    called once per recording."""
-    index = {key: i for i, key in enumerate(vocab.index_to_key)}
-    remap = np.fromiter((index.get(key, -1) if key else -1 for key in recording.table_keys),
-                        dtype=np.int32, count=len(recording.table_keys))
-    ids, lengths = recording.counter.take_encoded(remap)
+    """Encode the token stream that count_file(record=True) or count_iterable(record=True)
+    kept, in place: the same result as encode_file on the same file (encode_iterable on
+    the same corpus), without reading it a second time. Can be called once per
+    recording."""
+    index = vocab.key_to_index
+    keys = recording.table_keys
+    if recording.empty_is_word:
+        remap = np.fromiter((index.get(key, -1) for key in keys), np.int32, len(keys))
+    else:
+        remap = np.fromiter((index.get(key, -1) if key else -1 for key in keys), np.int32,
+                            len(keys))
+    counter = recording.counter
+    ids, lengths = counter.take_encoded(remap)
     offsets = np.concatenate(([0], chunk_ends(lengths, max_sentence_length)))
     del lengths
-    return EncodedCorpus(ids, offsets.astype(np.int64, copy=False), recording.counter.n_tokens,
-                         recording.counter.n_sentences)
+    corpus = EncodedCorpus(ids, offsets.astype(np.int64, copy=False), counter.n_tokens,
+                           counter.n_sentences)
+    if recording.empty_is_word:
+        corpus.n_iterated = counter.n_iterated
+    return corpus
 
 
 def _relative(batch, base):
@@ -347,42 +357,30 @@ def encode_ids(seqs, vocab, max_sentence_length, directory=None) -> EncodedCorpu
 
 def encode_iterable(corpus, vocab, max_sentence_length, directory=None,
                     passes=2) -> EncodedCorpus:
-    """Encode an iterable of token lists, read once (Python dict lookups). `passes`: how
-    many times the caller reads the corpus in all (2 when it counted it first: a
-    sentence that is a one-shot iterator would be empty here). The result's
-    ``n_iterated`` counts the sentences read, empty ones included (gensim's
-    total_examples for a corpus without len())."""
+    """Encode an iterable of token lists, read once, in compiled batches of about
+    _BATCH_TOKENS tokens (each counted as build_vocab counts a corpus, then its distinct
+    tokens looked up in the vocabulary). `passes`: how many times the caller reads the
+    corpus in all (2 when it counted it first: a sentence that is a one-shot iterator
+    would be empty here). The result's ``n_iterated`` counts the sentences read, empty
+    ones included (gensim's total_examples for a corpus without len())."""
     check_restartable(corpus, passes=1)
     get = vocab.key_to_index.get
+    check = functools.partial(check_sentence, passes=passes)
     writer = _Writer(directory)
-    ids, lengths = [], []
+    sentences = iter(corpus)
     n_tokens = n_sentences = n_iterated = 0
-
-    def flush():
-        arr = np.array(ids, dtype=np.int64).astype(np.int32)
-        lens = np.array(lengths, dtype=np.int64)
-        known = arr >= 0
-        sentence_of = np.repeat(np.arange(len(lens)), lens)
-        kept = np.bincount(sentence_of[known], minlength=len(lens))
-        writer.append(arr[known], chunk_ends(kept, max_sentence_length))
-        ids.clear()
-        lengths.clear()
-
     try:
-        for i, sentence in enumerate(corpus):
-            check_sentence(sentence, i, passes)
-            try:
-                row = [get(token, -1) for token in sentence]
-            except TypeError as exc:
-                raise TypeError(f"sentence {i} holds an unhashable token: {exc}") from None
-            ids.extend(row)
-            lengths.append(len(row))
-            n_tokens += len(row)
-            n_sentences += len(row) > 0
-            n_iterated += 1
-            if len(ids) >= _BATCH_TOKENS:
-                flush()
-        flush()
+        done = False
+        while not done:
+            batch = _vocab.ListCounter(record=True, first_sentence=n_iterated)
+            done = batch.count(sentences, check, _BATCH_TOKENS)
+            remap = np.fromiter((get(key, -1) for key in batch.keys), np.int32,
+                                len(batch.keys))
+            ids, kept = batch.take_encoded(remap)
+            writer.append(ids, chunk_ends(kept, max_sentence_length))
+            n_tokens += batch.n_tokens
+            n_sentences += batch.n_sentences
+            n_iterated += batch.n_iterated
     except BaseException:
         writer.abort()
         raise

@@ -2,6 +2,7 @@
 from their counts (subsampling, noise distribution, Huffman tree)."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -65,8 +66,11 @@ class Recording:
     """The token stream kept while counting a file, to encode it without a second read
     (fastw2v.encoded.encode_recorded)."""
 
-    counter: object             # the _vocab.TokenCounter that recorded it
-    table_keys: list            # the decoded key of each table index ('' = not a word)
+    counter: object             # the _vocab.TokenCounter (a file) or ListCounter (token
+                                # lists) that recorded it
+    table_keys: list            # the key of each table index
+    empty_is_word: bool = False     # False: '' (a file's token that decodes to nothing) is
+                                    # not a word
 
 
 def count_file(path, max_vocab_size=None, unicode_errors="strict", record=False) -> RawCounts:
@@ -128,37 +132,26 @@ def python_key(key):
     return key
 
 
-def count_iterable(corpus, max_vocab_size=None) -> RawCounts:
-    """Count the tokens of a restartable iterable of token lists."""
-    check_restartable(corpus)
-    counts = {}
-    n_tokens = n_sentences = 0
-    min_reduce = 1
-    for i, sentence in enumerate(corpus):
-        check_sentence(sentence, i)
-        n = 0
-        for token in sentence:
-            try:
-                c = counts.get(token)
-            except TypeError as exc:
-                raise TypeError(f"sentence {i} holds an unhashable token: {exc}") from None
-            n += 1
-            if c is not None:
-                counts[token] = c + 1
-                continue
-            counts[token] = 1
-            # word2vec.c's ReduceVocab, as in the compiled counter
-            while max_vocab_size and len(counts) > max_vocab_size:
-                counts = {k: c for k, c in counts.items() if c > min_reduce}
-                min_reduce += 1
-        n_tokens += n
-        n_sentences += n > 0
-    keys = list(counts)
+def count_iterable(corpus, max_vocab_size=None, record=False) -> RawCounts:
+    """Count the tokens of an iterable of token lists (in compiled code, one pass).
+    record=True (not with max_vocab_size) also keeps the stream of tokens (4 bytes each),
+    so that encode_recorded() can encode the corpus without reading it again: the corpus
+    may then be a generator, and its sentences iterators; else it must be restartable,
+    as it will be read again to encode it."""
+    if record and max_vocab_size:
+        raise ValueError("record=True cannot be combined with max_vocab_size: pruning "
+                         "renumbers the words")
+    passes = 1 if record else 2
+    check_restartable(corpus, passes=passes)
+    counter = _vocab.ListCounter(max_vocab_size or 0, record=record)
+    counter.count(corpus, functools.partial(check_sentence, passes=passes))
+    keys = counter.keys
     if any(issubclass(t, np.generic) for t in set(map(type, keys))):
         keys = [python_key(k) for k in keys]
-    first = np.arange(len(keys), dtype=np.int64)   # dict order is first appearance
-    counts = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
-    return RawCounts(keys, counts, first, n_tokens, n_sentences, min_reduce)
+    first = np.arange(len(keys), dtype=np.int64)   # the counter keeps first appearance order
+    recording = Recording(counter, list(keys), empty_is_word=True) if record else None
+    return RawCounts(keys, counter.export_counts(), first, counter.n_tokens,
+                     counter.n_sentences, counter.min_reduce, recording=recording)
 
 
 def count_ids(seqs, max_vocab_size=None) -> RawCounts:

@@ -84,9 +84,11 @@ class Word2Vec:
     Parameters
     ----------
     sentences : iterable of lists of tokens, optional
-        A restartable iterable (a list, or an object whose ``__iter__`` starts over);
-        tokens may be any hashable. If given (or `corpus_file`), the vocabulary is built
-        and the model trained at once.
+        Read once (counted and encoded in compiled code), so a generator will do; with
+        ``max_vocab_size`` or ``encoded_dir`` it is read twice and must be restartable (a
+        list, or an object whose ``__iter__`` starts over). Tokens may be any hashable.
+        If given (or `corpus_file`), the vocabulary is built and the model trained at
+        once.
     corpus_file : str or os.PathLike, optional
         A text file, plain, gzip, bz2 or xz: one sentence per line, tokens separated by
         whitespace. Counting and encoding run in C.
@@ -318,11 +320,14 @@ class Word2Vec:
             # before the corpus is counted (the encoder checks it again when it starts,
             # as train(), which reads the corpus once, relies on)
             check_encoded_dir(encoded_dir)
-        source = _Source(corpus_iterable, corpus_file)
+        # read once (the counter keeps the token stream for the encoder), unless pruning
+        # renumbers words or the encoded corpus goes to disk
+        source = _Source(corpus_iterable, corpus_file,
+                         passes=2 if cfg.max_vocab_size or encoded_dir is not None else 1)
         if update and source.ids is not None:
             self.vocab.id_lookup()       # (ids beside words that are not ints: TypeError)
         t0 = time.perf_counter()
-        raw = source.count(cfg, encoded_dir)
+        raw = source.count(cfg)
         if raw.min_reduce > 1:
             logger.warning("max_vocab_size=%d pruned words while counting: counts below %d "
                            "are approximate", cfg.max_vocab_size, raw.min_reduce)
@@ -685,6 +690,12 @@ class Word2Vec:
             # (encoded in one pass: a generator will do, for any number of epochs)
             corpus = _Source(corpus_iterable, corpus_file, passes=1).encode(
                 self.vocab, cfg, encoded_dir, unicode_errors=cfg.unicode_errors)
+            if corpus.n_iterated == 0 and iter(corpus_iterable) is corpus_iterable:
+                raise ValueError(
+                    f"corpus_iterable ({type(corpus_iterable).__name__}) yielded no "
+                    f"sentence: a generator or iterator is empty once read (by "
+                    f"build_vocab?); train() without a corpus trains on the one "
+                    f"build_vocab encoded")
         elif self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train(), e.g. "
                              "train(corpus_file=path)")
@@ -1429,13 +1440,15 @@ class _Source:
     """One corpus given by the caller: a file, id sequences or token lists; it knows how
     to count and encode itself."""
 
-    def __init__(self, corpus_iterable, corpus_file, passes=2):
+    def __init__(self, corpus_iterable, corpus_file, passes):
         if corpus_iterable is not None and corpus_file is not None:
             raise ValueError("give either a corpus iterable or corpus_file, not both")
         if corpus_iterable is None and corpus_file is None:
             raise ValueError("no corpus: give a corpus iterable (a list of token lists) or "
                              "corpus_file (a path)")
         self.path = self.ids = self.tokens = self.recording = self.counted = None
+        # times the corpus will be read: 1 (counted and encoded in one read, or only
+        # encoded), or 2 (counted, then read again to encode it)
         self.passes = passes
         if corpus_file is not None:
             self.path = check_path(corpus_file)
@@ -1445,26 +1458,25 @@ class _Source:
             if self.ids is None:
                 self.tokens = check_restartable(corpus_iterable, passes=passes)
 
-    def count(self, cfg, encoded_dir=None):
-        if self.path is not None:
-            # one read of the file: the counter keeps the token stream for encode(), unless
-            # pruning renumbers words or the encoded corpus goes to disk
-            record = not cfg.max_vocab_size and encoded_dir is None
-            self.counted = _file_state(self.path)    # (compared after the second read)
-            raw = count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors, record)
-            self.recording, raw.recording = raw.recording, None
-            return raw
+    def count(self, cfg):
         if self.ids is not None:
             return count_ids(self.ids, cfg.max_vocab_size)
-        return count_iterable(self.tokens, cfg.max_vocab_size)
+        record = self.passes == 1       # the counter keeps the token stream for encode()
+        if self.path is not None:
+            self.counted = _file_state(self.path)    # (compared after the second read)
+            raw = count_file(self.path, cfg.max_vocab_size, cfg.unicode_errors, record)
+        else:
+            raw = count_iterable(self.tokens, cfg.max_vocab_size, record)
+        self.recording, raw.recording = raw.recording, None
+        return raw
 
     def encode(self, vocab, cfg, encoded_dir=None, unicode_errors=None):
         """The encoded corpus; unicode_errors: check a file's undecodable tokens while
         encoding it (see encode_file), for a file the vocabulary was not counted from."""
+        if self.recording is not None:          # (counted with passes=1: no encoded_dir)
+            recording, self.recording = self.recording, None
+            return encode_recorded(recording, vocab, cfg.max_sentence_length)
         if self.path is not None:
-            if self.recording is not None and encoded_dir is None:
-                recording, self.recording = self.recording, None
-                return encode_recorded(recording, vocab, cfg.max_sentence_length)
             corpus = encode_file(self.path, vocab, cfg.max_sentence_length, encoded_dir,
                                  unicode_errors)
             if self.counted is not None and _file_state(self.path) != self.counted:

@@ -276,18 +276,24 @@ static int count_eol(void *ctx)
     return W2V_OK;
 }
 
-int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap)
+int64_t w2v_remap_stream(int32_t *ids, int64_t *ends, int64_t n_sentences,
+                         const int32_t *remap)
 {
     int64_t kept = 0, pos = 0;
-    for (int64_t s = 0; s < c->n_sentences; s++) {
-        int64_t line_start = kept;
-        for (; pos < c->rec_ends[s]; pos++) {
-            int32_t id = remap[c->rec_ids[pos]];
-            if (id >= 0) c->rec_ids[kept++] = id;
+    for (int64_t s = 0; s < n_sentences; s++) {
+        int64_t start = kept;
+        for (; pos < ends[s]; pos++) {
+            int32_t id = remap[ids[pos]];
+            if (id >= 0) ids[kept++] = id;
         }
-        c->rec_ends[s] = kept - line_start;
+        ends[s] = kept - start;
     }
     return kept;
+}
+
+int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap)
+{
+    return w2v_remap_stream(c->rec_ids, c->rec_ends, c->n_sentences, remap);
 }
 
 int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final)

@@ -79,6 +79,11 @@ int w2v_counter_feed(w2v_counter *c, const char *buf, int64_t n, int final);
  * becomes remap[i], and tokens with remap[i] < 0 are dropped. rec_ids[0:returned] are then
  * the kept ids and rec_ends[0:n_sentences] the number kept from each line. */
 int64_t w2v_counter_remap(w2v_counter *c, const int32_t *remap);
+/* The same on any recorded stream: ids[0:ends[n_sentences - 1]] holds table indices and
+ * ends[s] the position where sentence s ends; afterwards ids[0:returned] are the kept ids
+ * and ends[s] the number kept from sentence s. */
+int64_t w2v_remap_stream(int32_t *ids, int64_t *ends, int64_t n_sentences,
+                         const int32_t *remap);
 
 /* Maps tokens to ids through a table whose `id` field is set (-1 = drop the token), and
  * cuts the id stream into sentences of at most max_len ids. Empty sentences vanish. */

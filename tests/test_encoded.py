@@ -36,8 +36,10 @@ def test_encode_file_and_iterable_match_reference(tmp_path, corpus, max_len):
     ids, offsets = reference_encode(corpus, vocab, max_len)
     path = write_lines(tmp_path / "c.txt", corpus)
     recorded = count_file(path, record=True).recording      # one read: count and encode
+    listed = count_iterable(corpus, record=True).recording  # the same for token lists
     for enc in (encode_file(path, vocab, max_len), encode_iterable(corpus, vocab, max_len),
-                encode_recorded(recorded, vocab, max_len)):
+                encode_recorded(recorded, vocab, max_len),
+                encode_recorded(listed, vocab, max_len)):
         assert enc.ids.dtype == np.int32 and enc.offsets.dtype == np.int64
         np.testing.assert_array_equal(enc.ids, ids)
         np.testing.assert_array_equal(enc.offsets, offsets)
@@ -69,6 +71,35 @@ def test_encode_recorded_equals_encode_file(tmp_path, errors):
         assert (rec.n_tokens, rec.n_source_sentences) == (again.n_tokens,
                                                           again.n_source_sentences)
     assert len(rec.ids) > 0
+
+
+@pytest.mark.parametrize("max_len", [1, 3, 10000])
+def test_encode_recorded_token_lists_equals_encode_iterable(rng, max_len):
+    """Counting token lists keeps their stream, encoded as encode_iterable would encode
+    them again: '' and 0 are words (for a file '' is not), an int key found by its
+    numpy form, empty sentences counted in n_iterated, a vocabulary updated since."""
+    pool = ["", 0, "a", "b", np.int64(5), 5, ("t",), "rare"]
+    corpus = [[pool[j] for j in rng.integers(0, len(pool) - 1, int(rng.integers(0, 9)))]
+              for _ in range(200)] + [[], ["rare"], []]
+    for update in (False, True):
+        raw = count_iterable(corpus, record=True)
+        if update:
+            old = select_words(count_iterable([["b", "new", "new"]]), 1)
+            vocab = old.updated(raw, min_count=2)
+            assert vocab.index_to_key[:2] == ["new", "b"] and "" in vocab.key_to_index
+        else:
+            vocab = select_words(raw, min_count=2)
+        assert "rare" not in vocab.key_to_index and 0 in vocab.key_to_index
+        rec = encode_recorded(raw.recording, vocab, max_len)
+        again = encode_iterable(corpus, vocab, max_len)
+        ids, offsets = reference_encode(corpus, vocab, max_len)
+        np.testing.assert_array_equal(rec.ids, ids)
+        np.testing.assert_array_equal(rec.offsets, offsets)
+        assert (rec.n_tokens, rec.n_source_sentences, rec.n_iterated) == (
+            again.n_tokens, again.n_source_sentences, again.n_iterated) == (
+            sum(map(len, corpus)), sum(1 for s in corpus if s), len(corpus))
+        with pytest.raises(RuntimeError, match="already taken"):
+            encode_recorded(raw.recording, vocab, max_len)
 
 
 def test_recording_is_taken_once_and_not_with_pruning(tmp_path, corpus):
@@ -219,6 +250,28 @@ def test_encode_ids_in_batches(monkeypatch, corpus):
     ids, offsets = reference_encode(as_ints, vocab, 11)
     np.testing.assert_array_equal(enc.ids, ids)
     np.testing.assert_array_equal(enc.offsets, offsets)
+
+
+@pytest.mark.parametrize("batch", [1, 5, 64])
+def test_encode_iterable_in_batches(monkeypatch, corpus, batch):
+    """Batches end at a sentence's end once they hold `batch` tokens: the ids, the
+    counts and the numbers that errors give sentences are those of one pass."""
+    import fastw2v.encoded as encoded
+    monkeypatch.setattr(encoded, "_BATCH_TOKENS", batch)
+    vocab = select_words(count_iterable(corpus), min_count=8)
+    corpus = [tuple(s) if i % 3 == 0 else s for i, s in enumerate(corpus)] + [[], []]
+    enc = encoded.encode_iterable(iter(corpus), vocab, 11, passes=1)
+    ids, offsets = reference_encode(corpus, vocab, 11)
+    np.testing.assert_array_equal(enc.ids, ids)
+    np.testing.assert_array_equal(enc.offsets, offsets)
+    assert (enc.n_tokens, enc.n_source_sentences, enc.n_iterated) == (
+        sum(map(len, corpus)), sum(1 for s in corpus if s), len(corpus))
+    with pytest.raises(TypeError, match="sentence 300 holds an unhashable token"):
+        encoded.encode_iterable(corpus[:300] + [["w1", {}]], vocab, 11)
+    with pytest.raises(TypeError, match="sentence 300 is a one-shot iterator"):
+        encoded.encode_iterable(corpus[:300] + [iter(["w1"])], vocab, 11, passes=2)
+    one_shot = encoded.encode_iterable(corpus[:300] + [iter(["w1"])], vocab, 11, passes=1)
+    assert one_shot.n_tokens == sum(map(len, corpus[:300])) + 1
 
 
 def test_encode_ids_needs_int_vocabulary(corpus):

@@ -7,7 +7,7 @@ import pytest
 
 from fastw2v import _vocab
 from fastw2v.vocab import (RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, RawCounts, Vocab, count_file,
-                           count_iterable, select_words)
+                           count_iterable, python_key, select_words)
 
 from conftest import write_lines
 
@@ -283,6 +283,74 @@ def test_vocab_updated_refuses_counts_beyond_int64_before_changing_anything():
     np.testing.assert_array_equal(old.counts, counts)
     raw = RawCounts(["c"], np.array([2], np.int64), np.arange(1), 2, 1)
     assert old.updated(raw, min_count=3).index_to_key == ["a", "b"]   # c not kept: fits
+
+
+def count_reference(corpus, max_vocab_size=None):
+    """Plain Python: a dict in order of first appearance, pruned as word2vec.c does."""
+    counts, n_tokens, n_sentences, min_reduce = {}, 0, 0, 1
+    for sentence in corpus:
+        n = 0
+        for token in sentence:
+            n += 1
+            counts[token] = counts.get(token, 0) + 1
+            while max_vocab_size and len(counts) > max_vocab_size:
+                counts = {k: c for k, c in counts.items() if c > min_reduce}
+                min_reduce += 1
+        n_tokens += n
+        n_sentences += n > 0
+    return counts, n_tokens, n_sentences, min_reduce
+
+
+class Tokens:
+    """A sentence that is neither a list nor a one-shot iterator."""
+
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+    def __iter__(self):
+        return iter(self.tokens)
+
+
+@pytest.mark.parametrize("max_vocab_size", [None, 3, 40])
+@pytest.mark.parametrize("record", [False, True])
+def test_count_iterable_matches_reference(rng, max_vocab_size, record):
+    """The compiled counter: any hashable tokens, equal keys of different types (1, 1.0,
+    True, np.int64(1)) one word in the form first seen, '' and 0 words like any other,
+    sentences as lists, tuples, arrays and other iterables, empty ones too."""
+    if record and max_vocab_size:
+        with pytest.raises(ValueError, match="max_vocab_size"):
+            count_iterable([["a"]], max_vocab_size, record=True)
+        return
+    pool = ["a", "b", "", "é", 0, 1, 1.0, True, np.int64(1), np.int64(7), 7, ("t", 1),
+            np.str_("a"), None, 2.5, frozenset({1})] + [f"w{i}" for i in range(30)]
+    corpus = []
+    for i in range(300):
+        tokens = [pool[j] for j in rng.integers(0, len(pool), size=int(rng.integers(0, 12)))]
+        corpus.append((list, tuple, Tokens)[i % 3](tokens))
+    corpus[4] = []
+    corpus[5] = np.array(["a", "w1", "w1"])
+    raw = count_iterable(corpus, max_vocab_size, record=record)
+    counts, n_tokens, n_sentences, min_reduce = count_reference(corpus, max_vocab_size)
+    assert [(k, type(k)) for k in raw.keys] == [(python_key(k), type(python_key(k)))
+                                                for k in counts]
+    assert raw.counts.dtype == np.int64 and raw.counts.tolist() == list(counts.values())
+    np.testing.assert_array_equal(raw.first, np.arange(len(counts)))
+    assert (raw.n_tokens, raw.n_sentences, raw.min_reduce) == (n_tokens, n_sentences,
+                                                                min_reduce)
+    assert (raw.recording is not None) == record
+
+
+def test_count_iterable_names_the_sentence_of_an_unhashable_token():
+    with pytest.raises(TypeError, match="sentence 2 holds an unhashable token"):
+        count_iterable([["a"], [], ("b", ["x"])])
+
+    class Broken:
+        def __iter__(self):
+            yield "a"
+            raise TypeError("the sentence's own error")
+
+    with pytest.raises(TypeError, match="^the sentence's own error$"):
+        count_iterable([["a"], Broken()])
 
 
 def test_count_iterable_rejects_a_one_shot_sentence():

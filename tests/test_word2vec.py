@@ -419,9 +419,9 @@ def test_training_new_corpus_with_existing_vocabulary(planted):
         model.train([["unknown", "words"]])
 
 
-def test_train_takes_a_generator_as_it_reads_the_corpus_once(planted):
-    # build_vocab reads its corpus twice (counting, then encoding); train() encodes once,
-    # then every epoch runs over the encoded ids: a one-shot iterable is enough
+def test_train_takes_a_generator_as_it_reads_the_corpus_once(planted, tmp_path):
+    # train() encodes its corpus once, then every epoch runs over the encoded ids: a
+    # one-shot iterable is enough
     sentences, _ = planted
     a, b = (Word2Vec(workers=1, **SMALL) for _ in range(2))
     a.build_vocab(sentences)
@@ -434,17 +434,44 @@ def test_train_takes_a_generator_as_it_reads_the_corpus_once(planted):
     np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
     with pytest.raises(ValueError, match="total_examples=7"):
         b.train((s for s in sentences), total_examples=7)
-    with pytest.raises(TypeError, match="one-shot iterator.*second pass"):
-        b.build_vocab((s for s in sentences), update=True)
+    with pytest.raises(TypeError, match="one-shot iterator.*second pass.*max_vocab_size"):
+        b.build_vocab((s for s in sentences), update=True, encoded_dir=tmp_path / "enc")
+
+
+def test_generator_corpus_is_read_once(planted, tmp_path):
+    """build_vocab reads its corpus once (the counter keeps the token stream), so a
+    generator of one-shot sentences trains as the list would; with max_vocab_size or
+    encoded_dir it is read twice and refused before it is read."""
+    sentences, _ = planted
+    ref = Word2Vec(sentences, workers=1, **SMALL)
+    model = Word2Vec((iter(s) for s in sentences), workers=1, **SMALL)
+    np.testing.assert_array_equal(model.wv.vectors, ref.wv.vectors)
+    assert model.corpus_count == ref.corpus_count == len(sentences)
+    for twice in ({"max_vocab_size": 10_000}, {"encoded_dir": tmp_path / "enc"}):
+        gen = (s for s in sentences)
+        with pytest.raises(TypeError, match="corpus_iterable is a one-shot iterator.*"
+                                            "max_vocab_size or encoded_dir"):
+            Word2Vec(gen, workers=1, **SMALL, **twice)
+        assert next(gen) == sentences[0]                  # refused before it was read
+        with pytest.raises(TypeError, match="sentence 1 is a one-shot iterator"):
+            Word2Vec([sentences[0], iter(sentences[1])], workers=1, **SMALL, **twice)
+    # gensim's two calls with one generator: the second finds it empty
+    gen = (s for s in sentences)
+    model = Word2Vec(workers=1, **SMALL)
+    model.build_vocab(gen)
+    with pytest.raises(ValueError, match="yielded no sentence.*train\\(\\) without a corpus"):
+        model.train(gen, total_examples=model.corpus_count, epochs=model.epochs)
+    model.train()
+    np.testing.assert_array_equal(model.wv.vectors, ref.wv.vectors)
 
 
 @pytest.mark.parametrize("call, exc, match", [
     (lambda: Word2Vec().train(), RuntimeError, "build_vocab"),
-    (lambda: Word2Vec(s for s in [["a"]]), TypeError, "one-shot"),
+    (lambda: Word2Vec((s for s in [["a"]]), max_vocab_size=100), TypeError, "one-shot"),
     (lambda: Word2Vec("corpus.txt"), TypeError, "corpus_file="),
     (lambda: Word2Vec(["a b c"], min_count=1), TypeError, "split"),
-    (lambda: Word2Vec([["a"], map(str.lower, ["B"])], min_count=1), TypeError,
-     r"sentence 1 is a one-shot iterator.*list\(map"),
+    (lambda: Word2Vec([["a"], map(str.lower, ["B"])], min_count=1, max_vocab_size=100),
+     TypeError, r"sentence 1 is a one-shot iterator.*list\(map"),
     (lambda: Word2Vec([["a"]], corpus_file="x"), ValueError, "not both"),
     (lambda: Word2Vec([], min_count=1), ValueError, "Empty vocabulary"),
     (lambda: Word2Vec([["a", "b"]]), ValueError, "min_count=5"),
