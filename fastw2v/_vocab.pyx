@@ -154,25 +154,27 @@ cdef class ListCounter:
     one pass, as TokenCounter counts a file: the distinct tokens in order of first
     appearance, their counts, and with max_size > 0 word2vec.c's pruning. With
     record=True (no pruning) it also keeps every token's index among the distinct tokens
-    and every sentence's end, which take_encoded() turns into the encoded corpus, so that
-    the corpus need not be read a second time.
+    and every sentence's end (empty sentences too), which take_encoded() turns into the
+    encoded corpus, so that the corpus need not be read a second time. A counter that
+    raised while counting cannot be used again.
     """
     cdef dict index
-    cdef readonly list keys                 # the distinct tokens, in order of first appearance
+    cdef list _keys                 # the distinct tokens, in order of first appearance
+    cdef int64_t n_keys             # len(_keys): the bound of the C arrays
     cdef int64_t *counts
     cdef int64_t counts_cap
     cdef int32_t *rec_ids
     cdef int64_t *rec_ends
     cdef int64_t rec_cap, rec_ends_cap
     cdef int64_t max_size
-    cdef bint record, taken
+    cdef bint record, taken, failed, adding
     cdef int64_t first_sentence
     cdef readonly int64_t n_tokens, n_sentences, n_iterated, min_reduce
 
     def __cinit__(self, int64_t max_size=0, bint record=False, int64_t first_sentence=0):
         if record and max_size > 0:
             raise ValueError("a recording counter cannot prune (max_size must be 0)")
-        self.index, self.keys = {}, []
+        self.index, self._keys = {}, []
         self.max_size, self.record, self.min_reduce = max_size, record, 1
         self.first_sentence = first_sentence
 
@@ -181,21 +183,33 @@ cdef class ListCounter:
         free(self.rec_ids)
         free(self.rec_ends)
 
-    def count(self, sentences, check_sentence, int64_t max_tokens=-1):
+    @property
+    def keys(self):
+        """The distinct tokens, in order of first appearance (a new list)."""
+        return list(self._keys)
+
+    def count(self, sentences, prepare, int64_t max_tokens=-1):
         """Count the sentences of an iterable, or of an iterator until max_tokens tokens
         (>= 0) are counted, at the end of a sentence; returns True if it ran out of
-        sentences. check_sentence(sentence, i) is called before sentence i (numbered from
-        first_sentence, empty ones too) is read, unless it is a list or tuple, which it
-        always accepts."""
-        if self.taken:
-            raise RuntimeError("the recorded stream was already taken: count with a new "
-                               "counter")
+        sentences. A sentence other than a list or tuple is replaced by
+        prepare(sentence, i) before it is read (a check that returns it, or a converted
+        form); i numbers the sentences from first_sentence, empty ones too."""
+        if self.taken or self.failed:
+            raise RuntimeError("this counter's stream was taken, or its counting failed: "
+                               "count with a new counter")
+        try:
+            return self._count(sentences, prepare, max_tokens)
+        except BaseException:
+            self.failed = True
+            raise
+
+    cdef _count(self, sentences, prepare, int64_t max_tokens):
         cdef int64_t number
         for sentence in sentences:
-            PyErr_CheckSignals()        # Ctrl-C: lists of str tokens run no Python code
+            PyErr_CheckSignals()        # Ctrl-C (see _add)
             number = self.first_sentence + self.n_iterated
             if type(sentence) is not list and type(sentence) is not tuple:
-                check_sentence(sentence, number)
+                sentence = prepare(sentence, number)
             start = self.n_tokens
             token = None
             try:
@@ -206,34 +220,38 @@ cdef class ListCounter:
                     for token in sentence:
                         self._add(token)
             except TypeError as exc:
+                if not self.adding:             # the sentence's own iteration failed
+                    raise
                 try:
                     hash(token)
                 except TypeError:
                     raise TypeError(f"sentence {number} holds an unhashable token: "
                                     f"{exc}") from None
-                raise
+                raise TypeError(f"sentence {number}: looking a token up raised "
+                                f"TypeError: {exc}") from None
             self.n_iterated += 1
-            if self.n_tokens > start:
-                self.n_sentences += 1
-                if self.record:
-                    _fit(<void **>&self.rec_ends, &self.rec_ends_cap, self.n_sentences, 8)
-                    self.rec_ends[self.n_sentences - 1] = self.n_tokens
+            self.n_sentences += self.n_tokens > start
+            if self.record:
+                _fit(<void **>&self.rec_ends, &self.rec_ends_cap, self.n_iterated, 8)
+                self.rec_ends[self.n_iterated - 1] = self.n_tokens
             if 0 <= max_tokens <= self.n_tokens:
                 return False
         return True
 
     cdef int _add(self, token) except -1:
         cdef int64_t k
+        self.adding = True
         got = self.index.get(token)
         if got is None:
-            k = len(self.keys)
+            k = self.n_keys
             if k >= 2147483647:
                 raise ValueError("more than 2**31 - 1 distinct tokens; set max_vocab_size "
                                  "to prune rare words while counting")
             _fit(<void **>&self.counts, &self.counts_cap, k + 1, 8)
             self.index[token] = k
-            self.keys.append(token)
+            self._keys.append(token)
             self.counts[k] = 0
+            self.n_keys = k + 1
         else:
             k = got
         self.counts[k] += 1
@@ -242,8 +260,11 @@ cdef class ListCounter:
                 _fit(<void **>&self.rec_ids, &self.rec_cap, self.n_tokens + 1, 4)
             self.rec_ids[self.n_tokens] = <int32_t>k
         self.n_tokens += 1
-        if got is None and self.max_size > 0 and len(self.keys) > self.max_size:
+        if got is None and self.max_size > 0 and self.n_keys > self.max_size:
             self._prune()
+        if (self.n_tokens & 0xFFFF) == 0:
+            PyErr_CheckSignals()        # lists of str tokens run no Python code
+        self.adding = False
         return 0
 
     cdef _prune(self):
@@ -251,41 +272,76 @@ cdef class ListCounter:
         raise min_reduce, until at most max_size are left (the survivors keep their
         order)."""
         cdef int64_t i, n
-        while len(self.keys) > self.max_size:
-            keys, self.keys, self.index = self.keys, [], {}
+        while self.n_keys > self.max_size:
+            keys, self._keys, self.index = self._keys, [], {}
             n = 0
-            for i in range(len(keys)):
+            for i in range(self.n_keys):
                 if self.counts[i] > self.min_reduce:
                     self.counts[n] = self.counts[i]
                     self.index[keys[i]] = n
-                    self.keys.append(keys[i])
+                    self._keys.append(keys[i])
                     n += 1
+            self.n_keys = n
             self.min_reduce += 1
 
     def export_counts(self):
         """The count of each of keys, as int64."""
-        cdef int64_t n = len(self.keys)
+        cdef int64_t n = self.n_keys
         return np.array(<int64_t[:n]> self.counts, dtype=np.int64) if n else np.zeros(0, np.int64)
 
     def take_encoded(self, const int32_t[::1] remap):
         """The recorded stream as an encoded corpus, as TokenCounter.take_encoded: remap[i]
         is the id of keys[i], or -1 to drop it. Returns (ids int32, lengths int64: ids kept
-        from each sentence that held a token). Can be called once."""
+        from each sentence read, empty ones too). Can be called once."""
         if not self.record:
             raise RuntimeError("take_encoded needs a recording counter")
-        if self.taken:
-            raise RuntimeError("the recorded stream was already taken")
-        if remap.shape[0] != len(self.keys):
-            raise ValueError(f"remap has {remap.shape[0]} entries for {len(self.keys)} words")
+        if self.taken or self.failed:
+            raise RuntimeError("the recorded stream was already taken, or its counting "
+                               "failed")
+        if remap.shape[0] != self.n_keys:
+            raise ValueError(f"remap has {remap.shape[0]} entries for {self.n_keys} words")
         cdef int64_t kept = 0
         self.taken = True
         if self.n_tokens:
             with nogil:
-                kept = w2v_remap_stream(self.rec_ids, self.rec_ends, self.n_sentences,
+                kept = w2v_remap_stream(self.rec_ids, self.rec_ends, self.n_iterated,
                                         &remap[0])
         ids = _owned(<void **>&self.rec_ids, kept, 4, "i")
-        lengths = _owned(<void **>&self.rec_ends, self.n_sentences, 8, "q")
+        lengths = _owned(<void **>&self.rec_ends, self.n_iterated, 8, "q")
         return ids, lengths
+
+
+def phrase_rewrite(sentence, dict table, firsts, conn):
+    """A sentence's tokens with its phrases joined, left to right (fastw2v.phrases'
+    rewrite): table maps (word, connector..., word) to (joined, score), firsts holds the
+    first words of its keys, conn the connector words (which neither start nor end one)."""
+    cdef list out = [], between = []
+    start = None
+    for word in sentence:
+        if word in conn:
+            if start is None:
+                out.append(word)
+            else:
+                between.append(word)
+            continue
+        if start is not None:
+            if start in firsts:
+                hit = table.get((start, *between, word))
+                if hit is not None:
+                    out.append(hit[0])
+                    start = None
+                    if between:
+                        between = []
+                    continue
+            out.append(start)
+            if between:
+                out.extend(between)
+                between = []
+        start = word
+    if start is not None:
+        out.append(start)
+        out.extend(between)
+    return out
 
 
 cdef object _owned(void **p, int64_t n, int itemsize, str fmt):

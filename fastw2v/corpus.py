@@ -144,7 +144,9 @@ def check_sentence(sentence, index: int, passes: int = 2):
     """Reject a sentence that is a string (a common slip: its characters would become
     the tokens), not a sequence, or, if the corpus is read `passes` > 1 times, a one-shot
     iterator (a map, filter or generator: counted while building the vocabulary, it
-    would be empty when encoded). Called before the sentence is read."""
+    would be empty when encoded). Called before the sentence is read; returns it, a
+    torch tensor as a numpy array (a 0-d tensor hashes by identity: as a token, each
+    would be a word of its own)."""
     if isinstance(sentence, (str, bytes)):
         raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
                         f"tokens; split it first, e.g. line.split()")
@@ -157,6 +159,7 @@ def check_sentence(sentence, index: int, passes: int = 2):
             f"would be empty on the second pass ({TWO_PASSES}), and its words "
             f"never trained. Give each sentence as a list (or tuple, or array) of tokens, "
             f"e.g. list(map(str.lower, words)) instead of map(str.lower, words)")
+    return numpy_if_torch(sentence)
 
 
 _HUGE_IDS = ("ids of 2**63 or more are not supported (keys are int64): for 64-bit hashes, "

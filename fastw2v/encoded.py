@@ -374,8 +374,8 @@ def encode_iterable(corpus, vocab, max_sentence_length, directory=None,
         while not done:
             batch = _vocab.ListCounter(record=True, first_sentence=n_iterated)
             done = batch.count(sentences, check, _BATCH_TOKENS)
-            remap = np.fromiter((get(key, -1) for key in batch.keys), np.int32,
-                                len(batch.keys))
+            keys = batch.keys
+            remap = np.fromiter((get(key, -1) for key in keys), np.int32, len(keys))
             ids, kept = batch.take_encoded(remap)
             writer.append(ids, chunk_ends(kept, max_sentence_length))
             n_tokens += batch.n_tokens

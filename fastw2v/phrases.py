@@ -18,6 +18,7 @@ confused with a phrase.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import logging
@@ -373,12 +374,12 @@ class _Rewritten:
         if self._one_shot and self._started:
             raise TypeError(
                 "the corpus given to phrases[...] is a one-shot iterator, already read: "
-                "a second pass (e.g. Word2Vec's counting, then training) would find it "
-                "empty; pass a list or a restartable corpus, or list(phrases[corpus])")
+                "a second pass would find it empty; pass a list or a restartable corpus, "
+                "or list(phrases[corpus])")
         self._started = True
         for i, sentence in enumerate(self.corpus):
             check_sentence(sentence, i, passes=1)
-            yield [token for token, _ in self.model.analyze_sentence(sentence)]
+            yield self.model._rewrite(sentence)
 
     def __len__(self):
         return len(self.corpus)
@@ -407,8 +408,15 @@ class _PhraseTransform:
         if getattr(self, "_table_for", None) != (accepted, self.delimiter):
             _check_delimiter(self.delimiter)
             self._table = {k: (self.delimiter.join(k), s) for k, s in accepted.items()}
+            self._firsts = frozenset(k[0] for k in accepted)
             self._table_for = (accepted, self.delimiter)
         return self._table
+
+    def _rewrite(self, sentence) -> list:
+        """The tokens of analyze_sentence(sentence), as a list (what phrases[...] gives),
+        in compiled code that looks phrases up only after a word that starts one."""
+        table = self._phrase_table()
+        return _vocab.phrase_rewrite(sentence, table, self._firsts, self.connector_words)
 
     def analyze_sentence(self, sentence):
         """Yield ``(token, score)`` for each token of the rewritten sentence: a phrase with
@@ -447,7 +455,7 @@ class _PhraseTransform:
             sentence = sentence.tolist()          # (a 1-D str array, or 2-D: rows)
         single, sentence = _is_single(check_restartable(sentence, "the input", passes=1))
         if single:
-            return [token for token, _ in self.analyze_sentence(sentence)]
+            return self._rewrite(sentence)
         return _Rewritten(self, sentence)
 
     def find_phrases(self, sentences) -> dict:
@@ -745,33 +753,43 @@ class Phrases(_PhraseTransform):
         return mask
 
     def _read_sentences(self, sentences):
-        """Batches (ids int32, sentence ends) of a corpus of token lists; new words are
-        added to the vocabulary."""
+        """Batches (ids int32, sentence ends) of a corpus of token lists, counted in
+        compiled code (about _WINDOW_TOKENS tokens each); new words are added to the
+        vocabulary."""
         index, words = self._index, self.words
-        ids, ends = [], []
-        for i, sentence in enumerate(sentences):
-            check_sentence(sentence, i, passes=1)
-            n_words = len(index)
+        sentences = iter(sentences)
+        check = functools.partial(check_sentence, passes=1)
+        n_read, done = 0, False
+        while not done:
+            batch = _vocab.ListCounter(record=True, first_sentence=n_read)
             try:
-                ids.extend([index.setdefault(w, len(index)) for w in sentence])
+                done = batch.count(sentences, check, _WINDOW_TOKENS)
             except TypeError as exc:
-                raise TypeError(f"sentence {i} holds an unhashable token ({exc}); Phrases "
-                                f"joins words into text, so tokens must be str") from None
-            # the new words, in the order they were numbered (a sentence may be an
-            # iterator, read once)
-            new = list(itertools.islice(reversed(index), len(index) - n_words))[::-1]
-            bad = [w for w in new if not isinstance(w, str)]
+                if "unhashable token" not in str(exc):
+                    raise
+                raise TypeError(f"{exc}; Phrases joins words into text, so tokens must be "
+                                f"str") from None
+            keys = batch.keys
+            bad = [i for i, key in enumerate(keys)
+                   if not isinstance(key, str) and key not in index]
             if bad:
-                raise TypeError(f"sentence {i} holds {bad[0]!r} ({type(bad[0]).__name__}): "
-                                f"Phrases joins words into text, so tokens must be str; "
-                                f"convert them, e.g. [str(t) for t in sentence]")
-            words.extend(map(str, new))
-            if len(ids) > (ends[-1] if ends else 0):
-                ends.append(len(ids))
-            if len(ids) >= _WINDOW_TOKENS:
-                yield np.array(ids, np.int32), np.array(ends, np.int64)
-                ids, ends = [], []
-        yield np.array(ids, np.int32), np.array(ends, np.int64)
+                ids, lengths = batch.take_encoded(np.arange(len(keys), dtype=np.int32))
+                first = int(np.argmax(ids == bad[0]))
+                i = n_read + int(np.searchsorted(np.cumsum(lengths), first, side="right"))
+                raise TypeError(f"sentence {i} holds {keys[bad[0]]!r} "
+                                f"({type(keys[bad[0]]).__name__}): Phrases joins words "
+                                f"into text, so tokens must be str; convert them, e.g. "
+                                f"[str(t) for t in sentence]")
+            remap = np.empty(len(keys), np.int32)
+            for i, key in enumerate(keys):
+                j = index.get(key)
+                if j is None:
+                    j = index[key] = len(words)
+                    words.append(str(key))
+                remap[i] = j
+            ids, lengths = batch.take_encoded(remap)
+            n_read += batch.n_iterated
+            yield ids, np.cumsum(lengths)[lengths > 0]
 
     def _read_file(self, path, unicode_errors):
         """The ids and sentence ends of a text file, counted in compiled code."""

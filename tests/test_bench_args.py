@@ -330,3 +330,29 @@ def test_schedule_script_trains_and_scores_both_schedules(tmp_path, capsys, monk
         assert all(-1 <= float(x) <= 1 for x in r[4:6])
     with pytest.raises(SystemExit):
         schedule.main(["--corpus", "x", "--eval-dir", "y", "--schedules", "gensim"])
+
+
+def test_bench_lists_runs_and_agrees_with_gensim(tmp_path):
+    """bench_lists.py end to end on a small corpus: its table, and (with gensim) the
+    same phrases and vocabulary as gensim's."""
+    import subprocess
+    import numpy as np
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(500)]
+    lines = []
+    for i in range(400):
+        line = list(rng.choice(words, size=12))
+        if i % 4 == 0:
+            line[3:5] = ["new", "york"]
+        lines.append(" ".join(line))
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(lines) + "\n")
+    root = os.path.dirname(BENCH)
+    out = subprocess.run([sys.executable, os.path.join(BENCH, "bench_lists.py"), "--corpus",
+                          str(corpus)], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": root + os.pathsep + BENCH}).stdout
+    assert "| fastw2v | Phrases(lists) |" in out
+    if "| gensim |" in out:
+        found = re.findall(r"(phrases|vocabulary words): fastw2v (\d+), gensim (\d+), "
+                           r"in both (\d+)", out)
+        assert len(found) == 2 and all(a == b == c != "0" for _, a, b, c in found)

@@ -102,6 +102,8 @@ def test_phrases_match_reference(scoring, threshold, connectors):
     assert model._accepted().keys() == accepted.keys()
     assert model._accepted() == accepted                 # the same arithmetic: exact
     assert [model[s] for s in corpus] == rewritten
+    assert list(model[corpus]) == rewritten
+    assert [[t for t, _ in model.analyze_sentence(s)] for s in corpus] == rewritten
     assert model.corpus_word_count == sum(map(len, corpus))
 
 
@@ -346,6 +348,10 @@ def test_phrases_rewrite_corpus_restartable_and_word2vec():
     assert len(list(once)) == len(corpus)
     with pytest.raises(TypeError, match="one-shot iterator, already read"):
         list(once)
+    # Word2Vec reads its corpus once: the rewrite of a generator will do
+    from_once = Word2Vec(model[iter(corpus)], vector_size=8, min_count=1, epochs=1,
+                         workers=1, seed=1)
+    np.testing.assert_array_equal(from_once.wv.vectors, w2v.wv.vectors)
     assert model[np.array(["new", "york"])] == ["new_york"]
     assert model[[]] == []
 
@@ -448,10 +454,16 @@ def test_phrases_bad_settings(kwargs, error, match):
 def test_phrases_bad_corpus(tmp_path):
     with pytest.raises(TypeError, match="not a list of tokens"):
         Phrases(["new york"])
-    with pytest.raises(TypeError, match="tokens must be str"):
+    with pytest.raises(TypeError, match=r"sentence 0 holds 3 \(int\).*tokens must be str"):
         Phrases([["a", 3]])
-    with pytest.raises(TypeError, match="unhashable token"):
-        Phrases([["a", ["b"]]])
+    with pytest.raises(TypeError, match="sentence 1 holds an unhashable token.*must be str"):
+        Phrases([["a"], ["a", ["b"]]])
+    import fastw2v.phrases as phrases
+    for window in (1, 2, 100):                # the sentence named across counted batches
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(phrases, "_WINDOW_TOKENS", window)
+            with pytest.raises(TypeError, match=r"sentence 4 holds b'x' \(bytes\)"):
+                Phrases([["a", "b"], [], ["a"], [], ["c", b"x", 5], [2.5]])
     with pytest.raises(TypeError, match="not both"):
         Phrases([["a"]], corpus_file="x")
     with pytest.raises(TypeError, match="add_vocab needs text"):

@@ -352,6 +352,38 @@ def test_count_iterable_names_the_sentence_of_an_unhashable_token():
     with pytest.raises(TypeError, match="^the sentence's own error$"):
         count_iterable([["a"], Broken()])
 
+    class Incomparable:
+        def __hash__(self):
+            return hash("a")
+
+        def __eq__(self, other):
+            raise TypeError("cannot compare")
+
+    with pytest.raises(TypeError, match="^sentence 1: looking a token up raised TypeError: "
+                                        "cannot compare$"):
+        count_iterable([["x"], ["a", Incomparable()]])
+
+
+def test_list_counter_keeps_its_arrays_to_itself():
+    """The C arrays are bounded by the counter's own count of keys: the list it hands
+    out is a copy, and a counter whose counting failed is not used again."""
+    counter = _vocab.ListCounter(record=True)
+    counter.count([["a", "b", "c"], ["a"]], None)
+    counter.keys.pop()
+    assert counter.keys == ["a", "b", "c"]
+    assert counter.export_counts().tolist() == [2, 1, 1]
+    with pytest.raises(ValueError, match="remap has 2 entries for 3 words"):
+        counter.take_encoded(np.zeros(2, np.int32))
+    ids, lengths = counter.take_encoded(np.array([5, -1, 7], np.int32))
+    assert ids.tolist() == [5, 7, 5] and lengths.tolist() == [2, 1]
+    failed = _vocab.ListCounter(record=True)
+    with pytest.raises(TypeError, match="unhashable"):
+        failed.count([["a"], ["b", []]], None)
+    for call in (lambda: failed.count([["c"]], None),
+                 lambda: failed.take_encoded(np.zeros(2, np.int32))):
+        with pytest.raises(RuntimeError, match="counting failed"):
+            call()
+
 
 def test_count_iterable_rejects_a_one_shot_sentence():
     with pytest.raises(TypeError, match="sentence 1 is a one-shot iterator"):

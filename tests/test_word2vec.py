@@ -610,7 +610,13 @@ def test_id_input_in_every_form_gives_the_same_vectors():
              [[np.int32(x) if i % 2 else np.uint16(x) for i, x in enumerate(w)]
               for w in walks.tolist()], walks.tolist()]
     torch = pytest.importorskip("torch")
-    forms += [torch.from_numpy(walks), list(torch.from_numpy(walks))]
+    tensors = list(torch.from_numpy(walks))
+
+    class Walks:                                  # a restartable stream of tensors
+        def __iter__(self):
+            return iter(tensors)
+
+    forms += [torch.from_numpy(walks), tensors, Walks(), (t for t in tensors)]
     models = [Word2Vec(f, workers=1, sg=1, **SMALL) for f in forms]
     for m in models:
         assert all(type(k) is int for k in m.wv.index_to_key)
