@@ -165,16 +165,27 @@ def build_parser():
     return p
 
 
+def _not_a_restart(record):
+    """Every run trains one epoch from the same initial weights: a new schedule each
+    time, not the restart gensim's 'Effective alpha higher' warning is about."""
+    return not record.getMessage().startswith("Effective 'alpha' higher")
+
+
 def main(argv=None):
+    logger = logging.getLogger("fastw2v")
+    logger.addFilter(_not_a_restart)
+    try:
+        return _main(argv)
+    finally:
+        logger.removeFilter(_not_a_restart)
+
+
+def _main(argv):
     p = build_parser()
     a = p.parse_args(argv)
 
     fastw2v = repo_fastw2v()
     from fastw2v import Word2Vec, _train
-    # every run trains one epoch from the same initial weights: a new schedule each time,
-    # not the restart gensim's warning is about
-    logging.getLogger("fastw2v").addFilter(
-        lambda record: not record.getMessage().startswith("Effective 'alpha' higher"))
 
     extra = dict(a.set)
     fixed = sorted(set(extra) & {"vector_size", "sg", "hs", "negative", "seed", "epochs"})
