@@ -468,6 +468,12 @@ class _PhraseTransform:
                     found[token] = score
         return found
 
+    def score_candidate(self, word_a, word_b, in_between):
+        """gensim's: (joined phrase, score) if word_a, the connector words in_between and
+        word_b make a phrase above the threshold, else (None, None)."""
+        hit = self._phrase_table().get((word_a, *in_between, word_b))
+        return (None, None) if hit is None else hit
+
     def export_phrases(self) -> dict:
         """Every phrase above the threshold: {joined: score} (gensim's export_phrases)."""
         return {joined: score for joined, score in self._phrase_table().values()}
@@ -827,6 +833,22 @@ class Phrases(_PhraseTransform):
                                  f"{self._words_of(i)}")
             scores[i] = score
         return scores
+
+    @property
+    def vocab(self) -> dict:
+        """gensim's ``vocab``: {word: count} for the words that are not connector words,
+        and {joined candidate: count} for every candidate (a joined form that is also a
+        word of the text adds to its count, as in gensim). A new dict on each access,
+        built from the counts (a few seconds for millions of candidates); the model uses
+        its arrays, ``words``, ``word_counts`` and :meth:`export_phrases`."""
+        conn = self.connector_words
+        vocab = {w: c for w, c in zip(self.words, self.word_counts.tolist())
+                 if c and w not in conn}
+        join = self.delimiter.join
+        for i, c in enumerate(self._count.tolist()):
+            key = join(self._words_of(i))
+            vocab[key] = vocab.get(key, 0) + c
+        return vocab
 
     def _words_of(self, i):
         words = self.words

@@ -125,6 +125,28 @@ def test_phrases_match_gensim(scoring, threshold, connectors):
     assert [ours.freeze()[s] for s in corpus] == [frozen[s] for s in corpus]
 
 
+@pytest.mark.parametrize("connectors", [frozenset(), ENGLISH_CONNECTOR_WORDS])
+def test_phrases_vocab_and_score_candidate_match_gensim(connectors):
+    gensim_phrases = pytest.importorskip("gensim.models.phrases")
+    corpus = make_corpus(seed=1)
+    joined = corpus + [["new_york", "x"]]       # a token that is a joined phrase adds to it
+    assert Phrases(joined, min_count=3, connector_words=connectors).vocab == dict(
+        gensim_phrases.Phrases(joined, min_count=3, connector_words=connectors).vocab)
+    ours = Phrases(corpus, min_count=3, threshold=1.0, connector_words=connectors)
+    theirs = gensim_phrases.Phrases(corpus, min_count=3, threshold=1.0,
+                                    connector_words=connectors)
+    assert ours.vocab == dict(theirs.vocab)
+    words = ours.words[:30] + ["new", "york", "bank", "america", "unseen"]
+    between = ([], ["of"], ["of", "the"], ("of",))
+    checked = [(a, b, list(mid)) for a in words for b in words for mid in between]
+    got = [ours.score_candidate(*c) for c in checked]
+    assert got == [theirs.score_candidate(*c) for c in checked]
+    assert sum(g != (None, None) for g in got) >= 2
+    frozen, their_frozen = ours.freeze(), theirs.freeze()
+    assert [frozen.score_candidate(*c) for c in checked] == [
+        their_frozen.score_candidate(*c) for c in checked]
+
+
 def test_phrases_known_answer_word2phrase_score():
     # "new york" 6 times among 20 tokens; new 7, york 6: (6 - 5) / (7 * 6) * 20 = 0.476
     corpus = [["new", "york", f"x{i}"] for i in range(6)] + [["new", "y"]]
