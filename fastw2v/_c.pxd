@@ -33,6 +33,8 @@ cdef extern from "w2v_text.h" nogil:
         int record
         int32_t *rec_ids
         int64_t *rec_ends
+        int64_t *rec_blank
+        int64_t blank_run
 
     w2v_counter *w2v_counter_new(int64_t max_size, int record)
     void w2v_counter_free(w2v_counter *c)

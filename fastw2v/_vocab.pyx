@@ -113,6 +113,18 @@ cdef class TokenCounter:
         first = np.array(<int64_t[:n]> t.first, dtype=np.int64) if n else np.zeros(0, np.int64)
         return keys, counts, first
 
+    def blank_lines(self):
+        """For a recording counter that has seen its final chunk: (the number of lines
+        without a token just before each line with one, int64; the number that end the
+        text), so that a rewrite can keep the text's lines where they were."""
+        if not self.c.record or not self.finished:
+            raise RuntimeError("blank_lines needs a recording counter that has seen its "
+                               "final chunk")
+        cdef int64_t n = self.c.n_sentences
+        before = (np.array(<int64_t[:n]> self.c.rec_blank, dtype=np.int64) if n
+                  else np.zeros(0, np.int64))
+        return before, max(self.c.blank_run - 1, 0)
+
     def take_encoded(self, const int32_t[::1] remap):
         """The recorded stream as an encoded corpus: remap[i] is the id of the word with
         table index i (the order of export()), or -1 to drop it. Returns (ids int32, line

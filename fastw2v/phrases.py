@@ -485,8 +485,10 @@ class _PhraseTransform:
         .bz2 or .xz is compressed; it is written atomically.
 
         Tokens keep their bytes; each line holding a token becomes one line of tokens
-        separated by single spaces (blank lines and extra whitespace go). The source's
-        tokens are held in memory at 4 bytes each. Returns the number of phrases made.
+        separated by single spaces (extra whitespace goes), and lines without a token stay
+        as empty lines, so that the output's lines are the source's, as word2phrase's are.
+        The source's tokens are held in memory at 4 bytes each. Returns the number of
+        phrases made.
         """
         check_unicode_errors(unicode_errors)
         source = check_path(source)
@@ -498,14 +500,15 @@ class _PhraseTransform:
             raise ValueError(f"output {output!r} is the source file: it would be "
                              f"overwritten while read; write to another file")
         raw = count_file(source, unicode_errors=unicode_errors, record=True)
-        raw_words = raw.recording.counter.export()[0]
-        ids, lengths = raw.recording.counter.take_encoded(
-            np.arange(len(raw_words), dtype=np.int32))
+        counter = raw.recording.counter
+        raw_words = counter.export()[0]
+        blank_before, blank_after = counter.blank_lines()
+        ids, lengths = counter.take_encoded(np.arange(len(raw_words), dtype=np.int32))
         ends = np.cumsum(lengths)
         joined_s, joined_e = self._joined(ids, ends, raw.recording.table_keys)
         with native.atomic_write(output) as raw_file, compressor(output, raw_file) as f:
             _write_joined(f, raw_words, ids, ends, joined_s, joined_e,
-                          self.delimiter.encode("utf-8"))
+                          self.delimiter.encode("utf-8"), blank_before, blank_after)
         return len(joined_s)
 
     def _joined(self, ids, ends, table_keys):
@@ -564,12 +567,19 @@ def _in_sorted(x, values):
     return (values[at] == x) if len(values) else np.zeros(len(x), bool)
 
 
-def _write_joined(f, raw_words, ids, ends, joined_s, joined_e, delimiter):
+def _write_joined(f, raw_words, ids, ends, joined_s, joined_e, delimiter, blank_before,
+                  blank_after):
     """Write the id stream as text: raw_words[id] for each token, a newline after each
     sentence, the delimiter inside the phrases joined_s[k] .. joined_e[k] (positions,
-    sorted, disjoint), else a space; window by window."""
-    pieces = raw_words + [b" ", b"\n", delimiter]
-    space, newline, delim = len(raw_words), len(raw_words) + 1, len(raw_words) + 2
+    sorted, disjoint), else a space; blank_before[s] empty lines before sentence s and
+    blank_after after the last; window by window."""
+    # what follows each sentence: its newline and the empty lines before the next one
+    newlines, which = np.unique(np.append(blank_before[1:], blank_after) + 1,
+                                return_inverse=True)
+    pieces = raw_words + [b" ", delimiter] + [b"\n" * int(k) for k in newlines]
+    space, delim = len(raw_words), len(raw_words) + 1
+    sentence_newline = len(raw_words) + 2 + which.reshape(-1)
+    f.write(b"\n" * int(blank_before[0] if len(ids) else blank_after))
     pool = np.frombuffer(b"".join(pieces), np.uint8)
     piece_len = np.array([len(p) for p in pieces], np.int64)
     piece_start = np.cumsum(piece_len) - piece_len
@@ -582,8 +592,8 @@ def _write_joined(f, raw_words, ids, ends, joined_s, joined_e, delimiter):
                  - np.bincount(np.clip(joined_e[k0:k1] + 1 - lo, 0, n + 1), minlength=n + 2))
         glued_next = np.cumsum(marks)[1:n + 1] > 0        # token lo + i + 1 is glued
         sep = np.where(glued_next, delim, space)          # what follows each token
-        sentence_ends = ends[np.searchsorted(ends, lo + 1):np.searchsorted(ends, hi, "right")]
-        sep[sentence_ends - 1 - lo] = newline
+        k0, k1 = np.searchsorted(ends, lo + 1), np.searchsorted(ends, hi, "right")
+        sep[ends[k0:k1] - 1 - lo] = sentence_newline[k0:k1]
         order = np.empty(2 * n, np.int64)
         order[0::2] = ids[lo:hi]
         order[1::2] = sep

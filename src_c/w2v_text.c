@@ -231,6 +231,7 @@ void w2v_counter_free(w2v_counter *c)
     free(c->carry.buf);
     free(c->rec_ids);
     free(c->rec_ends);
+    free(c->rec_blank);
     free(c);
 }
 
@@ -266,11 +267,15 @@ static int count_eol(void *ctx)
     if (c->record && c->line_has_token) {
         if (c->n_sentences == c->rec_ends_cap) {
             int64_t cap = c->rec_ends_cap ? 2 * c->rec_ends_cap : 1 << 12;
-            if (grow_array((void **)&c->rec_ends, cap, sizeof(int64_t))) return W2V_ENOMEM;
+            if (grow_array((void **)&c->rec_ends, cap, sizeof(int64_t)) ||
+                grow_array((void **)&c->rec_blank, cap, sizeof(int64_t)))
+                return W2V_ENOMEM;
             c->rec_ends_cap = cap;
         }
         c->rec_ends[c->n_sentences] = c->n_tokens;
+        c->rec_blank[c->n_sentences] = c->blank_run;
     }
+    c->blank_run = c->line_has_token ? 0 : c->blank_run + 1;
     c->n_sentences += c->line_has_token;
     c->line_has_token = 0;
     return W2V_OK;

@@ -68,6 +68,10 @@ typedef struct {
     int record;
     int32_t *rec_ids; int64_t rec_cap;          /* (n_tokens,) table index of each token */
     int64_t *rec_ends; int64_t rec_ends_cap;    /* (n_sentences,) token position of each end */
+    int64_t *rec_blank;     /* (n_sentences,) lines without a token just before each line */
+    int64_t blank_run;      /* lines without a token since the last line with one; at the
+                             * end, one more than the blank lines that end the text (the
+                             * final call counts the rest after the last newline) */
 } w2v_counter;
 
 /* A counter; record != 0 keeps the token stream (then max_size must be 0). */

@@ -205,9 +205,31 @@ def test_phrases_file_equals_iterable(tmp_path, monkeypatch, window):
         assert from_file.corpus_word_count == from_list.corpus_word_count
         out = tmp_path / "out.txt"
         n_made = from_file.freeze().transform_file(path, out)
-        rewritten = [from_list[s] for s in corpus if s]
-        assert out.read_text(encoding="utf-8").splitlines() == [" ".join(s) for s in rewritten]
+        rewritten = [from_list[s] for s in corpus]
+        # every line where it was: blank ones (and the empty sentences) stay empty
+        assert out.read_text(encoding="utf-8").splitlines() == [
+            line for s in rewritten for line in (" ".join(s), "")]
         assert n_made == sum(t.count("_") > 0 for s in rewritten for t in s) > 0
+
+
+@pytest.mark.parametrize("window", [1 << 20, 3, 1])
+def test_transform_file_keeps_every_line_as_word2phrase_does(tmp_path, monkeypatch, window):
+    """Lines without a token (empty, or whitespace only) stay as empty lines, at the
+    start, between and at the end, with or without a final newline: line i of the
+    output is line i of the input rewritten."""
+    monkeypatch.setattr(phrases, "_WINDOW_TOKENS", window)
+    model = Phrases([["new", "york", "is"], ["in", "new", "york"]] * 5, min_count=1,
+                    threshold=0.1)
+    cases = {b"": b"", b"\n": b"\n", b"\n\n": b"\n\n", b" \t\n": b"\n",
+             b"new york\n": b"new_york\n", b"new york": b"new_york\n",
+             b"new york\n\n": b"new_york\n\n", b"new york\n  ": b"new_york\n",
+             b"\n \nnew  york is\n\n\nin new york\n\n":
+                 b"\n\nnew_york is\n\n\nin_new york\n\n"}
+    for text, want in cases.items():
+        src, out = tmp_path / "in.txt", tmp_path / "out.txt"
+        src.write_bytes(text)
+        model.transform_file(src, out)
+        assert out.read_bytes() == want, text
 
 
 @pytest.mark.parametrize("window", [1 << 20, 5, 3, 2])
