@@ -180,15 +180,18 @@ cdef class ListCounter:
     cdef int64_t rec_cap, rec_ends_cap
     cdef int64_t max_size
     cdef bint record, taken, failed, adding
-    cdef int64_t first_sentence
+    cdef int64_t first_sentence, number
+    cdef object check_new
     cdef readonly int64_t n_tokens, n_sentences, n_iterated, min_reduce
 
-    def __cinit__(self, int64_t max_size=0, bint record=False, int64_t first_sentence=0):
+    def __cinit__(self, int64_t max_size=0, bint record=False, int64_t first_sentence=0,
+                  check_new=None):
         if record and max_size > 0:
             raise ValueError("a recording counter cannot prune (max_size must be 0)")
         self.index, self._keys = {}, []
         self.max_size, self.record, self.min_reduce = max_size, record, 1
         self.first_sentence = first_sentence
+        self.check_new = check_new      # check_new(token, i): called on each new key
 
     def __dealloc__(self):
         free(self.counts)
@@ -219,7 +222,7 @@ cdef class ListCounter:
         cdef int64_t number
         for sentence in sentences:
             PyErr_CheckSignals()        # Ctrl-C (see _add)
-            number = self.first_sentence + self.n_iterated
+            number = self.number = self.first_sentence + self.n_iterated
             if type(sentence) is not list and type(sentence) is not tuple:
                 sentence = prepare(sentence, number)
             start = self.n_tokens
@@ -233,7 +236,7 @@ cdef class ListCounter:
                         self._add(token)
             except TypeError as exc:
                 if not self.adding:             # the sentence's own iteration failed
-                    raise
+                    raise TypeError(f"sentence {number}: {exc}") from exc
                 try:
                     hash(token)
                 except TypeError:
@@ -255,6 +258,10 @@ cdef class ListCounter:
         self.adding = True
         got = self.index.get(token)
         if got is None:
+            if self.check_new is not None:
+                self.adding = False     # (its errors are its own)
+                self.check_new(token, self.number)
+                self.adding = True
             k = self.n_keys
             if k >= 2147483647:
                 raise ValueError("more than 2**31 - 1 distinct tokens; set max_vocab_size "

@@ -150,9 +150,9 @@ def check_sentence(sentence, index: int, passes: int = 2):
     if isinstance(sentence, (str, bytes)):
         raise TypeError(f"sentence {index} is a {type(sentence).__name__}, not a list of "
                         f"tokens; split it first, e.g. line.split()")
-    if not isinstance(sentence, Iterable):
+    if not isinstance(sentence, Iterable) or getattr(sentence, "ndim", None) == 0:
         raise TypeError(f"sentence {index} must be a list of tokens, "
-                        f"got {type(sentence).__name__}")
+                        f"got {type(sentence).__name__} {sentence!r}"[:200])
     if passes > 1 and iter(sentence) is sentence:
         raise TypeError(
             f"sentence {index} is a one-shot iterator ({type(sentence).__name__}): it "

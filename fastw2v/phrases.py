@@ -405,7 +405,9 @@ class _PhraseTransform:
     def _phrase_table(self):
         """The accepted phrases with their joined forms: {words: (joined, score)}."""
         accepted = self._accepted()
-        if getattr(self, "_table_for", None) != (accepted, self.delimiter):
+        # (by identity: equal dicts would be compared in full, for every sentence)
+        made_for = getattr(self, "_table_for", None)
+        if made_for is None or made_for[0] is not accepted or made_for[1] != self.delimiter:
             _check_delimiter(self.delimiter)
             self._table = {k: (self.delimiter.join(k), s) for k, s in accepted.items()}
             self._firsts = frozenset(k[0] for k in accepted)
@@ -775,9 +777,16 @@ class Phrases(_PhraseTransform):
         index, words = self._index, self.words
         sentences = iter(sentences)
         check = functools.partial(check_sentence, passes=1)
+
+        def check_new(token, i):             # each token the first time a batch meets it
+            if not isinstance(token, str) and token not in index:
+                raise TypeError(f"sentence {i} holds {token!r} ({type(token).__name__}): "
+                                f"Phrases joins words into text, so tokens must be str; "
+                                f"convert them, e.g. [str(t) for t in sentence]")
+
         n_read, done = 0, False
         while not done:
-            batch = _vocab.ListCounter(record=True, first_sentence=n_read)
+            batch = _vocab.ListCounter(record=True, first_sentence=n_read, check_new=check_new)
             try:
                 done = batch.count(sentences, check, _WINDOW_TOKENS)
             except TypeError as exc:
@@ -786,16 +795,6 @@ class Phrases(_PhraseTransform):
                 raise TypeError(f"{exc}; Phrases joins words into text, so tokens must be "
                                 f"str") from None
             keys = batch.keys
-            bad = [i for i, key in enumerate(keys)
-                   if not isinstance(key, str) and key not in index]
-            if bad:
-                ids, lengths = batch.take_encoded(np.arange(len(keys), dtype=np.int32))
-                first = int(np.argmax(ids == bad[0]))
-                i = n_read + int(np.searchsorted(np.cumsum(lengths), first, side="right"))
-                raise TypeError(f"sentence {i} holds {keys[bad[0]]!r} "
-                                f"({type(keys[bad[0]]).__name__}): Phrases joins words "
-                                f"into text, so tokens must be str; convert them, e.g. "
-                                f"[str(t) for t in sentence]")
             remap = np.empty(len(keys), np.int32)
             for i, key in enumerate(keys):
                 j = index.get(key)
@@ -989,7 +988,9 @@ class FrozenPhrases(_PhraseTransform):
     def from_gensim(cls, model) -> "FrozenPhrases":
         """The phrases of a gensim 4 ``Phrases`` or ``FrozenPhrases`` (its settings,
         connector words and phrase scores; gensim's joined phrases are split at its
-        delimiter)."""
+        delimiter). On text without tokens that hold the delimiter (a first pass) they
+        rewrite as gensim's do; on a second pass gensim also joins "new_york" + "city"
+        where it learnt "new_york_city", fastw2v only "new" + "york" + "city"."""
         phrasegrams = (model.phrasegrams if hasattr(model, "phrasegrams")
                        else model.export_phrases())
         scoring = {"original_scorer": "default", "npmi_scorer": "npmi"}.get(

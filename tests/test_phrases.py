@@ -283,6 +283,25 @@ def test_phrases_grouping_without_packed_keys():
                         got[3].tolist())) == want
 
 
+def test_phrases_table_rebuilt_for_each_new_set_of_phrases():
+    """A threshold change that keeps the same phrases still gives a table made for the
+    new set (compared by identity: comparing equal dicts would cost a full pass over
+    them for every sentence rewritten)."""
+    model = Phrases(make_corpus(), min_count=3, threshold=1.0)
+    sentence = ["new", "york", "w1"]
+    assert model[sentence] == ["new_york", "w1"]
+    accepted = model._accepted()
+    model.threshold = 1.0 + 1e-12                  # (no score lies in between)
+    assert model._accepted() == accepted and model._accepted() is not accepted
+    assert model[sentence] == ["new_york", "w1"]
+    assert model._table_for[0] is model._accepted()
+    frozen = model.freeze()
+    frozen[sentence]
+    frozen.threshold = 1.0 + 2e-12
+    assert frozen[sentence] == ["new_york", "w1"]
+    assert frozen._table_for[0] is frozen._accepted()
+
+
 def test_phrases_custom_scorer():
     corpus = make_corpus(seed=4)
     calls = []
@@ -502,6 +521,15 @@ def test_phrases_bad_corpus(tmp_path):
         Phrases([["a", 3]])
     with pytest.raises(TypeError, match="sentence 1 holds an unhashable token.*must be str"):
         Phrases([["a"], ["a", ["b"]]])
+    # the first bad sentence is named, and a generator is not read past it
+    with pytest.raises(TypeError, match=r"sentence 0 holds 1 \(int\)"):
+        Phrases([["a", 1], "b c"])
+    with pytest.raises(TypeError, match=r"sentence 0 holds 1 \(int\)"):
+        Phrases([["a", 1], ["b", ["x"]]])
+    gen = (s for s in [["a", 1], ["b"], ["c"]])
+    with pytest.raises(TypeError, match=r"sentence 0 holds 1 \(int\)"):
+        Phrases(gen)
+    assert next(gen) == ["b"]
     import fastw2v.phrases as phrases
     for window in (1, 2, 100):                # the sentence named across counted batches
         with pytest.MonkeyPatch.context() as mp:

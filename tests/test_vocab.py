@@ -349,8 +349,12 @@ def test_count_iterable_names_the_sentence_of_an_unhashable_token():
             yield "a"
             raise TypeError("the sentence's own error")
 
-    with pytest.raises(TypeError, match="^the sentence's own error$"):
+    with pytest.raises(TypeError, match="^sentence 1: the sentence's own error$"):
         count_iterable([["a"], Broken()])
+    for record in (False, True):
+        with pytest.raises(TypeError, match="^sentence 2 must be a list of tokens, got "
+                                            "ndarray array\\('a b'"):
+            count_iterable([["a"], [], np.array("a b")], record=record)
 
     class Incomparable:
         def __hash__(self):
