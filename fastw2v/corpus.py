@@ -129,7 +129,8 @@ def check_restartable(corpus, name: str = "corpus_iterable", passes: int = 2) ->
     if not isinstance(corpus, Iterable):
         raise TypeError(f"{name} must be an iterable of token lists, "
                         f"got {type(corpus).__name__}")
-    if passes > 1 and iter(corpus) is corpus:
+    # (a phrases[...] rewrite of a one-shot corpus says so in _one_shot)
+    if passes > 1 and (iter(corpus) is corpus or getattr(corpus, "_one_shot", False) is True):
         raise TypeError(
             f"{name} is a one-shot iterator ({type(corpus).__name__}): it would be empty "
             f"on the second pass ({TWO_PASSES}). Pass a list, or an object "

@@ -367,7 +367,8 @@ class _Rewritten:
 
     def __init__(self, model, corpus):
         self.model, self.corpus = model, corpus
-        self._one_shot = iter(corpus) is corpus
+        # (read by check_restartable: a rewrite of a one-shot corpus is read once too)
+        self._one_shot = iter(corpus) is corpus or getattr(corpus, "_one_shot", False)
         self._started = False
 
     def __iter__(self):
@@ -375,7 +376,8 @@ class _Rewritten:
             raise TypeError(
                 "the corpus given to phrases[...] is a one-shot iterator, already read: "
                 "a second pass would find it empty; pass a list or a restartable corpus, "
-                "or list(phrases[corpus])")
+                "or list(phrases[corpus]) (Word2Vec's train() without a corpus trains on "
+                "the one its build_vocab read)")
         self._started = True
         for i, sentence in enumerate(self.corpus):
             check_sentence(sentence, i, passes=1)
@@ -453,6 +455,8 @@ class _PhraseTransform:
         if isinstance(sentence, (str, bytes)):
             raise TypeError(f"expected a sentence (list of str) or a corpus, got a "
                             f"{type(sentence).__name__}; split it first, e.g. line.split()")
+        if isinstance(sentence, _Rewritten):       # (a corpus: peeking would start it)
+            return _Rewritten(self, sentence)
         if isinstance(sentence, np.ndarray):
             sentence = sentence.tolist()          # (a 1-D str array, or 2-D: rows)
         single, sentence = _is_single(check_restartable(sentence, "the input", passes=1))
@@ -847,17 +851,21 @@ class Phrases(_PhraseTransform):
     def vocab(self) -> dict:
         """gensim's ``vocab``: {word: count} for the words that are not connector words,
         and {joined candidate: count} for every candidate (a joined form that is also a
-        word of the text adds to its count, as in gensim). A new dict on each access,
-        built from the counts (a few seconds for millions of candidates); the model uses
-        its arrays, ``words``, ``word_counts`` and :meth:`export_phrases`."""
-        conn = self.connector_words
-        vocab = {w: c for w, c in zip(self.words, self.word_counts.tolist())
-                 if c and w not in conn}
-        join = self.delimiter.join
-        for i, c in enumerate(self._count.tolist()):
-            key = join(self._words_of(i))
-            vocab[key] = vocab.get(key, 0) + c
-        return vocab
+        word of the text adds to its count, as in gensim). Built from the counts on the
+        first access after they change (a few seconds for millions of candidates), then
+        kept: read it, do not change it (the model uses its arrays, ``words``,
+        ``word_counts`` and :meth:`export_phrases`)."""
+        made_for = (self._n_updates, self.delimiter)
+        if getattr(self, "_vocab_for", None) != made_for:
+            conn = self.connector_words
+            vocab = {w: c for w, c in zip(self.words, self.word_counts.tolist())
+                     if c and w not in conn}
+            join = self.delimiter.join
+            for i, c in enumerate(self._count.tolist()):
+                key = join(self._words_of(i))
+                vocab[key] = vocab.get(key, 0) + c
+            self._vocab, self._vocab_for = vocab, made_for
+        return self._vocab
 
     def _words_of(self, i):
         words = self.words

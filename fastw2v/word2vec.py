@@ -696,6 +696,12 @@ class Word2Vec:
                     f"sentence: a generator or iterator is empty once read (by "
                     f"build_vocab?); train() without a corpus trains on the one "
                     f"build_vocab encoded")
+            if corpus.n_iterated and corpus.n_tokens == 0:
+                raise ValueError(
+                    f"the {corpus.n_iterated} sentences of corpus_iterable hold no token: "
+                    f"sentences that are iterators (map, generator) are empty once read "
+                    f"(by build_vocab?); give them as lists, or call train() without a "
+                    f"corpus to train on the one build_vocab encoded")
         elif self.corpus is None:
             raise ValueError("no corpus to train on: pass one to train(), e.g. "
                              "train(corpus_file=path)")

@@ -136,6 +136,13 @@ def test_phrases_vocab_and_score_candidate_match_gensim(connectors):
     theirs = gensim_phrases.Phrases(corpus, min_count=3, threshold=1.0,
                                     connector_words=connectors)
     assert ours.vocab == dict(theirs.vocab)
+    assert ours.vocab is ours.vocab                  # kept until the counts change
+    before = ours.vocab
+    ours.add_vocab([["new", "york"]])
+    theirs.add_vocab([["new", "york"]])
+    assert ours.vocab is not before and ours.vocab == dict(theirs.vocab)
+    ours, theirs = (cls(corpus, min_count=3, threshold=1.0, connector_words=connectors)
+                    for cls in (Phrases, gensim_phrases.Phrases))
     words = ours.words[:30] + ["new", "york", "bank", "america", "unseen"]
     between = ([], ["of"], ["of", "the"], ("of",))
     checked = [(a, b, list(mid)) for a in words for b in words for mid in between]
@@ -411,10 +418,21 @@ def test_phrases_rewrite_corpus_restartable_and_word2vec():
     assert len(list(once)) == len(corpus)
     with pytest.raises(TypeError, match="one-shot iterator, already read"):
         list(once)
-    # Word2Vec reads its corpus once: the rewrite of a generator will do
+    # Word2Vec reads its corpus once: the rewrite of a generator will do, nested too
     from_once = Word2Vec(model[iter(corpus)], vector_size=8, min_count=1, epochs=1,
                          workers=1, seed=1)
     np.testing.assert_array_equal(from_once.wv.vectors, w2v.wv.vectors)
+    second = Phrases(model[corpus], min_count=1, threshold=0.1)
+    assert list(second[model[iter(corpus)]]) == list(second[model[corpus]])
+    nested = Word2Vec(second[model[iter(corpus)]], vector_size=8, min_count=1, epochs=1,
+                      workers=1, seed=1)
+    assert nested.wv.index_to_key == Word2Vec(second[model[corpus]], vector_size=8,
+                                              min_count=1, epochs=1, workers=1,
+                                              seed=1).wv.index_to_key
+    with pytest.raises(TypeError, match="one-shot iterator.*max_vocab_size"):
+        Word2Vec(second[model[iter(corpus)]], max_vocab_size=100, min_count=1, workers=1)
+    import fastw2v
+    assert fastw2v.Phraser is FrozenPhrases
     assert model[np.array(["new", "york"])] == ["new_york"]
     assert model[[]] == []
 

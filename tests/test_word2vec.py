@@ -463,6 +463,13 @@ def test_generator_corpus_is_read_once(planted, tmp_path):
         model.train(gen, total_examples=model.corpus_count, epochs=model.epochs)
     model.train()
     np.testing.assert_array_equal(model.wv.vectors, ref.wv.vectors)
+    # sentences that are iterators: fine in the one read, empty in a second
+    once = [iter(s) for s in sentences]
+    model = Word2Vec(workers=1, **SMALL)
+    model.build_vocab(once)
+    with pytest.raises(ValueError, match="3000 sentences of corpus_iterable hold no token.*"
+                                         "give them as lists"):
+        model.train(once)
 
 
 @pytest.mark.parametrize("call, exc, match", [
