@@ -33,7 +33,9 @@ cdef extern from "w2v_text.h" nogil:
         int record
         int32_t *rec_ids
         int64_t *rec_ends
-        int64_t *rec_blank
+        int64_t *blank_at
+        int64_t *blank_n
+        int64_t n_blank
         int64_t blank_run
 
     w2v_counter *w2v_counter_new(int64_t max_size, int record)

@@ -120,9 +120,10 @@ cdef class TokenCounter:
         if not self.c.record or not self.finished:
             raise RuntimeError("blank_lines needs a recording counter that has seen its "
                                "final chunk")
-        cdef int64_t n = self.c.n_sentences
-        before = (np.array(<int64_t[:n]> self.c.rec_blank, dtype=np.int64) if n
-                  else np.zeros(0, np.int64))
+        before = np.zeros(self.c.n_sentences, np.int64)
+        cdef int64_t k = self.c.n_blank
+        if k:
+            before[np.array(<int64_t[:k]> self.c.blank_at)] = <int64_t[:k]> self.c.blank_n
         return before, max(self.c.blank_run - 1, 0)
 
     def take_encoded(self, const int32_t[::1] remap):
@@ -153,9 +154,7 @@ cdef int _fit(void **p, int64_t *cap, int64_t need, int itemsize) except -1:
     cdef int64_t new_cap = max(need, cap[0] + cap[0] // 2, 1024)
     cdef void *q = realloc(p[0], <size_t>new_cap * itemsize)
     if q is NULL:
-        raise MemoryError("out of memory while counting the corpus; set max_vocab_size to "
-                          "bound the vocabulary, or encoded_dir to keep the encoded corpus "
-                          "on disk")
+        check(W2V_ENOMEM)
     p[0] = q
     cap[0] = new_cap
     return 0
@@ -330,16 +329,18 @@ cdef class ListCounter:
         return ids, lengths
 
 
-def phrase_rewrite(sentence, dict table, firsts, conn):
+def phrase_rewrite(sentence, dict table, firsts, conn, bint scores=False):
     """A sentence's tokens with its phrases joined, left to right (fastw2v.phrases'
     rewrite): table maps (word, connector..., word) to (joined, score), firsts holds the
-    first words of its keys, conn the connector words (which neither start nor end one)."""
+    first words of its keys, conn the connector words (which neither start nor end one).
+    With scores, (token, score) pairs: a phrase's score, None for a word (gensim's
+    analyze_sentence)."""
     cdef list out = [], between = []
     start = None
     for word in sentence:
         if word in conn:
             if start is None:
-                out.append(word)
+                out.append((word, None) if scores else word)
             else:
                 between.append(word)
             continue
@@ -347,20 +348,28 @@ def phrase_rewrite(sentence, dict table, firsts, conn):
             if start in firsts:
                 hit = table.get((start, *between, word))
                 if hit is not None:
-                    out.append(hit[0])
+                    out.append(hit if scores else hit[0])
                     start = None
                     if between:
                         between = []
                     continue
-            out.append(start)
+            _flush(out, start, between, scores)
             if between:
-                out.extend(between)
                 between = []
         start = word
     if start is not None:
+        _flush(out, start, between, scores)
+    return out
+
+
+cdef inline _flush(list out, start, list between, bint scores):
+    """A word that starts no phrase, and the connector words after it, as they were."""
+    if scores:
+        out.append((start, None))
+        out.extend([(w, None) for w in between])
+    else:
         out.append(start)
         out.extend(between)
-    return out
 
 
 cdef object _owned(void **p, int64_t n, int itemsize, str fmt):

@@ -300,15 +300,8 @@ def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:
     kept, in place: the same result as encode_file on the same file (encode_iterable on
     the same corpus), without reading it a second time. Can be called once per
     recording."""
-    index = vocab.key_to_index
-    keys = recording.table_keys
-    if recording.empty_is_word:
-        remap = np.fromiter((index.get(key, -1) for key in keys), np.int32, len(keys))
-    else:
-        remap = np.fromiter((index.get(key, -1) if key else -1 for key in keys), np.int32,
-                            len(keys))
     counter = recording.counter
-    ids, lengths = counter.take_encoded(remap)
+    ids, lengths = _remapped(counter, recording.table_keys, vocab, recording.empty_is_word)
     offsets = np.concatenate(([0], chunk_ends(lengths, max_sentence_length)))
     del lengths
     corpus = EncodedCorpus(ids, offsets.astype(np.int64, copy=False), counter.n_tokens,
@@ -316,6 +309,16 @@ def encode_recorded(recording, vocab, max_sentence_length) -> EncodedCorpus:
     if recording.empty_is_word:
         corpus.n_iterated = counter.n_iterated
     return corpus
+
+
+def _remapped(counter, keys, vocab, empty_is_word):
+    """The stream a recording counter kept as (ids, lengths) of the vocabulary's ids: keys
+    are its tokens' keys, '' a word only if empty_is_word (a file's token that decodes to
+    nothing is not one)."""
+    get = vocab.key_to_index.get
+    remap = np.fromiter((get(key, -1) if key or empty_is_word else -1 for key in keys),
+                        np.int32, len(keys))
+    return counter.take_encoded(remap)
 
 
 def _relative(batch, base):
@@ -364,7 +367,6 @@ def encode_iterable(corpus, vocab, max_sentence_length, directory=None,
     would be empty here). The result's ``n_iterated`` counts the sentences read, empty
     ones included (gensim's total_examples for a corpus without len())."""
     check_restartable(corpus, passes=1)
-    get = vocab.key_to_index.get
     check = functools.partial(check_sentence, passes=passes)
     writer = _Writer(directory)
     sentences = iter(corpus)
@@ -374,9 +376,7 @@ def encode_iterable(corpus, vocab, max_sentence_length, directory=None,
         while not done:
             batch = _vocab.ListCounter(record=True, first_sentence=n_iterated)
             done = batch.count(sentences, check, _BATCH_TOKENS)
-            keys = batch.keys
-            remap = np.fromiter((get(key, -1) for key in keys), np.int32, len(keys))
-            ids, kept = batch.take_encoded(remap)
+            ids, kept = _remapped(batch, batch.keys, vocab, empty_is_word=True)
             writer.append(ids, chunk_ends(kept, max_sentence_length))
             n_tokens += batch.n_tokens
             n_sentences += batch.n_sentences

@@ -426,27 +426,8 @@ class _PhraseTransform:
         """Yield ``(token, score)`` for each token of the rewritten sentence: a phrase with
         its score, or an unchanged word with None (gensim's generator)."""
         table = self._phrase_table()
-        conn = self.connector_words
-        start, between = None, []
-        for word in sentence:
-            if word in conn:
-                if start is None:
-                    yield word, None
-                else:
-                    between.append(word)
-                continue
-            if start is not None:
-                hit = table.get((start, *between, word))
-                if hit is not None:
-                    yield hit
-                    start, between = None, []
-                    continue
-                yield start, None
-                yield from ((w, None) for w in between)
-            start, between = word, []
-        if start is not None:
-            yield start, None
-            yield from ((w, None) for w in between)
+        yield from _vocab.phrase_rewrite(sentence, table, self._firsts, self.connector_words,
+                                         True)
 
     def __getitem__(self, sentence):
         """A sentence (list of str) rewritten, as a list; or, given a corpus (iterable of
@@ -546,7 +527,8 @@ class _PhraseTransform:
         """The accepted phrases over ids of their own words, for rewriting files:
         (word -> id, _Runs, sorted packed keys); cached."""
         table = self._phrase_table()
-        if getattr(self, "_compiled_for", None) != (table, self.connector_words):
+        made_for = getattr(self, "_compiled_for", None)       # (by identity, as above)
+        if made_for is None or made_for[0] is not table or made_for[1] != self.connector_words:
             words, runs = {}, _Runs()
             for phrase in table:
                 for w in phrase:
@@ -778,7 +760,7 @@ class Phrases(_PhraseTransform):
         """Batches (ids int32, sentence ends) of a corpus of token lists, counted in
         compiled code (about _WINDOW_TOKENS tokens each); new words are added to the
         vocabulary."""
-        index, words = self._index, self.words
+        index = self._index
         sentences = iter(sentences)
         check = functools.partial(check_sentence, passes=1)
 
@@ -798,31 +780,28 @@ class Phrases(_PhraseTransform):
                     raise
                 raise TypeError(f"{exc}; Phrases joins words into text, so tokens must be "
                                 f"str") from None
-            keys = batch.keys
-            remap = np.empty(len(keys), np.int32)
-            for i, key in enumerate(keys):
-                j = index.get(key)
-                if j is None:
-                    j = index[key] = len(words)
-                    words.append(str(key))
-                remap[i] = j
-            ids, lengths = batch.take_encoded(remap)
+            ids, lengths = batch.take_encoded(self._word_ids(batch.keys))
             n_read += batch.n_iterated
             yield ids, np.cumsum(lengths)[lengths > 0]
 
     def _read_file(self, path, unicode_errors):
         """The ids and sentence ends of a text file, counted in compiled code."""
         raw = count_file(path, unicode_errors=unicode_errors, record=True)
-        table_keys = raw.recording.table_keys
-        remap = np.empty(len(table_keys), np.int32)
-        for i, key in enumerate(table_keys):
-            j = self._index.get(key)
-            if j is None:
-                j = self._index[key] = len(self.words)
-                self.words.append(key)
-            remap[i] = j
-        ids, lengths = raw.recording.counter.take_encoded(remap)
+        ids, lengths = raw.recording.counter.take_encoded(
+            self._word_ids(raw.recording.table_keys))
         yield ids, np.cumsum(lengths)
+
+    def _word_ids(self, keys):
+        """The word id of each of keys (int32), the new ones added to the vocabulary."""
+        index, words = self._index, self.words
+        ids = np.empty(len(keys), np.int32)
+        for i, key in enumerate(keys):
+            j = index.get(key)
+            if j is None:
+                j = index[key] = len(words)
+                words.append(str(key))
+            ids[i] = j
+        return ids
 
     def _scores(self):
         """The score of every distinct candidate, as gensim computes it."""

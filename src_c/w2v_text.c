@@ -231,7 +231,8 @@ void w2v_counter_free(w2v_counter *c)
     free(c->carry.buf);
     free(c->rec_ids);
     free(c->rec_ends);
-    free(c->rec_blank);
+    free(c->blank_at);
+    free(c->blank_n);
     free(c);
 }
 
@@ -267,13 +268,21 @@ static int count_eol(void *ctx)
     if (c->record && c->line_has_token) {
         if (c->n_sentences == c->rec_ends_cap) {
             int64_t cap = c->rec_ends_cap ? 2 * c->rec_ends_cap : 1 << 12;
-            if (grow_array((void **)&c->rec_ends, cap, sizeof(int64_t)) ||
-                grow_array((void **)&c->rec_blank, cap, sizeof(int64_t)))
-                return W2V_ENOMEM;
+            if (grow_array((void **)&c->rec_ends, cap, sizeof(int64_t))) return W2V_ENOMEM;
             c->rec_ends_cap = cap;
         }
         c->rec_ends[c->n_sentences] = c->n_tokens;
-        c->rec_blank[c->n_sentences] = c->blank_run;
+        if (c->blank_run > 0) {
+            if (c->n_blank == c->blank_cap) {
+                int64_t cap = c->blank_cap ? 2 * c->blank_cap : 1 << 8;
+                if (grow_array((void **)&c->blank_at, cap, sizeof(int64_t)) ||
+                    grow_array((void **)&c->blank_n, cap, sizeof(int64_t)))
+                    return W2V_ENOMEM;
+                c->blank_cap = cap;
+            }
+            c->blank_at[c->n_blank] = c->n_sentences;
+            c->blank_n[c->n_blank++] = c->blank_run;
+        }
     }
     c->blank_run = c->line_has_token ? 0 : c->blank_run + 1;
     c->n_sentences += c->line_has_token;

@@ -68,7 +68,9 @@ typedef struct {
     int record;
     int32_t *rec_ids; int64_t rec_cap;          /* (n_tokens,) table index of each token */
     int64_t *rec_ends; int64_t rec_ends_cap;    /* (n_sentences,) token position of each end */
-    int64_t *rec_blank;     /* (n_sentences,) lines without a token just before each line */
+    /* lines without a token, kept sparse (most text has none): blank_n[k] of them just
+     * before line blank_at[k] (a line that holds a token), k < n_blank */
+    int64_t *blank_at, *blank_n; int64_t n_blank, blank_cap;
     int64_t blank_run;      /* lines without a token since the last line with one; at the
                              * end, one more than the blank lines that end the text (the
                              * final call counts the rest after the last newline) */
